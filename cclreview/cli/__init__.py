@@ -1,0 +1,72 @@
+"""The command-line interface: a thin click layer over the library.
+
+This package is the only place that imports click. Each stage has its own module
+(``cclreview/cli/<stage>.py``) exposing ``commands``, a list of click commands that are
+added to the :data:`cli` group here. Library errors (:class:`CCLReviewError`) become
+one line ``Error: ...`` on stderr and exit code 1; usage errors exit 2 (click's rule).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from cclreview import __version__, progress
+from cclreview.errors import CCLReviewError
+
+# Stage modules, in pipeline order; each defines ``commands: list[click.Command]``.
+_COMMAND_MODULES = (
+    "fetch",
+    "ccl",
+    "trade",
+    "availability",
+    "link",
+    "score",
+    "report",
+    "run",
+)
+
+
+class _Group(click.Group):
+    """A group that turns library errors into one-line messages and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except CCLReviewError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # pragma: no cover - interactive only
+            click.echo("Error: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cclreview")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bars.")
+def cli(verbose: int, quiet: bool) -> None:
+    """Review the Commerce Control List for decontrol candidates.
+
+    \b
+    Typical use (or simply `make reports`):
+      cclreview fetch all
+      cclreview run
+    """
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    progress.enable(not quiet)
+
+
+for _name in _COMMAND_MODULES:
+    _module = importlib.import_module(f"cclreview.cli.{_name}")
+    for _command in _module.commands:
+        cli.add_command(_command)
+
+
+def main() -> None:
+    """Entry point of the ``cclreview`` console script."""
+    cli(prog_name="cclreview")
