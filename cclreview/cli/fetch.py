@@ -1,7 +1,80 @@
-"""CLI commands of the fetch stage (placeholder until the stage lands)."""
+"""``cclreview fetch ...``: get sources from the official URLs or a local mirror."""
 
 from __future__ import annotations
 
 import click
 
-commands: list[click.Command] = []
+from cclreview.config import project_paths
+from cclreview.fetch import FetchResult, fetch_all, fetch_baci, fetch_ccl
+from cclreview.sources import load_sources
+
+_mirror_option = click.option(
+    "--mirror",
+    type=click.Path(file_okay=False),
+    envvar="CCLREVIEW_MIRROR",
+    help="Copy from this local directory instead of downloading [env CCLREVIEW_MIRROR].",
+)
+
+
+def _echo(results: list[FetchResult]) -> None:
+    for r in results:
+        where = r.path.as_posix() if r.path else "-"
+        click.echo(f"{r.action:<10} {r.name:<28} {where}" + (f"  ({r.detail})" if r.action == "skipped" else ""))
+
+
+@click.group("fetch")
+def fetch() -> None:
+    """Get source files into data/raw/ and record them in data/raw/MANIFEST.json.
+
+    \b
+    Examples:
+      cclreview fetch all                         # everything in config/sources.toml
+      cclreview fetch ccl --date 2026-06-24       # one eCFR edition of the CCL
+      cclreview fetch baci --release V202601 --hs HS22
+      CCLREVIEW_MIRROR=../shared/data cclreview fetch all
+    """
+
+
+@fetch.command("ccl")
+@click.option("--date", default=None, metavar="YYYY-MM-DD", help="eCFR issue date (default: latest).")
+@_mirror_option
+def fetch_ccl_cmd(date: str | None, mirror: str | None) -> None:
+    """Download 15 CFR 774 (the CCL) from the eCFR versioner API.
+
+    \b
+    Example:
+      cclreview fetch ccl --date 2026-06-24
+    """
+    _echo([fetch_ccl(project_paths(), date=date, mirror=mirror)])
+
+
+@fetch.command("baci")
+@click.option("--release", default="V202601", show_default=True, help="BACI release, e.g. V202601.")
+@click.option("--hs", default="HS22", show_default=True, help="HS revision of the release, e.g. HS22.")
+@_mirror_option
+def fetch_baci_cmd(release: str, hs: str, mirror: str | None) -> None:
+    """Download a CEPII BACI release zip (resumable, sha256 in the manifest).
+
+    \b
+    Example:
+      cclreview fetch baci --release V202601 --hs HS22
+    """
+    _echo([fetch_baci(project_paths(), release=release, hs=hs, mirror=mirror)])
+
+
+@fetch.command("all")
+@click.option("--sources", "sources_file", type=click.Path(dir_okay=False), default=None,
+              help="Sources file (default config/sources.toml).")
+@_mirror_option
+def fetch_all_cmd(sources_file: str | None, mirror: str | None) -> None:
+    """Get every source listed in config/sources.toml (CCL, HS, trade, evidence).
+
+    \b
+    Example:
+      CCLREVIEW_MIRROR=../shared/data cclreview fetch all
+    """
+    paths = project_paths()
+    _echo(fetch_all(paths, load_sources(sources_file or paths.sources), mirror=mirror))
+
+
+commands: list[click.Command] = [fetch]

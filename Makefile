@@ -1,0 +1,104 @@
+# cclreview: `make reports` builds the review workbook, `make test` runs the tests.
+# Every stage is a real file target, so only stale steps rerun.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CLI    := $(BIN)/cclreview
+STAMP  := $(VENV)/.installed-stamp
+export CCLREVIEW_MIRROR
+
+RAW  := data/raw
+PROC := data/processed
+REPORT := reports/decontrol_candidates.xlsx
+WEIGHTS := config/weights.toml
+SOURCES := config/sources.toml
+MANIFEST := $(RAW)/MANIFEST.json
+
+# Inputs found on disk when make starts (empty on a fresh clone: the manifest target
+# fetches them first, and the stage outputs do not exist yet either).
+CCL_XML      := $(wildcard $(RAW)/ccl/*.xml)
+HS_FILES     := $(wildcard $(RAW)/hs/*.csv)
+TRADE_FILES  := $(wildcard $(RAW)/trade/*)
+EVID_FILES   := $(shell find $(RAW)/evidence -type f 2>/dev/null)
+CONC_FILES   := $(wildcard $(RAW)/concordance/*)
+CURATED      := cclreview/reference/eccn_hs_curated.csv
+
+.PHONY: help reports data test lint format bench clean clean-all venv
+
+help: ## Show this help
+	@echo "cclreview - review the Commerce Control List for decontrol candidates"
+	@echo
+	@echo "Usage: make <target>   (set CCLREVIEW_MIRROR=DIR to copy sources from a local mirror)"
+	@echo
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP) ## Create .venv and install cclreview with its dev tools
+
+# Fetch once; stage targets depend on the files themselves (order-only on the manifest),
+# so re-fetching unchanged sources reruns nothing.
+$(MANIFEST): $(SOURCES) | $(STAMP)
+	$(CLI) fetch all
+	@touch $@
+
+data: $(STAMP) ## Get or refresh every source into data/raw (mirror or download)
+	$(CLI) fetch all
+
+$(PROC)/ccl_entries.parquet: $(CCL_XML) | $(STAMP) $(MANIFEST)
+	$(CLI) ingest-ccl --out $(PROC)
+
+$(PROC)/exports.parquet: $(TRADE_FILES) | $(STAMP) $(MANIFEST)
+	$(CLI) ingest-trade --out $(PROC)
+
+$(PROC)/evidence.parquet: $(EVID_FILES) | $(STAMP) $(MANIFEST)
+	$(CLI) ingest-evidence --out $(PROC)
+
+$(PROC)/availability_hs.parquet: $(PROC)/exports.parquet $(PROC)/evidence.parquet $(HS_FILES) | $(STAMP)
+	$(CLI) availability --out $(PROC)
+
+$(PROC)/eccn_hs_links.parquet: $(PROC)/ccl_entries.parquet $(HS_FILES) $(CONC_FILES) $(CURATED) | $(STAMP) $(MANIFEST)
+	$(CLI) link --out $(PROC)
+
+$(PROC)/scores.parquet: $(PROC)/ccl_entries.parquet $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP)
+	$(CLI) score --out $(PROC)
+
+$(PROC)/sensitivity.parquet: $(PROC)/scores.parquet $(WEIGHTS) | $(STAMP)
+	$(CLI) sensitivity --out $(PROC)
+
+$(REPORT): $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(WEIGHTS) | $(STAMP)
+	$(CLI) report --out $@
+	$(CLI) summary --report $@
+
+reports: $(REPORT) ## Build the review workbook reports/decontrol_candidates.xlsx (main job)
+
+test: $(STAMP) ## Run the test suite (real-data tests use CCLREVIEW_MIRROR or ../shared/data)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP) ## Check style with ruff
+	$(BIN)/ruff check cclreview tests bench
+	$(BIN)/ruff format --check cclreview tests bench
+
+format: $(STAMP) ## Format the code with ruff
+	$(BIN)/ruff format cclreview tests bench
+
+bench: $(STAMP) ## Run the benchmarks (CCL ingest, trade at full BACI scale, linking, scoring, workbook)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python bench/run_all.py
+
+clean: ## Remove stage outputs and reports (keeps data/raw and .venv)
+	find $(PROC) -mindepth 1 ! -name README.md -exec rm -rf {} +
+	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +
+
+clean-all: clean ## Also remove downloaded sources and the virtual environment
+	find $(RAW) -mindepth 1 ! -name README.md ! -path '$(RAW)/templates*' -exec rm -rf {} +
+	rm -rf $(VENV)

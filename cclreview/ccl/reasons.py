@@ -1,0 +1,101 @@
+"""Reason-for-control codes and Country Chart columns, read from CCL text.
+
+The eCFR writes the reasons of an ECCN in a "Reason for Control:" line and again in the
+rows of its License Requirements table ("NS applies to entire entry" | "NS Column 2").
+These helpers turn such text into codes; they know nothing of XML.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Reason-for-control codes used on the CCL (15 CFR 738.2(d)(2)); order = display order.
+REASON_CODES: tuple[str, ...] = (
+    "NS",  # national security
+    "MT",  # missile technology
+    "NP",  # nuclear nonproliferation
+    "CB",  # chemical and biological weapons
+    "CW",  # chemical weapons convention
+    "RS",  # regional stability
+    "CC",  # crime control
+    "FC",  # firearms convention
+    "SL",  # surreptitious listening
+    "SS",  # short supply
+    "UN",  # United Nations sanctions
+    "EI",  # encryption items
+    "SI",  # significant items
+    "AT",  # anti-terrorism
+)
+
+_CODE_ALT = "|".join(REASON_CODES)
+# A code on its own, optionally glued to a column digit ("CC1", "CC 1"), never part of a
+# longer word ("NSG", "ATM").
+_CODE_RE = re.compile(rf"(?<![A-Za-z])({_CODE_ALT})(?:\s?\d)?(?![A-Za-z])")
+#: Label of the reasons line; "Reasons" is used in a few entries.
+REASON_LABEL_RE = re.compile(r"Reasons?\s+for\s+Control\s*:?", re.IGNORECASE)
+# "NS applies to ..." opening a control row written as a paragraph or a table cell.
+APPLIES_RE = re.compile(rf"^\s*({_CODE_ALT})\s+(?:only\s+)?appl(?:y|ies)\b", re.IGNORECASE)
+# "NS Column 2", "NP column 1", "AT Column 1." in the chart cell of a control row.
+_COLUMN_RE = re.compile(rf"(?<![A-Za-z])({_CODE_ALT})\s*Col(?:umn|\.)?\s*(\d)(?!\d)", re.IGNORECASE)
+
+
+def codes_in(text: str) -> list[str]:
+    """Return the reason codes written in ``text``, in order of first appearance.
+
+    Parameters
+    ----------
+    text
+        The text after a "Reason for Control:" label, e.g. ``"NS, MT NP, AT"``.
+
+    Returns
+    -------
+    list of str
+        Unique codes, e.g. ``["NS", "MT", "NP", "AT"]``; words such as "foreign
+        policy" or "N/A" yield nothing.
+    """
+    seen: list[str] = []
+    for match in _CODE_RE.finditer(text):
+        code = match.group(1)
+        if code not in seen:
+            seen.append(code)
+    return seen
+
+
+def reasons_after_label(text: str) -> list[str] | None:
+    """Return the codes after a "Reason for Control:" label in ``text``, else None.
+
+    Only the clause right after the label is read (up to the first sentence end), so
+    that a paragraph continuing with other prose does not add codes.
+    """
+    match = REASON_LABEL_RE.search(text)
+    if match is None:
+        return None
+    rest = text[match.end() :]
+    # Stop at the first period followed by a space and a capital (a new sentence).
+    rest = re.split(r"\.\s+(?=[A-Z])", rest, maxsplit=1)[0]
+    return codes_in(rest)
+
+
+def chart_columns_in(text: str) -> list[str]:
+    """Return Country Chart columns named in ``text`` ("NS Column 2" -> "NS2")."""
+    cols: list[str] = []
+    for match in _COLUMN_RE.finditer(text):
+        col = f"{match.group(1).upper()}{match.group(2)}"
+        if col not in cols:
+            cols.append(col)
+    return cols
+
+
+def control_of_row(text: str) -> str | None:
+    """Return the code a control row applies ("NS applies to entire entry" -> "NS")."""
+    match = APPLIES_RE.match(text)
+    return match.group(1).upper() if match else None
+
+
+def order_codes(codes: list[str]) -> list[str]:
+    """Return ``codes`` de-duplicated, keeping first appearance order."""
+    out: list[str] = []
+    for code in codes:
+        if code not in out:
+            out.append(code)
+    return out
