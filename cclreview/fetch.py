@@ -32,8 +32,8 @@ from cclreview.sources import FileSource, SourcesConfig
 
 log = logging.getLogger(__name__)
 
-ECFR_BASE = os.environ.get("CCLREVIEW_ECFR_URL", "https://www.ecfr.gov")
-BACI_BASE = os.environ.get("CCLREVIEW_BACI_URL", "https://www.cepii.fr/DATA_DOWNLOAD/baci/data")
+ECFR_DEFAULT = "https://www.ecfr.gov"
+BACI_DEFAULT = "https://www.cepii.fr/DATA_DOWNLOAD/baci/data"
 TIMEOUT_S = 30
 CHUNK = 1 << 16
 USER_AGENT = "cclreview (+https://www.ecfr.gov API client for export-control review)"
@@ -51,6 +51,16 @@ class FetchResult:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def ecfr_base() -> str:
+    """eCFR API base URL (``CCLREVIEW_ECFR_URL`` overrides it, e.g. for a test server)."""
+    return os.environ.get("CCLREVIEW_ECFR_URL", ECFR_DEFAULT)
+
+
+def baci_base() -> str:
+    """CEPII BACI download base URL (``CCLREVIEW_BACI_URL`` overrides it)."""
+    return os.environ.get("CCLREVIEW_BACI_URL", BACI_DEFAULT)
 
 
 def _open(url: str, headers: dict[str, str] | None = None, timeout: float = TIMEOUT_S) -> Any:
@@ -179,9 +189,10 @@ def _mirror(mirror: str | os.PathLike[str] | None) -> Path | None:
 
 # --- the CCL ------------------------------------------------------------------------
 
-def latest_ecfr_date(base_url: str = ECFR_BASE, title: int = 15) -> str:
+
+def latest_ecfr_date(base_url: str | None = None, title: int = 15) -> str:
     """Return Title ``title``'s latest issue date from the eCFR titles endpoint."""
-    url = f"{base_url}/api/versioner/v1/titles.json"
+    url = f"{base_url or ecfr_base()}/api/versioner/v1/titles.json"
     try:
         with _open(url) as resp:
             data = json.load(resp)
@@ -193,16 +204,16 @@ def latest_ecfr_date(base_url: str = ECFR_BASE, title: int = 15) -> str:
     raise FetchError(f"{url}: no latest_issue_date for title {title} in the answer")
 
 
-def ccl_url(date: str, base_url: str = ECFR_BASE) -> str:
+def ccl_url(date: str, base_url: str | None = None) -> str:
     """URL of Part 774 (the CCL is its Supplement No. 1) at eCFR issue ``date``."""
-    return f"{base_url}/api/versioner/v1/full/{date}/title-15.xml?part=774"
+    return f"{base_url or ecfr_base()}/api/versioner/v1/full/{date}/title-15.xml?part=774"
 
 
 def fetch_ccl(
     paths: ProjectPaths,
     date: str | None = None,
     mirror: str | os.PathLike[str] | None = None,
-    base_url: str = ECFR_BASE,
+    base_url: str | None = None,
 ) -> FetchResult:
     """Get the eCFR XML of 15 CFR 774 into ``data/raw/ccl/``.
 
@@ -228,8 +239,15 @@ def fetch_ccl(
             return FetchResult("ccl", target, "kept", "already in data/raw with the same sha256")
         copy_file(src, target)
         vintage = _date_in_name(src.name) or "unknown"
-        _manifest_entry(paths, target, kind="ccl", url=f"mirror:{src}", vintage=vintage,
-                        licence="U.S. Government work, public domain", note="eCFR 15 CFR 774 Supp. 1")
+        _manifest_entry(
+            paths,
+            target,
+            kind="ccl",
+            url=f"mirror:{src}",
+            vintage=vintage,
+            licence="U.S. Government work, public domain",
+            note="eCFR 15 CFR 774 Supp. 1",
+        )
         return FetchResult("ccl", target, "copied", str(src))
     try:
         if not date or date == "latest":
@@ -239,8 +257,15 @@ def fetch_ccl(
         download(url, target, desc=f"CCL {date}")
     except FetchError as exc:
         raise SourceMissingError(f"{exc}; {how_to}") from exc
-    _manifest_entry(paths, target, kind="ccl", url=url, vintage=date,
-                    licence="U.S. Government work, public domain", note="eCFR 15 CFR 774 (Part 774, incl. Supp. 1)")
+    _manifest_entry(
+        paths,
+        target,
+        kind="ccl",
+        url=url,
+        vintage=date,
+        licence="U.S. Government work, public domain",
+        note="eCFR 15 CFR 774 (Part 774, incl. Supp. 1)",
+    )
     return FetchResult("ccl", target, "downloaded", url)
 
 
@@ -251,9 +276,10 @@ def _date_in_name(name: str) -> str | None:
 
 # --- BACI ---------------------------------------------------------------------------
 
-def baci_url(release: str, hs: str, base_url: str = BACI_BASE) -> str:
+
+def baci_url(release: str, hs: str, base_url: str | None = None) -> str:
     """URL of a CEPII BACI release zip, e.g. ``BACI_HS22_V202601.zip``."""
-    return f"{base_url}/BACI_{hs}_{release}.zip"
+    return f"{base_url or baci_base()}/BACI_{hs}_{release}.zip"
 
 
 def fetch_baci(
@@ -261,7 +287,7 @@ def fetch_baci(
     release: str = "V202601",
     hs: str = "HS22",
     mirror: str | os.PathLike[str] | None = None,
-    base_url: str = BACI_BASE,
+    base_url: str | None = None,
     required: bool = True,
 ) -> FetchResult:
     """Get the BACI release zip into ``data/raw/trade/`` (mirror first, else CEPII).
@@ -282,13 +308,27 @@ def fetch_baci(
         if _unchanged(paths, target, src):
             return FetchResult("baci", target, "kept", "already in data/raw with the same sha256")
         copy_file(src, target)
-        _manifest_entry(paths, target, kind="trade", url=f"mirror:{src}", vintage=release,
-                        licence="CEPII BACI terms (cite Gaulier & Zignago 2010)", note=f"BACI {hs} {release}")
+        _manifest_entry(
+            paths,
+            target,
+            kind="trade",
+            url=f"mirror:{src}",
+            vintage=release,
+            licence="CEPII BACI terms (cite Gaulier & Zignago 2010)",
+            note=f"BACI {hs} {release}",
+        )
         return FetchResult("baci", target, "copied", str(src))
     if target.exists() and not target.with_name(name + ".part").exists():
         if not entry_for(paths.manifest, target.relative_to(paths.raw).as_posix()):
-            _manifest_entry(paths, target, kind="trade", url="local", vintage=release,
-                            licence="CEPII BACI terms (cite Gaulier & Zignago 2010)", note=f"BACI {hs} {release}")
+            _manifest_entry(
+                paths,
+                target,
+                kind="trade",
+                url="local",
+                vintage=release,
+                licence="CEPII BACI terms (cite Gaulier & Zignago 2010)",
+                note=f"BACI {hs} {release}",
+            )
         return FetchResult("baci", target, "kept", "already in data/raw")
     url = baci_url(release, hs, base_url)
     try:
@@ -297,18 +337,30 @@ def fetch_baci(
         if required:
             raise SourceMissingError(f"{exc}; {how_to}") from exc
         return FetchResult("baci", None, "skipped", str(exc))
-    _manifest_entry(paths, target, kind="trade", url=url, vintage=release,
-                    licence="CEPII BACI terms (cite Gaulier & Zignago 2010)", note=f"BACI {hs} {release}")
+    _manifest_entry(
+        paths,
+        target,
+        kind="trade",
+        url=url,
+        vintage=release,
+        licence="CEPII BACI terms (cite Gaulier & Zignago 2010)",
+        note=f"BACI {hs} {release}",
+    )
     return FetchResult("baci", target, "downloaded", url)
 
 
 # --- listed files -------------------------------------------------------------------
 
-def fetch_file(paths: ProjectPaths, spec: FileSource, mirror: str | os.PathLike[str] | None = None) -> FetchResult:
+
+def fetch_file(
+    paths: ProjectPaths, spec: FileSource, mirror: str | os.PathLike[str] | None = None
+) -> FetchResult:
     """Get one listed file: keep it if present, else copy from the mirror, else download."""
     target = paths.raw / spec.target
     fields = {"kind": spec.kind, "vintage": spec.vintage, "licence": spec.licence, "note": spec.origin}
-    where = f"put {Path(spec.mirror).name} at {target}" + (f" (official source: {spec.url})" if spec.url else "")
+    where = f"put {Path(spec.mirror).name} at {target}" + (
+        f" (official source: {spec.url})" if spec.url else ""
+    )
     m = _mirror(mirror)
     if m is not None:
         src = m / spec.mirror
@@ -316,7 +368,9 @@ def fetch_file(paths: ProjectPaths, spec: FileSource, mirror: str | os.PathLike[
             if _unchanged(paths, target, src):
                 return FetchResult(spec.name, target, "kept", "same sha256")
             copy_file(src, target)
-            _manifest_entry(paths, target, url=spec.url or f"mirror:{spec.mirror}", source=f"mirror:{src}", **fields)
+            _manifest_entry(
+                paths, target, url=spec.url or f"mirror:{spec.mirror}", source=f"mirror:{src}", **fields
+            )
             return FetchResult(spec.name, target, "copied", str(src))
     if target.exists():
         if not entry_for(paths.manifest, spec.target):
@@ -334,7 +388,9 @@ def fetch_file(paths: ProjectPaths, spec: FileSource, mirror: str | os.PathLike[
     if spec.required:
         origin = f"mirror {m}" if m is not None else "no download URL and no mirror"
         raise SourceMissingError(f"source '{spec.name}' is missing ({origin}); {where} or set {MIRROR_ENV}")
-    return FetchResult(spec.name, None, "skipped", "not in the mirror" if m is not None else "no URL; optional")
+    return FetchResult(
+        spec.name, None, "skipped", "not in the mirror" if m is not None else "no URL; optional"
+    )
 
 
 def fetch_all(
@@ -352,8 +408,15 @@ def fetch_all(
     if existing and _mirror(mirror) is None:
         target = existing[-1]
         if not entry_for(paths.manifest, target.relative_to(paths.raw).as_posix()):
-            _manifest_entry(paths, target, kind="ccl", url="local", vintage=_date_in_name(target.name) or "unknown",
-                            licence="U.S. Government work, public domain", note="placed by the user")
+            _manifest_entry(
+                paths,
+                target,
+                kind="ccl",
+                url="local",
+                vintage=_date_in_name(target.name) or "unknown",
+                licence="U.S. Government work, public domain",
+                note="placed by the user",
+            )
         results.append(FetchResult("ccl", target, "kept", "already in data/raw"))
     else:
         date = None if sources.ccl.date == "latest" else sources.ccl.date

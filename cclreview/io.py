@@ -50,8 +50,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
             os.replace(tmp, target)
         except PermissionError as exc:
             raise OutputError(
-                f"cannot replace {target}: it is open in another program or read-only; "
-                "close it and run again"
+                f"cannot replace {target}: it is open in another program or read-only; close it and run again"
             ) from exc
     finally:
         if tmp.exists():

@@ -36,7 +36,9 @@ def load_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path}: line {exc.lineno}: not valid JSON ({exc.msg}); delete it and run `cclreview fetch all`"
         ) from exc
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
-        raise InputError(f"{path}: expected an object with a 'files' list; delete it and run `cclreview fetch all`")
+        raise InputError(
+            f"{path}: expected an object with a 'files' list; delete it and run `cclreview fetch all`"
+        )
     return data
 
 

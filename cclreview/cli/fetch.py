@@ -19,7 +19,9 @@ _mirror_option = click.option(
 def _echo(results: list[FetchResult]) -> None:
     for r in results:
         where = r.path.as_posix() if r.path else "-"
-        click.echo(f"{r.action:<10} {r.name:<28} {where}" + (f"  ({r.detail})" if r.action == "skipped" else ""))
+        click.echo(
+            f"{r.action:<10} {r.name:<28} {where}" + (f"  ({r.detail})" if r.action == "skipped" else "")
+        )
 
 
 @click.group("fetch")
@@ -63,8 +65,13 @@ def fetch_baci_cmd(release: str, hs: str, mirror: str | None) -> None:
 
 
 @fetch.command("all")
-@click.option("--sources", "sources_file", type=click.Path(dir_okay=False), default=None,
-              help="Sources file (default config/sources.toml).")
+@click.option(
+    "--sources",
+    "sources_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Sources file (default config/sources.toml).",
+)
 @_mirror_option
 def fetch_all_cmd(sources_file: str | None, mirror: str | None) -> None:
     """Get every source listed in config/sources.toml (CCL, HS, trade, evidence).

@@ -1,0 +1,236 @@
+"""Fetching sources: loopback HTTP server (never the internet), resume, checksum, mirror."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cclreview.cli import cli
+from cclreview.config import project_paths
+from cclreview.errors import FetchError, SourceMissingError
+from cclreview.fetch import download, fetch_all, fetch_baci, fetch_ccl
+from cclreview.io import sha256_file
+from cclreview.manifest import load_manifest
+from cclreview.sources import SourcesConfig, load_sources
+
+XML = (Path(__file__).parent / "fixtures" / "fetch" / "part774_small.xml").read_bytes()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves the eCFR titles endpoint, a Part 774 XML and a zip, honouring Range."""
+
+    ranges: list[str] = []
+    files: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        path = self.path.split("?")[0]
+        body = self.files.get(path)
+        if body is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        rng = self.headers.get("Range")
+        if rng:
+            type(self).ranges.append(rng)
+            start = int(rng.split("=")[1].split("-")[0])
+            if start >= len(body):
+                self.send_response(416)
+                self.end_headers()
+                return
+            chunk = body[start:]
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            chunk = body
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(chunk)))
+        self.end_headers()
+        self.wfile.write(chunk)
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+
+@pytest.fixture()
+def server() -> Iterator[str]:
+    _Handler.ranges = []
+    _Handler.files = {
+        "/api/versioner/v1/titles.json": json.dumps(
+            {
+                "titles": [
+                    {"number": 14, "latest_issue_date": "2026-01-02"},
+                    {"number": 15, "latest_issue_date": "2026-06-24"},
+                ]
+            }
+        ).encode(),
+        "/api/versioner/v1/full/2026-06-24/title-15.xml": XML,
+        "/baci/BACI_HS22_V202601.zip": b"PK-not-really-a-zip" * 1000,
+    }
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there any more: connection refused
+    return f"http://127.0.0.1:{port}"
+
+
+def test_fetch_ccl_latest_from_loopback(tmp_path: Path, server: str) -> None:
+    paths = project_paths(tmp_path)
+    result = fetch_ccl(paths, base_url=server)
+    assert result.action == "downloaded"
+    target = tmp_path / "data/raw/ccl/ccl_supp1_ecfr_2026-06-24.xml"
+    assert target.read_bytes() == XML
+    [entry] = load_manifest(paths.manifest)["files"]
+    assert entry["path"] == "ccl/ccl_supp1_ecfr_2026-06-24.xml"
+    assert entry["url"] == f"{server}/api/versioner/v1/full/2026-06-24/title-15.xml?part=774"
+    assert entry["vintage"] == "2026-06-24"
+    assert entry["bytes"] == len(XML)
+    assert entry["sha256"] == sha256_file(target)
+    assert entry["retrieved"].endswith("+00:00")
+    assert not list(target.parent.glob("*.part")), "no partial file left behind"
+
+
+def test_download_resumes_a_partial_file(tmp_path: Path, server: str) -> None:
+    target = tmp_path / "out.xml"
+    part = tmp_path / "out.xml.part"
+    part.write_bytes(XML[:100])
+    download(f"{server}/api/versioner/v1/full/2026-06-24/title-15.xml", target)
+    assert target.read_bytes() == XML
+    assert _Handler.ranges == ["bytes=100-"]
+    assert not part.exists()
+
+
+def test_download_checksum_mismatch_leaves_nothing(tmp_path: Path, server: str) -> None:
+    target = tmp_path / "x.zip"
+    with pytest.raises(FetchError, match="checksum mismatch"):
+        download(f"{server}/baci/BACI_HS22_V202601.zip", target, expected_sha256="0" * 64)
+    assert not target.exists()
+    assert not (tmp_path / "x.zip.part").exists()
+
+
+def test_download_http_404_is_a_fetch_error(tmp_path: Path, server: str) -> None:
+    with pytest.raises(FetchError, match=r"HTTP 404"):
+        download(f"{server}/nothing.csv", tmp_path / "n.csv")
+
+
+def test_fetch_baci_from_loopback_records_manifest(tmp_path: Path, server: str) -> None:
+    paths = project_paths(tmp_path)
+    result = fetch_baci(paths, base_url=f"{server}/baci")
+    assert result.action == "downloaded"
+    entry = load_manifest(paths.manifest)["files"][0]
+    assert entry["path"] == "trade/BACI_HS22_V202601.zip"
+    assert entry["vintage"] == "V202601"
+    assert entry["sha256"] == sha256_file(tmp_path / "data/raw/trade/BACI_HS22_V202601.zip")
+
+
+def test_no_network_no_mirror_says_where_to_put_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CCLREVIEW_ECFR_URL", _closed_port_url())
+    monkeypatch.setenv("CCLREVIEW_HOME", str(tmp_path))
+    monkeypatch.delenv("CCLREVIEW_MIRROR", raising=False)
+    result = CliRunner().invoke(cli, ["fetch", "ccl", "--date", "2026-06-24"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: cannot download ")
+    assert "no connection" in lines[0]
+    assert (
+        f"put the eCFR XML of 15 CFR 774 Supp. 1 at {tmp_path}/data/raw/ccl/ccl_supp1_ecfr_<YYYY-MM-DD>.xml"
+        in lines[0]
+    )
+    assert "or set CCLREVIEW_MIRROR" in lines[0]
+
+
+def test_mirror_copy_and_rerun_keeps(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "ccl").mkdir(parents=True)
+    (mirror / "ccl" / "ccl_supp1_ecfr_2026-06.xml").write_bytes(XML)
+    (mirror / "trade").mkdir()
+    (mirror / "trade" / "t.csv").write_text("year,exporter,hs6,value_usd\n2024,DEU,850511,10\n")
+    cfg = SourcesConfig.model_validate(
+        {
+            "baci": {"enabled": False},
+            "files": [{"name": "t", "kind": "trade", "target": "trade/t.csv", "mirror": "trade/t.csv"}],
+        }
+    )
+    paths = project_paths(tmp_path / "proj")
+    first = fetch_all(paths, cfg, mirror=mirror)
+    assert [r.action for r in first] == ["copied", "copied"]
+    manifest = load_manifest(paths.manifest)
+    assert {f["path"] for f in manifest["files"]} == {"ccl/ccl_supp1_ecfr_2026-06.xml", "trade/t.csv"}
+    assert manifest["files"][0]["vintage"] == "2026-06"
+    second = fetch_all(paths, cfg, mirror=mirror)
+    assert [r.action for r in second] == ["kept", "kept"]
+
+
+def test_required_file_missing_from_mirror_is_one_line(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "ccl").mkdir(parents=True)
+    (mirror / "ccl" / "c.xml").write_bytes(XML)
+    cfg = SourcesConfig.model_validate(
+        {
+            "files": [
+                {"name": "hs2022", "kind": "hs", "target": "hs/h.csv", "mirror": "hs/h.csv", "required": True}
+            ]
+        }
+    )
+    with pytest.raises(SourceMissingError) as info:
+        fetch_all(project_paths(tmp_path / "p"), cfg, mirror=mirror)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith("source 'hs2022' is missing (mirror ")
+    assert f"put h.csv at {tmp_path}/p/data/raw/hs/h.csv" in msg
+
+
+def test_no_trade_data_at_all_is_an_error(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "ccl").mkdir(parents=True)
+    (mirror / "ccl" / "c.xml").write_bytes(XML)
+    with pytest.raises(SourceMissingError, match=r"no trade data: put BACI_HS22_V202601.zip"):
+        fetch_all(project_paths(tmp_path / "p"), SourcesConfig(), mirror=mirror)
+
+
+def test_shipped_sources_file_is_valid() -> None:
+    cfg = load_sources(ROOT / "config" / "sources.toml")
+    names = [f.name for f in cfg.files]
+    assert len(names) == len(set(names))
+    assert {"hs2022", "otstats_hs4_2017", "oec_baci_hs4_2023_ranks", "cn_dualuse_catalogue_pairs"} <= set(
+        names
+    )
+    assert [f.name for f in cfg.files if f.required] == ["hs2022"]
+
+
+def test_sources_file_misspelt_key(tmp_path: Path) -> None:
+    from cclreview.errors import ConfigError
+
+    bad = tmp_path / "s.toml"
+    bad.write_text('[baci]\nrelase = "V202601"\n')
+    with pytest.raises(ConfigError) as info:
+        load_sources(bad)
+    assert str(info.value) == f"{bad}: baci.relase: Extra inputs are not permitted (got 'V202601')"
+
+
+def test_shipped_sources_resolve_against_real_mirror(shared_data: Path) -> None:
+    cfg = load_sources(ROOT / "config" / "sources.toml")
+    missing = [f.mirror for f in cfg.files if not (shared_data / f.mirror).exists()]
+    assert missing == []
