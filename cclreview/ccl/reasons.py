@@ -34,7 +34,11 @@ _CODE_RE = re.compile(rf"(?<![A-Za-z])({_CODE_ALT})(?:\s?\d)?(?![A-Za-z])")
 #: Label of the reasons line; "Reasons" is used in a few entries.
 REASON_LABEL_RE = re.compile(r"Reasons?\s+for\s+Control\s*:?", re.IGNORECASE)
 # "NS applies to ..." opening a control row written as a paragraph or a table cell.
-APPLIES_RE = re.compile(rf"^\s*({_CODE_ALT})\s+(?:only\s+)?appl(?:y|ies)\b", re.IGNORECASE)
+# "SL and AT apply to entire entry" names two controls in one row.
+APPLIES_RE = re.compile(
+    rf"^\s*((?:{_CODE_ALT})(?:\s*(?:,|and|&)\s*(?:{_CODE_ALT}))*)\s+(?:only\s+)?appl(?:y|ies)\b",
+    re.IGNORECASE,
+)
 # "NS Column 2", "NP column 1", "AT Column 1." in the chart cell of a control row.
 _COLUMN_RE = re.compile(rf"(?<![A-Za-z])({_CODE_ALT})\s*Col(?:umn|\.)?\s*(\d)(?!\d)", re.IGNORECASE)
 
@@ -86,10 +90,32 @@ def chart_columns_in(text: str) -> list[str]:
     return cols
 
 
-def control_of_row(text: str) -> str | None:
-    """Return the code a control row applies ("NS applies to entire entry" -> "NS")."""
+def controls_of_row(text: str) -> list[str]:
+    """Return the codes a control row applies ("SL and AT apply to ..." -> ["SL", "AT"])."""
     match = APPLIES_RE.match(text)
-    return match.group(1).upper() if match else None
+    return codes_in(match.group(1).upper()) if match else []
+
+
+def control_of_row(text: str) -> str | None:
+    """Return the first code a control row applies ("NS applies to entire entry" -> "NS")."""
+    codes = controls_of_row(text)
+    return codes[0] if codes else None
+
+
+_BARE_COLUMN_RE = re.compile(r"^\s*Col(?:umn|\.)?\s*(\d)\b", re.IGNORECASE)
+
+
+def chart_columns_of_row(control: str, chart_text: str) -> list[str]:
+    """Return the chart columns of one control row.
+
+    "NS Column 2." -> ["NS2"]; a bare "Column 1." takes the row's own control code.
+    """
+    cols = chart_columns_in(chart_text)
+    if not cols and control:
+        bare = _BARE_COLUMN_RE.match(chart_text)
+        if bare:
+            cols = [f"{control}{bare.group(1)}"]
+    return cols
 
 
 def order_codes(codes: list[str]) -> list[str]:
@@ -99,3 +125,24 @@ def order_codes(codes: list[str]) -> list[str]:
         if code not in out:
             out.append(code)
     return out
+
+
+def text_after_label(text: str) -> str:
+    """Return the text after a "Reason for Control:" label (stripped), or ""."""
+    match = REASON_LABEL_RE.search(text)
+    return text[match.end() :].strip() if match else ""
+
+
+def first_column_match(text: str) -> int | None:
+    """Return the offset of the first "XX Column n" in ``text``, or None."""
+    match = _COLUMN_RE.search(text)
+    return match.start() if match else None
+
+
+# "are subject to RS1 controls" (the 0x521 entries describe their control in prose).
+_PROSE_RE = re.compile(rf"subject to\s+({_CODE_ALT})\s?(\d)?\s+controls?\b")
+
+
+def prose_controls(text: str) -> list[tuple[str, str]]:
+    """Return (code, chart column or "") pairs stated as "subject to RS1 controls"."""
+    return [(m.group(1), f"{m.group(1)}{m.group(2)}" if m.group(2) else "") for m in _PROSE_RE.finditer(text)]

@@ -1,0 +1,55 @@
+"""The chain of stages, and the short summary printed at the end of a build."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from cclreview.errors import SourceMissingError
+
+#: Stage commands in pipeline order, with the processed file each one writes.
+STAGES: tuple[tuple[str, str], ...] = (
+    ("ingest-ccl", "ccl_entries.parquet"),
+    ("ingest-trade", "exports.parquet"),
+    ("ingest-evidence", "evidence.parquet"),
+    ("availability", "availability_hs.parquet"),
+    ("link", "eccn_hs_links.parquet"),
+    ("score", "scores.parquet"),
+    ("sensitivity", "sensitivity.parquet"),
+)
+
+TIER_ORDER = ("candidate", "review", "retain", "guardrail", "insufficient evidence")
+
+
+def summary_lines(processed: str | os.PathLike[str], report: str | os.PathLike[str]) -> list[str]:
+    """Return the workbook path and a five-line summary of a build.
+
+    Lines: the workbook path; ECCNs scored; ECCNs per tier; unlinked count; top 3
+    candidates; evidence coverage.
+
+    Raises
+    ------
+    SourceMissingError
+        When ``scores.parquet`` is absent (run ``cclreview score`` first).
+    """
+    processed = Path(processed)
+    scores_path = processed / "scores.parquet"
+    if not scores_path.exists():
+        raise SourceMissingError(f"{scores_path} not found; run `cclreview score` (or `make reports`) first")
+    scores = pd.read_parquet(scores_path)
+    counts = scores["tier"].value_counts()
+    tiers = ", ".join(f"{t} {int(counts.get(t, 0))}" for t in TIER_ORDER)
+    unlinked_path = processed / "unlinked_eccns.csv"
+    unlinked = len(pd.read_csv(unlinked_path)) if unlinked_path.exists() else 0
+    top = scores[scores["tier"] == "candidate"].sort_values("rank").head(3)
+    top_text = "; ".join(f"{r.eccn} ({r.decontrol_score:.2f})" for r in top.itertuples()) or "none"
+    with_evidence = int(scores["tier"].ne("insufficient evidence").sum())
+    return [
+        f"Workbook: {Path(report)}",
+        f"  ECCNs scored:      {len(scores)} ({with_evidence} with availability evidence)",
+        f"  Per tier:          {tiers}",
+        f"  Unlinked ECCNs:    {unlinked}",
+        f"  Top 3 candidates:  {top_text}",
+    ]
