@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_ccl.py", "bench_trade.py", "bench_availability.py", "bench_link.py", "bench_score.py", "bench_report.py"]
+ORDER = [
+    "bench_ccl.py",
+    "bench_trade.py",
+    "bench_availability.py",
+    "bench_link.py",
+    "bench_score.py",
+    "bench_report.py",
+]
 
 
 def main() -> int:

@@ -44,6 +44,10 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         ) from exc
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp creates 0600 files; outputs get the usual permissions (0666 less umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         try:

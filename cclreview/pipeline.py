@@ -45,7 +45,8 @@ def summary_lines(processed: str | os.PathLike[str], report: str | os.PathLike[s
     unlinked = len(pd.read_csv(unlinked_path)) if unlinked_path.exists() else 0
     top = scores[scores["tier"] == "candidate"].sort_values("rank").head(3)
     top_text = "; ".join(f"{r.eccn} ({r.decontrol_score:.2f})" for r in top.itertuples()) or "none"
-    with_evidence = int(scores["tier"].ne("insufficient evidence").sum())
+    # Guardrail entries keep their tier whatever the evidence: count evidence directly.
+    with_evidence = int(scores["availability_score"].notna().sum())
     return [
         f"Workbook: {Path(report)}",
         f"  ECCNs scored:      {len(scores)} ({with_evidence} with availability evidence)",

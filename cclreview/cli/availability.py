@@ -1,7 +1,146 @@
-"""CLI commands of the evidence and availability stages (placeholder until they land)."""
+"""CLI commands of the evidence and availability stages."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import click
 
-commands: list[click.Command] = []
+from cclreview.config import project_paths
+
+log = logging.getLogger(__name__)
+
+
+@click.command("ingest-evidence")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: data/processed).",
+)
+def ingest_evidence_cmd(paths: tuple[Path, ...], out_dir: Path | None) -> None:
+    """Load supply-side evidence (market shares, analyst producer lists).
+
+    PATHS are CSET-layout folders (provision.csv + providers.csv), analyst files
+    filled from data/raw/templates/producer_evidence_template.csv (CSV or XLSX), or
+    folders holding them. Default: data/raw/evidence. Writes evidence.parquet and
+    unmatched_evidence_countries.csv.
+
+    \b
+    Example:
+      cclreview ingest-evidence data/raw/evidence/cset_eto my_producers.xlsx --out data/processed
+    """
+    from cclreview.trade.evidence import ingest_evidence
+
+    out_dir = out_dir or project_paths().processed
+    res = ingest_evidence(list(paths) or None, out_dir)
+    click.echo(f"evidence: {res['rows']} rows -> {out_dir / 'evidence.parquet'}")
+    if res["unmatched_countries"]:
+        click.echo(
+            f"  {res['unmatched_countries']} country names not matched: see unmatched_evidence_countries.csv"
+        )
+
+
+@click.command("availability")
+@click.option(
+    "--exports",
+    "exports_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="exports.parquet from ingest-trade (default: data/processed/exports.parquet).",
+)
+@click.option(
+    "--evidence",
+    "evidence_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="evidence.parquet (optional): adds n_evidence_rows, evidence_countries to HS6 rows.",
+)
+@click.option(
+    "--concordance",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="UN HS concordance CSV (default: data/raw/hs/hs_concordances_comtrade.csv).",
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Output folder."
+)
+@click.option(
+    "--min-share",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="Supplier floor: share of non-U.S. exports.",
+)
+@click.option(
+    "--min-value-usd", type=float, default=1e6, show_default=True, help="Supplier floor: exports in USD."
+)
+@click.option(
+    "--precedence",
+    default="baci,comtrade,otstats,oec_baci_top40",
+    show_default=True,
+    help="Source label prefixes, best first (one source per product and year).",
+)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Relative difference between overlapping sources reported in source_conflicts.csv.",
+)
+@click.option(
+    "--min-source-exporters",
+    type=int,
+    default=20,
+    show_default=True,
+    help="A source file with fewer exporters in a year is a partial extract (demoted, not used for links).",
+)
+def availability_cmd(
+    exports_path: Path | None,
+    evidence_path: Path | None,
+    concordance: Path | None,
+    out_dir: Path | None,
+    min_share: float,
+    min_value_usd: float,
+    precedence: str,
+    tolerance: float,
+    min_source_exporters: int,
+) -> None:
+    """Compute per-product availability indicators (availability_hs.parquet).
+
+    One row per HS code, level and year, from one source chosen by precedence;
+    overlapping sources that disagree go to source_conflicts.csv.
+
+    \b
+    Example:
+      cclreview availability --exports data/processed/exports.parquet \\
+          --out data/processed --min-share 0.02 --min-value-usd 5e6
+    """
+    from cclreview.availability import run_availability
+
+    paths = project_paths()
+    out_dir = out_dir or paths.processed
+    exports_path = exports_path or paths.processed / "exports.parquet"
+    order = tuple(p.strip() for p in precedence.split(",") if p.strip())
+    res = run_availability(
+        exports_path,
+        out_dir,
+        concordance,
+        evidence_path,
+        min_share=min_share,
+        min_value_usd=min_value_usd,
+        precedence=order,
+        tolerance=tolerance,
+        min_source_exporters=min_source_exporters,
+    )
+    click.echo(
+        f"availability: {res['rows']} rows ({res['bounded_rows']} bounded, "
+        f"{res['rows_missing_major_exporters']} with missing major exporters), "
+        f"{res['conflicts']} source conflicts -> {out_dir}"
+    )
+
+
+commands: list[click.Command] = [ingest_evidence_cmd, availability_cmd]

@@ -48,9 +48,11 @@ def _stage_kwargs(cmd: click.Command, processed: Path, weights: Path | None, rep
               help="A reviewed workbook whose decisions and notes are carried over.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Workbook path (default reports/decontrol_candidates.xlsx).")
+@click.option("--draws", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Weight draws of the sensitivity analysis.")
 @click.pass_context
 def run(ctx: click.Context, mirror: str | None, skip_fetch: bool, processed: Path | None,
-        weights: Path | None, previous: Path | None, out: Path | None) -> None:
+        weights: Path | None, previous: Path | None, out: Path | None, draws: int) -> None:
     """Run the whole chain in one process: fetch, ingest, link, score, report.
 
     The same steps as `make reports`, for users without make (every stage runs).
@@ -70,7 +72,7 @@ def run(ctx: click.Context, mirror: str | None, skip_fetch: bool, processed: Pat
         fetch_group = root.get_command(ctx, "fetch")
         assert isinstance(fetch_group, click.Group)
         steps.append(("fetch all", {"mirror": mirror}))
-    steps += [(name, {}) for name, _ in STAGES]
+    steps += [(name, {"draws": draws} if name == "sensitivity" else {}) for name, _ in STAGES]
     steps.append(("report", {}))
     for name, extra in steps:
         if name == "fetch all":

@@ -26,7 +26,6 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -305,16 +304,12 @@ def load_countries(path: str | Path = COUNTRIES_CSV) -> pd.DataFrame:
         raise InputError(f"country table {path} not found; reinstall cclreview or pass table=") from exc
     missing = [c for c in _REQUIRED if c not in df.columns]
     if missing:
-        raise InputError(f"{path}: missing columns {missing}; found {list(df.columns)}; expected {list(_REQUIRED)}")
+        raise InputError(
+            f"{path}: missing columns {missing}; found {list(df.columns)}; expected {list(_REQUIRED)}"
+        )
     if "extra_codes" not in df.columns:
         df["extra_codes"] = ""
     dup = df["iso3"][df["iso3"].duplicated()].tolist()
     if dup:
         raise InputError(f"{path}: ISO3 codes repeated: {dup}; keep one row per code")
     return df
-
-
-@lru_cache(maxsize=1)
-def default_resolver_table() -> pd.DataFrame:
-    """The shipped table, read once per process."""
-    return load_countries(COUNTRIES_CSV)

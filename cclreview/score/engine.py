@@ -1,0 +1,377 @@
+"""Scoring every ECCN: availability, security, decontrol score, tier, rank, explanation.
+
+The formula (weights and thresholds in ``config/weights.toml``):
+
+* ``availability_score A`` = weighted mean of the six sub-scores of
+  :func:`cclreview.score.availability.subscores` (renormalised over those with data).
+* ``security_score S`` = ``1 - prod(1 - w)`` over the entry's reason families (strictest
+  chart column of each) and
+  status flags (:mod:`cclreview.score.security`).
+* ``evidence_strength E`` = coverage (confidence share of links with usable data) x
+  the confidence-weighted mean over usable links of ``confidence x factors`` (HS4 vs
+  HS6, bounded data, missing major exporters, recency, inherited links); at least
+  ``evidence.supply_side_strength`` with supply-side data.
+* ``decontrol_score = A^a x (1 - S)^b x (f + (1 - f) E) x m``
+  (:mod:`cclreview.score.tiers`, which also documents tiers and ranking).
+
+Scoring reads only processed tables (``ccl_entries``, ``eccn_hs_links``,
+``availability_hs``, optional ``evidence``) and the weights, never raw files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cclreview.errors import InputError, SourceMissingError
+from cclreview.io import write_parquet
+from cclreview.score.availability import (
+    REGIME_NAMES,
+    aggregate_availability,
+    availability_matrix,
+    link_indicators,
+    subscores,
+)
+from cclreview.score.explain import explain
+from cclreview.score.security import (
+    SECURITY_COMPONENTS,
+    regimes_of,
+    security_matrix,
+    security_scores,
+    security_weight_vector,
+)
+from cclreview.score.tiers import (
+    assign_tiers,
+    decontrol_matrix,
+    guardrail_reasons,
+    rank_groups,
+    rank_matrix,
+)
+from cclreview.score.weights import AVAILABILITY_COMPONENTS, GUARDRAIL_FLAGS, Weights, weights_sha256
+
+log = logging.getLogger(__name__)
+
+#: Columns of ``scores.parquet`` in order (contract columns first, then convenience).
+SCORE_COLUMNS = (
+    "eccn",
+    "rank",
+    "tier",
+    "decontrol_score",
+    "availability_score",
+    "security_score",
+    "evidence_strength",
+    *AVAILABILITY_COMPONENTS,
+    "unilateral_action_possible",
+    "guardrail_reason",
+    "explanation",
+    "top_sources",
+    "china_share",
+    "granularity",
+    "missing_major_exporters",
+    "weights_sha256",
+    "heading",
+    "category",
+    "reasons",
+    "chart_columns",
+    "regimes",
+    "evidence_source",
+    "n_links",
+    "n_links_with_data",
+    "n_non_us_suppliers",
+    "non_us_share",
+    "non_us_to_us_ratio",
+    "hhi_non_us",
+    "outside_regime_share",
+    "unit_value_ratio",
+    "latest_year",
+)
+
+INPUT_FILES = {
+    "entries": "ccl_entries.parquet",
+    "links": "eccn_hs_links.parquet",
+    "availability": "availability_hs.parquet",
+    "evidence": "evidence.parquet",
+}
+_PRODUCER = {
+    "entries": "cclreview ingest-ccl",
+    "links": "cclreview link",
+    "availability": "cclreview availability",
+    "evidence": "cclreview ingest-evidence",
+}
+
+
+@dataclass
+class Prepared:
+    """Weight-independent inputs of the score, one row per ECCN sorted by ECCN.
+
+    ``sub`` (n x 6 sub-scores), ``sec_matrix`` (n x K components) and the masks are
+    all sensitivity needs to re-score under perturbed weights with matrix algebra.
+    """
+
+    frame: pd.DataFrame
+    sub: np.ndarray
+    sec_matrix: np.ndarray
+    evidence: np.ndarray
+    multilateral: np.ndarray
+    guardrail: np.ndarray
+    insufficient: np.ndarray
+    retained: np.ndarray
+
+    @property
+    def group(self) -> np.ndarray:
+        """Rank group per ECCN (0 scored/retained, 1 insufficient evidence, 2 guardrail).
+
+        ``retained`` (security at or above the retain cut-off under the base weights)
+        is fixed at preparation, so sensitivity draws keep each ECCN in its group.
+        """
+        return rank_groups(self.guardrail, self.insufficient, self.retained)
+
+
+def _list_col(values: pd.Series) -> list[list[str]]:
+    """A list column as Python lists of str (Parquet gives numpy arrays)."""
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            out.append([])
+        elif isinstance(v, str):
+            out.append([x.strip() for x in v.replace(";", ",").split(",") if x.strip()])
+        else:
+            out.append([str(x) for x in list(v)])
+    return out
+
+
+def _regime_members() -> dict[str, frozenset[str]] | None:
+    """Regime key -> ISO3 members from the reference table, if the module is present."""
+    try:
+        from cclreview.trade.groups import load_regimes
+
+        df = load_regimes()
+    except Exception as exc:  # noqa: BLE001 - optional input: score without it
+        log.warning(
+            "regime memberships unavailable (%s); evidence-based outside_regime left to trade data", exc
+        )
+        return None
+    out: dict[str, frozenset[str]] = {}
+    for name, rows in df.groupby("regime"):
+        key = REGIME_NAMES.get(str(name))
+        if key:
+            out[key] = frozenset(rows["iso3"].astype(str))
+    return out
+
+
+def _check_entries(entries: pd.DataFrame) -> pd.DataFrame:
+    """Validate and normalise the entries table; sort by ECCN; drop duplicate ECCNs."""
+    missing = [c for c in ("eccn", "reasons") if c not in entries.columns]
+    if missing:
+        raise InputError(
+            f"ccl_entries: missing columns {missing} (found {list(entries.columns)}); "
+            "re-run `cclreview ingest-ccl` to rebuild it"
+        )
+    df = entries.copy()
+    df["eccn"] = df["eccn"].astype(str).str.strip()
+    dupes = df["eccn"][df["eccn"].duplicated()].unique()
+    if len(dupes):
+        log.warning(
+            "ccl_entries: %d duplicated ECCN(s) (%s); the first row of each is scored",
+            len(dupes),
+            ", ".join(dupes[:5]),
+        )
+        df = df.drop_duplicates("eccn")
+    df["reasons"] = _list_col(df["reasons"])
+    df["chart_columns"] = (
+        _list_col(df["chart_columns"]) if "chart_columns" in df else [[] for _ in range(len(df))]
+    )
+    for col, default in (("heading", ""), ("category", None), ("reserved", False)):
+        if col not in df.columns:
+            df[col] = default
+    if df["category"].isna().all():
+        df["category"] = pd.to_numeric(df["eccn"].str[0], errors="coerce")
+    return df.sort_values("eccn", kind="stable").reset_index(drop=True)
+
+
+def prepare(
+    entries: pd.DataFrame,
+    links: pd.DataFrame,
+    availability: pd.DataFrame,
+    weights: Weights,
+    evidence: pd.DataFrame | None = None,
+    regime_members: dict[str, frozenset[str]] | None = None,
+    indicators: pd.DataFrame | None = None,
+) -> Prepared:
+    """Build the weight-independent scoring inputs.
+
+    Parameters
+    ----------
+    entries, links, availability, evidence
+        The processed tables (``evidence`` optional).
+    weights
+        Floors, saturation points and evidence factors (component weights are applied
+        later, by :func:`score_prepared` or the sensitivity draws).
+    regime_members
+        Regime key -> ISO3 members; loaded from the reference table when None.
+    indicators
+        A ready per-link indicator frame (skips :func:`link_indicators`).
+    """
+    ent = _check_entries(entries)
+    eccns = ent["eccn"].to_numpy()
+    regs = regimes_of(ent, weights)
+    if indicators is None:
+        indicators = (
+            link_indicators(links, availability)
+            if len(links)
+            else pd.DataFrame(columns=["eccn", "hs6", "confidence", "link_source", "granularity"])
+        )
+    unknown = sorted(set(indicators["eccn"]) - set(eccns))
+    if unknown:
+        log.warning(
+            "%d linked ECCN(s) are not in ccl_entries and are ignored: %s",
+            len(unknown),
+            ", ".join(unknown[:5]),
+        )
+    if regime_members is None and evidence is not None and len(evidence):
+        regime_members = _regime_members()
+    agg = aggregate_availability(regs, indicators, weights, evidence, regime_members)
+    sub = subscores(agg, weights)
+    frame = ent.set_index("eccn").join(agg).join(sub)
+    frame["regimes"] = regs.reindex(frame.index)
+    frame.index.name = "eccn"
+    reserved = frame["reserved"].fillna(False).astype(bool).to_numpy()
+    evidence_strength = frame["evidence_strength"].to_numpy(dtype=float)
+    insufficient = (
+        ~frame["has_evidence"].to_numpy(dtype=bool)
+        | (evidence_strength < weights.evidence.min_strength)
+        | reserved
+    )
+    flag_cols = {
+        f: frame[f].fillna(False).astype(bool).to_numpy() for f in GUARDRAIL_FLAGS if f in frame.columns
+    }
+    flags = [{f for f, col in flag_cols.items() if col[i]} for i in range(len(frame))]
+    guard = guardrail_reasons(list(frame.index), list(frame["reasons"]), weights, flags)
+    frame["guardrail_reason"] = guard
+    sec = security_matrix(ent)
+    frame["security_components"] = [[SECURITY_COMPONENTS[k] for k in np.flatnonzero(row)] for row in sec]
+    base_security = security_scores(sec, security_weight_vector(weights))
+    return Prepared(
+        retained=base_security >= weights.tiers.retain_min_security,
+        frame=frame,
+        sub=sub.to_numpy(dtype=float),
+        sec_matrix=sec,
+        evidence=evidence_strength,
+        multilateral=np.array([bool(r) for r in frame["regimes"]]),
+        guardrail=np.array([g is not None for g in guard]),
+        insufficient=insufficient,
+    )
+
+
+def score_prepared(prep: Prepared, weights: Weights, sha: str) -> pd.DataFrame:
+    """Apply the weights to prepared inputs; return the ranked scores table."""
+    avail_w = np.array(list(weights.availability.as_dict().values()))
+    A = availability_matrix(prep.sub, avail_w)
+    S = security_scores(prep.sec_matrix, security_weight_vector(weights))
+    D = decontrol_matrix(A, S, prep.evidence, prep.multilateral, weights)
+    tier = assign_tiers(D, S, prep.guardrail, prep.insufficient, weights)
+    rank = rank_matrix(D, prep.group)
+    f = prep.frame.copy()
+    f["availability_score"] = A
+    f["security_score"] = S
+    f["decontrol_score"] = D
+    f["tier"] = tier
+    f["rank"] = rank
+    f["unilateral_action_possible"] = ~prep.multilateral
+    f["weights_sha256"] = sha
+    f["explanation"] = [explain(row, weights) for row in f.reset_index().to_dict("records")]
+    f = f.reset_index()
+    out = pd.DataFrame({c: f[c] if c in f.columns else None for c in SCORE_COLUMNS})
+    out["rank"] = out["rank"].astype("int64")
+    # Plain numpy dtypes (no pd.NA) so downstream writers can test cells with ``v != v``.
+    cat = pd.to_numeric(out["category"], errors="coerce")
+    cat = cat.fillna(pd.to_numeric(out["eccn"].str[0], errors="coerce"))
+    out["category"] = cat.astype("int64") if cat.notna().all() else cat.astype("float64")
+    out["latest_year"] = pd.to_numeric(out["latest_year"], errors="coerce").astype("float64")
+    out["evidence_source"] = out["evidence_source"].fillna("")
+    out["regimes"] = [list(r) for r in out["regimes"]]
+    out["missing_major_exporters"] = [
+        list(m) if isinstance(m, list) else [] for m in out["missing_major_exporters"]
+    ]
+    out["top_sources"] = out["top_sources"].fillna("").astype(str)
+    out["granularity"] = out["granularity"].fillna("").astype(str)
+    return out.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def score_tables(
+    entries: pd.DataFrame,
+    links: pd.DataFrame,
+    availability: pd.DataFrame,
+    weights: Weights,
+    evidence: pd.DataFrame | None = None,
+    sha: str | None = None,
+    regime_members: dict[str, frozenset[str]] | None = None,
+) -> pd.DataFrame:
+    """Score every ECCN from in-memory processed tables.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``scores.parquet`` table (:data:`SCORE_COLUMNS`), sorted by rank.
+    """
+    prep = prepare(entries, links, availability, weights, evidence, regime_members)
+    return score_prepared(prep, weights, sha or weights_sha256(weights=weights))
+
+
+def load_inputs(processed: str | os.PathLike[str]) -> dict[str, pd.DataFrame | None]:
+    """Read the processed tables scoring needs (evidence is optional).
+
+    Raises
+    ------
+    SourceMissingError
+        When a required table is absent, naming the command that writes it.
+    """
+    processed = Path(processed)
+    out: dict[str, pd.DataFrame | None] = {}
+    for key, name in INPUT_FILES.items():
+        path = processed / name
+        if not path.is_file():
+            if key == "evidence":
+                log.info("%s not found: scoring with trade proxies only", path)
+                out[key] = None
+                continue
+            raise SourceMissingError(
+                f"{path} not found; run `{_PRODUCER[key]}` first (or pass --processed DIR)"
+            )
+        try:
+            out[key] = pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
+            raise InputError(f"{path}: cannot read Parquet ({exc}); re-run `{_PRODUCER[key]}`") from exc
+    return out
+
+
+def run_score(
+    processed: str | os.PathLike[str], weights_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
+) -> tuple[pd.DataFrame, Path]:
+    """Score from ``processed`` with the weights file and write ``scores.parquet``.
+
+    Returns
+    -------
+    (scores, path)
+        The scores table and the written file.
+    """
+    from cclreview.score.weights import load_weights
+
+    weights = load_weights(weights_path)
+    tables = load_inputs(processed)
+    scores = score_tables(
+        tables["entries"],
+        tables["links"],
+        tables["availability"],
+        weights,
+        tables["evidence"],
+        sha=weights_sha256(weights_path),
+    )
+    path = write_parquet(scores, Path(out_dir) / "scores.parquet")
+    log.info("wrote %s (%d ECCNs)", path, len(scores))
+    return scores, path

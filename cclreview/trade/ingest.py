@@ -1,0 +1,376 @@
+"""The trade stage: read every trade file, write ``exports.parquet`` and the reports.
+
+``ingest_trade(paths, out_dir)`` picks a reader per file (:mod:`cclreview.trade.registry`),
+stacks their exporter-level tables and writes, atomically:
+
+- ``exports.parquet``: the contract table (docs/CONTRACTS.md), one row per
+  ``year x exporter x product x source x file``, plus ``source_file`` (the input file's
+  name); sources and files are kept side by side, never summed (precedence between
+  them is the availability stage's job);
+- ``rejected_rows.csv``: ``file, line, reason, raw`` of every rejected row;
+- ``unmatched_countries.csv``: ``value, source_file, rows, value_usd, status,
+  candidates`` for exporter names/codes that are not countries or not known.
+
+Cache: each file's result is stored under ``out_dir/.cache/`` keyed on the file's sha256,
+the reader's name and version and the options that change the result (years, column
+map, HS revision), so re-running on unchanged sources only hashes them and reads the
+small cached tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from cclreview.errors import InputError, OutputError, TooManyRejectedError
+from cclreview.io import atomic_path, sha256_file, write_csv, write_parquet, write_text
+from cclreview.progress import progress
+from cclreview.trade.countries import CountryResolver
+from cclreview.trade.registry import detect_reader, is_trade_file, load_readers
+from cclreview.trade.tidy import (
+    REJECT_COLUMNS,
+    UNMATCHED_COLUMNS,
+    ReadContext,
+    ReadResult,
+    empty_exports,
+    finalize_exports,
+)
+
+log = logging.getLogger(__name__)
+
+EXPORTS_FILE = "exports.parquet"
+REJECTED_FILE = "rejected_rows.csv"
+UNMATCHED_FILE = "unmatched_countries.csv"
+CACHE_DIR = ".cache"
+#: Bump when the combined outputs change shape (invalidates the whole-run shortcut).
+INGEST_VERSION = "2"
+#: Default largest share of a file's rows that may be rejected before the run fails.
+MAX_REJECTED = 0.05
+
+
+def find_trade_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Every trade file (by suffix) under ``folder``, sorted; hidden files skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(
+            f"trade folder {folder} does not exist; run `cclreview fetch baci` or pass trade files as arguments"
+        )
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and is_trade_file(p) and ".cache" not in p.parts
+    )
+    if not files:
+        raise InputError(f"no trade files (*.csv, *.csv.gz, *.parquet, *.xlsx, *.zip) in {folder}")
+    return files
+
+
+def _cache_key(sha: str, reader: str, version: str, ctx: ReadContext) -> str:
+    opts = {
+        "sha256": sha,
+        "reader": reader,
+        "version": version,
+        "years": sorted(ctx.years) if ctx.years is not None else None,
+        "column_map": ctx.column_map,
+        "hs_version": ctx.hs_version,
+        "countries": _countries_sha(),
+    }
+    return hashlib.sha256(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+_COUNTRIES_SHA: str | None = None
+
+
+def _countries_sha() -> str:
+    # The country table decides which rows are matched: a new alias must refresh the cache.
+    global _COUNTRIES_SHA
+    if _COUNTRIES_SHA is None:
+        from cclreview.trade.countries import COUNTRIES_CSV
+
+        _COUNTRIES_SHA = sha256_file(COUNTRIES_CSV)
+    return _COUNTRIES_SHA
+
+
+def _load_cached(folder: Path) -> ReadResult | None:
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        return ReadResult(
+            exports=pd.read_parquet(folder / "exports.parquet"),
+            rejected=pd.read_parquet(folder / "rejected.parquet"),
+            unmatched=pd.read_parquet(folder / "unmatched.parquet"),
+            rows_read=int(meta["rows_read"]),
+            duplicates_dropped=int(meta["duplicates_dropped"]),
+            notes=list(meta.get("notes", [])),
+        )
+    except (OSError, ValueError, KeyError) as exc:  # a damaged cache entry is just a miss
+        log.warning("ignoring damaged cache entry %s (%s)", folder, exc)
+        return None
+
+
+def _store_cached(folder: Path, res: ReadResult, path: Path, reader: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_parquet(res.exports, folder / "exports.parquet")
+    write_parquet(
+        res.rejected.astype({"raw": "string", "reason": "string", "file": "string"}),
+        folder / "rejected.parquet",
+    )
+    write_parquet(
+        res.unmatched.astype({c: "string" for c in ("value", "source_file", "status", "candidates")}),
+        folder / "unmatched.parquet",
+    )
+    meta = {
+        "file": str(path),
+        "reader": reader,
+        "rows_read": res.rows_read,
+        "duplicates_dropped": res.duplicates_dropped,
+        "notes": res.notes,
+        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    # meta.json last: its presence marks a complete entry.
+    write_text(json.dumps(meta, indent=2), folder / "meta.json")
+
+
+def _output_stats(out_dir: Path) -> dict[str, list[int]] | None:
+    stats = {}
+    for name in (EXPORTS_FILE, REJECTED_FILE, UNMATCHED_FILE):
+        p = out_dir / name
+        if not p.is_file():
+            return None
+        st = p.stat()
+        stats[name] = [st.st_size, st.st_mtime_ns]
+    return stats
+
+
+def _outputs_unchanged(out_dir: Path, run_key: str) -> dict | None:
+    """The stored summary when the last run had the same key and its outputs are intact."""
+    marker = out_dir / CACHE_DIR / "outputs.json"
+    try:
+        stored = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if stored.get("run_key") != run_key or stored.get("outputs") != _output_stats(out_dir):
+        return None
+    return dict(stored["summary"])
+
+
+def _record_outputs(out_dir: Path, run_key: str, summary: dict) -> None:
+    marker = {"run_key": run_key, "outputs": _output_stats(out_dir), "summary": summary}
+    write_text(json.dumps(marker, indent=2), out_dir / CACHE_DIR / "outputs.json")
+
+
+class _HashMemo:
+    """sha256 per file, remembered with the file's size and mtime (ns) so an untouched
+    400 MB source is not re-hashed on every run (as make and git do with stat data)."""
+
+    def __init__(self, path: Path, trust_stat: bool) -> None:
+        self.path = path
+        self.trust_stat = trust_stat
+        try:
+            self.memo: dict[str, list] = json.loads(path.read_text(encoding="utf-8")) if trust_stat else {}
+        except (OSError, ValueError):
+            self.memo = {}
+        self.changed = False
+
+    def sha256(self, file: Path) -> str:
+        st = file.stat()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        key = str(file.resolve())
+        hit = self.memo.get(key)
+        if self.trust_stat and hit and hit[:3] == stamp:
+            return str(hit[3])
+        digest = sha256_file(file)
+        self.memo[key] = [*stamp, digest]
+        self.changed = True
+        return digest
+
+    def save(self) -> None:
+        if self.changed:
+            try:
+                write_text(json.dumps(self.memo, indent=1), self.path)
+            except (OSError, OutputError) as exc:  # a read-only cache only costs speed
+                log.debug("cannot save %s: %s", self.path, exc)
+
+
+class _LazyResolver:
+    """Builds the country resolver on first use: a fully cached run never needs it."""
+
+    def __init__(self) -> None:
+        self._real: CountryResolver | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if self._real is None:
+            self._real = CountryResolver()
+        return getattr(self._real, name)
+
+
+def read_trade_file(path: str | os.PathLike[str], ctx: ReadContext, reader: str | None = None) -> ReadResult:
+    """Read one file with the detected (or named) reader, without cache or outputs."""
+    from cclreview.trade.registry import get_reader
+
+    path = Path(path)
+    chosen = get_reader(reader) if reader else detect_reader(path, ctx)
+    return chosen.read(path, ctx)
+
+
+def ingest_trade(
+    paths: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    years: Iterable[int] | None = None,
+    max_rejected: float = MAX_REJECTED,
+    column_map: dict[str, str] | None = None,
+    hs_version: str | None = None,
+    use_cache: bool = True,
+    rehash: bool = False,
+    resolver: CountryResolver | None = None,
+) -> dict:
+    """Read trade files and write the trade stage's outputs into ``out_dir``.
+
+    Parameters
+    ----------
+    paths
+        Trade files (BACI csv/zip/extracts, Comtrade, or any long table with
+        ``column_map``).
+    out_dir
+        Output folder (``exports.parquet``, ``rejected_rows.csv``,
+        ``unmatched_countries.csv``, ``.cache/``).
+    years
+        Keep only these years.
+    max_rejected
+        Largest share (0-1) of a file's rows that may be rejected; above it the run
+        fails with :class:`TooManyRejectedError` (after writing ``rejected_rows.csv``).
+    column_map
+        Column map for the generic reader (see :func:`cclreview.trade.generic.parse_column_map`).
+    hs_version
+        Force the HS revision of every file (default: from the file or its name).
+    use_cache
+        Reuse per-file results of an unchanged file (same sha256, reader and options).
+    rehash
+        Recompute every sha256 even when a file's size and modification time (ns) are
+        those recorded with its last hash.
+    resolver
+        Country resolver (default: the shipped table).
+
+    Returns
+    -------
+    dict
+        Counts: ``files``, ``rows_read``, ``rows_rejected``, ``duplicates_dropped``,
+        ``unmatched_values``, ``unmatched_value_usd``, ``export_rows``, ``cached``,
+        ``seconds`` and ``outputs`` (paths).
+    """
+    start = time.perf_counter()
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("no trade files given; pass files or put them in data/raw/trade/")
+    if not 0 <= max_rejected <= 1:
+        raise InputError(f"--max-rejected must be between 0 and 1, got {max_rejected}")
+    if hs_version is not None and not re.fullmatch(r"HS(1992|1996|2002|2007|2012|2017|2022)", hs_version):
+        raise InputError(f"unknown HS revision {hs_version!r}; use e.g. HS2022, HS2017, HS2007 or HS1992")
+    out_dir = Path(out_dir)
+    ctx = ReadContext(
+        resolver=resolver or _LazyResolver(),  # type: ignore[arg-type]
+        years=frozenset(int(y) for y in years) if years else None,
+        column_map=column_map,
+        hs_version=hs_version,
+    )
+    load_readers()
+    hashes = _HashMemo(out_dir / CACHE_DIR / "hashes.json", trust_stat=use_cache and not rehash)
+    planned = []
+    for path in paths:
+        reader = detect_reader(path, ctx)
+        planned.append((path, reader, _cache_key(hashes.sha256(path), reader.name, reader.version, ctx)))
+    hashes.save()
+    run_key = hashlib.sha256(
+        json.dumps([INGEST_VERSION, max_rejected, *(k for _, _, k in planned)]).encode()
+    ).hexdigest()
+    if use_cache:
+        previous = _outputs_unchanged(out_dir, run_key)
+        if previous is not None:
+            # Same inputs, same options, outputs untouched since: nothing to redo.
+            previous.update(cached=len(planned), seconds=round(time.perf_counter() - start, 3))
+            log.info("trade inputs unchanged: outputs in %s are up to date", out_dir)
+            return previous
+    results: list[ReadResult] = []
+    cached = 0
+    too_many: list[str] = []
+    for path, reader, key in progress(planned, desc="trade files", unit="file"):
+        folder = out_dir / CACHE_DIR / key
+        res = _load_cached(folder) if use_cache else None
+        if res is None:
+            log.info("reading %s with %s", path, reader.name)
+            res = reader.read(path, ctx)
+            _store_cached(folder, res, path, reader.name)
+        else:
+            cached += 1
+            log.info("%s unchanged: using cached result", path.name)
+        n_rej = len(res.rejected)
+        if n_rej:
+            log.warning("%s: %d of %d rows rejected (see %s)", path.name, n_rej, res.rows_read, REJECTED_FILE)
+        if res.duplicates_dropped:
+            log.warning("%s: %d exact duplicate rows dropped", path.name, res.duplicates_dropped)
+        if len(res.unmatched):
+            log.warning(
+                "%s: %d exporter value(s) not matched to a country (see %s)",
+                path.name,
+                len(res.unmatched),
+                UNMATCHED_FILE,
+            )
+        for note in res.notes:
+            log.info("%s: %s", path.name, note)
+        # Which file each row came from: the same flows can arrive twice (BACI as Parquet
+        # and as CSV) under one source label; availability picks one file, never sums.
+        res.exports = res.exports.assign(
+            source_file=pd.Series(path.name, index=res.exports.index, dtype="string")
+        )
+        if res.rows_read and n_rej / res.rows_read > max_rejected:
+            too_many.append(f"{path.name}: {n_rej} of {res.rows_read} rows ({n_rej / res.rows_read:.1%})")
+        results.append(res)
+
+    exports = (
+        finalize_exports(pd.concat([r.exports for r in results if len(r.exports)], ignore_index=True))
+        if any(len(r.exports) for r in results)
+        else empty_exports()
+    )
+    rejected = pd.concat([r.rejected for r in results], ignore_index=True).reindex(columns=REJECT_COLUMNS)
+    unmatched = pd.concat([r.unmatched for r in results], ignore_index=True).reindex(
+        columns=UNMATCHED_COLUMNS
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_csv(rejected, out_dir / REJECTED_FILE)
+    write_csv(unmatched, out_dir / UNMATCHED_FILE)
+    if too_many:
+        raise TooManyRejectedError(
+            "too many rejected rows (limit "
+            f"{max_rejected:.1%} per file): {'; '.join(too_many)}; see {out_dir / REJECTED_FILE} "
+            "for line numbers and reasons, fix the file or raise --max-rejected"
+        )
+    with atomic_path(out_dir / EXPORTS_FILE) as tmp:
+        exports.to_parquet(tmp, index=False)
+    summary = {
+        "files": len(paths),
+        "cached": cached,
+        "rows_read": int(sum(r.rows_read for r in results)),
+        "rows_rejected": len(rejected),
+        "duplicates_dropped": int(sum(r.duplicates_dropped for r in results)),
+        "unmatched_values": len(unmatched),
+        "unmatched_value_usd": float(pd.to_numeric(unmatched["value_usd"], errors="coerce").sum()),
+        "export_rows": len(exports),
+        "seconds": round(time.perf_counter() - start, 3),
+        "outputs": {
+            "exports": str(out_dir / EXPORTS_FILE),
+            "rejected": str(out_dir / REJECTED_FILE),
+            "unmatched": str(out_dir / UNMATCHED_FILE),
+        },
+    }
+    _record_outputs(out_dir, run_key, summary)
+    log.debug("trade ingest: %s", summary)
+    return summary

@@ -1,0 +1,237 @@
+"""Scoring on invented fixtures (tests/fixtures/score/mini.json) and on the real CCL."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cclreview.errors import InputError, SourceMissingError
+from cclreview.score.engine import SCORE_COLUMNS, load_inputs, run_score, score_tables
+from cclreview.score.weights import AVAILABILITY_COMPONENTS, load_weights, parse_weights
+
+ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS = ROOT / "config" / "weights.toml"
+
+
+def load_mini(fixtures: Path) -> dict[str, pd.DataFrame]:
+    data = json.loads((fixtures / "score" / "mini.json").read_text(encoding="utf-8"))
+    return {k: pd.DataFrame(v) for k, v in data.items() if not k.startswith("_")}
+
+
+@pytest.fixture(scope="module")
+def mini(fixtures: Path) -> dict[str, pd.DataFrame]:
+    return load_mini(fixtures)
+
+
+@pytest.fixture(scope="module")
+def weights():
+    return load_weights(WEIGHTS)
+
+
+@pytest.fixture(scope="module")
+def scores(mini, weights) -> pd.DataFrame:
+    return score_tables(mini["entries"], mini["links"], mini["availability"], weights, mini["evidence"])
+
+
+def row(scores: pd.DataFrame, eccn: str) -> pd.Series:
+    return scores.set_index("eccn").loc[eccn]
+
+
+def test_contract_columns_and_ranges(scores: pd.DataFrame) -> None:
+    assert list(scores.columns[: len(SCORE_COLUMNS)]) == list(SCORE_COLUMNS)
+    assert sorted(scores["rank"]) == list(range(1, len(scores) + 1))
+    for col in (
+        "decontrol_score",
+        "availability_score",
+        "security_score",
+        "evidence_strength",
+        *AVAILABILITY_COMPONENTS,
+    ):
+        vals = scores[col].dropna()
+        assert ((vals >= 0) & (vals <= 1)).all(), col
+    assert scores["unilateral_action_possible"].dtype == bool
+    assert scores["weights_sha256"].nunique() == 1
+
+
+def test_guardrails_win_whatever_the_scores(scores: pd.DataFrame) -> None:
+    for eccn in ("3A090", "3B001", "9A610"):
+        r = row(scores, eccn)
+        assert r["tier"] == "guardrail", eccn
+        assert r["guardrail_reason"]
+        assert r["explanation"].startswith("guardrail: ")
+    # 3A090 has strong availability but is still guardrailed, with its reason.
+    assert row(scores, "3A090")["availability_score"] > 0.5
+    assert "advanced computing" in row(scores, "3A090")["guardrail_reason"]
+    assert "600-series" in row(scores, "9A610")["guardrail_reason"]
+
+
+def test_wmd_entry_without_guardrail_is_retained(scores: pd.DataFrame, weights) -> None:
+    r = row(scores, "2B001")  # x0xx NS/NP entry: no guardrail pattern, but WMD-relevant
+    assert pd.isna(r["guardrail_reason"])
+    assert r["security_score"] >= weights.tiers.retain_min_security
+    assert r["tier"] == "retain"
+    assert r["explanation"].startswith("controlled for NS2, NP1 (WMD-related)")
+
+
+def test_missing_evidence_is_insufficient_not_zero(scores: pd.DataFrame) -> None:
+    r = row(scores, "5A001")
+    assert r["tier"] == "insufficient evidence"
+    for col in AVAILABILITY_COMPONENTS:
+        assert math.isnan(r[col])
+    assert math.isnan(r["availability_score"]) and math.isnan(r["decontrol_score"])
+    assert "no HS link" in r["explanation"]
+    # Insufficient evidence ranks after every scored entry and before guardrails.
+    scored = scores[~scores["tier"].isin(["guardrail", "insufficient evidence"])]
+    guard = scores[scores["tier"] == "guardrail"]
+    assert r["rank"] > scored["rank"].max()
+    assert r["rank"] < guard["rank"].min()
+
+
+def test_low_security_high_availability_is_candidate(scores: pd.DataFrame) -> None:
+    top = scores.iloc[0]
+    assert top["tier"] == "candidate"
+    assert top["eccn"] in ("0A980", "4A994", "1A999", "6A995")
+    r = row(scores, "4A994")
+    assert r["tier"] == "candidate"
+    assert r["unilateral_action_possible"]
+    assert "significant non-U.S. suppliers" in r["explanation"] or "non-U.S." in r["explanation"]
+    assert "controlled for AT only" in r["explanation"]
+    # A link without trade data lowers coverage, hence evidence strength below the data link's confidence.
+    assert r["evidence_strength"] < 1.0
+    assert r["top_sources"].startswith("CHN 40%")
+    assert r["china_share"] == pytest.approx(0.4 * 1.0 * 1.5e11 / (1.0 * 1.5e11), rel=1e-6)
+
+
+def test_security_order_and_unilateral(scores: pd.DataFrame) -> None:
+    s = scores.set_index("eccn")["security_score"]
+    assert s["1A999"] < s["0A980"] < s["2B002"] < s["2B001"] < s["9A610"]
+    u = scores.set_index("eccn")["unilateral_action_possible"]
+    assert not u["2B001"] and not u["2B002"] and not u["9A610"]  # Wassenaar / NSG / MTCR listed
+    assert u["3A090"] and u["1A999"] and u["0A980"]
+    assert "Wassenaar-listed: U.S. cannot act alone" in row(scores, "2B002")["explanation"] or (
+        row(scores, "2B002")["tier"] in ("retain", "insufficient evidence")
+    )
+
+
+def test_hs4_evidence_weaker_and_flagged(scores: pd.DataFrame) -> None:
+    r = row(scores, "2B002")
+    assert r["granularity"] == "HS4"
+    assert r["missing_major_exporters"] == ["TWN"]
+    # HS4, bounded, one missing exporter, 7 years old, confidence 0.5.
+    assert r["evidence_strength"] == pytest.approx(0.5 * 0.6 * 0.8 * 0.9 * 0.65, rel=1e-6)
+    assert r["evidence_strength"] < row(scores, "0A980")["evidence_strength"]
+
+
+def test_supply_side_evidence_overrides_trade(scores: pd.DataFrame, mini, weights) -> None:
+    r = row(scores, "6A995")  # evidence only, no link
+    assert r["tier"] != "insufficient evidence"
+    assert r["granularity"] == "supply-side"
+    assert r["non_us_source"] == pytest.approx(0.75)
+    assert r["inside_china"] == pytest.approx(min(1.0, 0.15 / 0.20))
+    assert r["comparable_quality"] == pytest.approx(2 / 3)
+    assert r["top_sources"] == "DEU 35%; JPN 25%; CHN 15%"
+    assert r["evidence_strength"] == pytest.approx(weights.evidence.supply_side_strength)
+    # Evidence matched through hs6 (3B001 links 848620) overrides the trade share.
+    g = row(scores, "3B001")
+    assert g["granularity"] == "supply-side+HS6"
+    assert g["non_us_source"] == pytest.approx(0.6)
+    without = score_tables(mini["entries"], mini["links"], mini["availability"], weights, None)
+    assert row(without, "3B001")["non_us_source"] == pytest.approx(0.8)
+
+
+def test_duplicate_links_collapse_to_best_confidence(scores: pd.DataFrame) -> None:
+    r = row(scores, "2B001")
+    assert r["n_links"] == 1
+    assert r["outside_regime_share"] == pytest.approx(0.05 * 7.5e9 / 8.0e9)  # NSG share for an NP entry
+
+
+def test_explanations_present_for_every_entry_with_evidence(scores: pd.DataFrame) -> None:
+    has = scores[scores["tier"] != "insufficient evidence"]
+    assert has["explanation"].str.len().gt(20).all()
+    assert scores["explanation"].str.split("; ").map(len).between(2, 5).all()
+
+
+def test_weight_change_moves_scores(mini) -> None:
+    heavy_sec = parse_weights({"security": {"reasons": {"AT1": 0.6, "AT2": 0.6, "NS1": 0.7, "NS2": 0.6}}})
+    base = parse_weights({})
+    a = score_tables(mini["entries"], mini["links"], mini["availability"], base)
+    b = score_tables(mini["entries"], mini["links"], mini["availability"], heavy_sec)
+    assert row(b, "4A994")["security_score"] > row(a, "4A994")["security_score"]
+    assert row(b, "4A994")["decontrol_score"] < row(a, "4A994")["decontrol_score"]
+
+
+def test_run_score_files_and_missing_inputs(tmp_path: Path, mini) -> None:
+    proc = tmp_path / "processed"
+    proc.mkdir()
+    with pytest.raises(
+        SourceMissingError, match=r"ccl_entries.parquet not found; run `cclreview ingest-ccl` first"
+    ):
+        load_inputs(proc)
+    mini["entries"].to_parquet(proc / "ccl_entries.parquet")
+    mini["links"].to_parquet(proc / "eccn_hs_links.parquet")
+    mini["availability"].to_parquet(proc / "availability_hs.parquet")
+    scores, path = run_score(proc, WEIGHTS, tmp_path / "out")
+    back = pd.read_parquet(path)
+    assert len(back) == len(mini["entries"])
+    assert back["eccn"].tolist() == scores["eccn"].tolist()
+    assert isinstance(back["missing_major_exporters"].iloc[0], np.ndarray | list)
+    bad = mini["entries"].drop(columns=["reasons"])
+    with pytest.raises(InputError, match="ccl_entries: missing columns"):
+        score_tables(bad, mini["links"], mini["availability"], load_weights(WEIGHTS))
+
+
+@pytest.mark.real
+def test_real_ccl_guardrails_and_security(shared_data: Path, weights) -> None:
+    from cclreview.ccl import parse_ccl
+
+    entries, _ = parse_ccl(shared_data / "ccl" / "ccl_supp1_ecfr_2026-06.xml")
+    links = pd.DataFrame(columns=["eccn", "hs6", "confidence", "source"])
+    availability = pd.DataFrame(columns=["hs_code", "hs_level", "world_exports_usd"])
+    s = score_tables(entries, links, availability, weights).set_index("eccn")
+    for eccn in (
+        "3A090",
+        "4A090",
+        "4D090",
+        "4E091",
+        "3B001",
+        "3B993",
+        "3B994",
+        "3D992",
+        "3E993",
+        "9A515",
+        "1C350",
+        "2B350",
+        "0A501",
+    ):
+        assert s.loc[eccn, "tier"] == "guardrail", eccn
+    # WMD entries (NP, MT, CB, CW) and every semiconductor-equipment entry (3B) are kept.
+    fams0 = s["reasons"].map(lambda r: {str(x)[:2] for x in r})
+    wmd = fams0.map(lambda f: bool(f & {"NP", "MT", "CB", "CW"}))
+    assert wmd.sum() > 100
+    assert s.loc[wmd, "tier"].isin(["guardrail", "retain"]).all()
+    assert (s.loc[s.index.str.startswith("3B"), "tier"] == "guardrail").all()
+    # Entries controlled only for AT and/or CC reasons are the lowest on security.
+    fams = s["reasons"].map(lambda r: {str(x)[:2] for x in r})
+    at_cc = fams.map(lambda f: bool(f) and f <= {"AT", "CC"})
+    assert at_cc.sum() > 50
+    assert s.loc[at_cc, "security_score"].max() <= s.loc[~at_cc, "security_score"].min()
+    # The U.S. can act alone on 3A090 (RS/AT), not on Wassenaar-listed 2B001 or MTCR-listed 9A101.
+    assert s.loc["3A090", "unilateral_action_possible"]
+    assert not s.loc["2B001", "unilateral_action_possible"]
+    assert not s.loc["9A101", "unilateral_action_possible"]
+
+
+def test_hs6_evidence_needs_a_confident_link(mini, weights) -> None:
+    links = mini["links"].copy()
+    links.loc[links["eccn"] == "3B001", "confidence"] = 0.5  # below supply_side_min_link_confidence
+    out = score_tables(mini["entries"], links, mini["availability"], weights, mini["evidence"])
+    r = row(out, "3B001")
+    assert r["granularity"] == "HS6"  # trade proxy kept: the HS-only evidence row is not imported
+    assert r["non_us_source"] == pytest.approx(0.8)
+    # ECCN-tagged evidence still applies whatever the links.
+    assert row(out, "6A995")["granularity"] == "supply-side"
