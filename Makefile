@@ -64,7 +64,7 @@ $(PROC)/evidence.parquet: $(EVID_FILES) | $(STAMP) $(MANIFEST)
 	$(CLI) ingest-evidence --out $(PROC)
 
 $(PROC)/availability_hs.parquet: $(PROC)/exports.parquet $(PROC)/evidence.parquet $(HS_FILES) | $(STAMP)
-	$(CLI) availability --out $(PROC)
+	$(CLI) availability --evidence $(PROC)/evidence.parquet --out $(PROC)
 
 $(PROC)/eccn_hs_links.parquet: $(PROC)/ccl_entries.parquet $(HS_FILES) $(CONC_FILES) $(CURATED) | $(STAMP) $(MANIFEST)
 	$(CLI) link --out $(PROC)

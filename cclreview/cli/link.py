@@ -1,7 +1,201 @@
-"""CLI commands of the link stage (placeholder until the stage lands)."""
+"""``cclreview link`` and ``cclreview eval-links``: ECCN -> HS6 links and their evaluation."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
-commands: list[click.Command] = []
+from cclreview.config import project_paths
+from cclreview.link.curated import CURATED_FILE
+
+
+@click.command("link")
+@click.option(
+    "--entries",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="ccl_entries.parquet [default: data/processed/ccl_entries.parquet].",
+)
+@click.option(
+    "--paragraphs",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="ccl_paragraphs.parquet [default: next to --entries].",
+)
+@click.option(
+    "--hs",
+    "hs_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="HS nomenclature CSV [default: data/raw/hs/harmonized_system_HS2022.csv].",
+)
+@click.option(
+    "--concordance",
+    "concordances",
+    multiple=True,
+    type=click.Path(),
+    help="Concordance file or folder (repeatable) [default: data/raw/concordance if present].",
+)
+@click.option("--no-curated", is_flag=True, help="Leave out the shipped curated table (for evaluation).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output folder [default: data/processed].",
+)
+@click.option(
+    "--top-k", default=10, show_default=True, type=click.IntRange(1, 100), help="Suggestions kept per ECCN."
+)
+def link_cmd(
+    entries: str | None,
+    paragraphs: str | None,
+    hs_path: str | None,
+    concordances: tuple[str, ...],
+    no_curated: bool,
+    out_dir: str | None,
+    top_k: int,
+) -> None:
+    """Link ECCNs to HS6 codes: curated > imported > suggested; D/E entries inherit.
+
+    Writes eccn_hs_links.parquet (primary links), eccn_hs_link_candidates.parquet (all
+    rows incl. lower-ranked suggestions), unlinked_eccns.csv, rejected_concordance_rows.csv.
+    Analyst CSVs with columns eccn,hs6,confidence,rationale,added in a concordance folder
+    override the shipped curated rows.
+
+    \b
+    Example:
+      cclreview link --out data/processed
+      cclreview link --concordance ../shared/data/concordance/cn_dualuse_2026_pairs_cat013579.csv
+    """
+    from cclreview.link.pipeline import run_link
+
+    paths = project_paths()
+    out = Path(out_dir) if out_dir else paths.processed
+    # The CCL stage writes next to the other stage outputs: look in --out first.
+    default_entries = out / "ccl_entries.parquet"
+    if not default_entries.is_file():
+        default_entries = paths.processed / "ccl_entries.parquet"
+    entries_path = Path(entries) if entries else default_entries
+    para_path: Path | None = (
+        Path(paragraphs) if paragraphs else entries_path.parent / "ccl_paragraphs.parquet"
+    )
+    if not paragraphs and not para_path.is_file():  # type: ignore[union-attr]
+        para_path = None  # entry-level suggestions only
+    hs_file = Path(hs_path) if hs_path else paths.raw_hs / "harmonized_system_HS2022.csv"
+    conc = list(concordances) or ([paths.raw_concordance] if paths.raw_concordance.is_dir() else [])
+    result = run_link(
+        entries_path, para_path, hs_file, out, conc, None if no_curated else CURATED_FILE, top_k
+    )
+    s = result.summary
+    n_all = len(result.candidates) if result.candidates is not None else len(result.links)
+    click.echo(
+        f"wrote {out / 'eccn_hs_links.parquet'} ({len(result.links)} primary links; {n_all} with alternatives)"
+    )
+    click.echo(
+        "ECCNs by primary source: " + ", ".join(f"{k} {v}" for k, v in s["eccns_by_primary_source"].items())
+    )
+    click.echo(
+        "ECCNs with any link from: " + ", ".join(f"{k} {v}" for k, v in s["eccns_with_any_source"].items())
+    )
+    click.echo(
+        f"imported links flagged as conflicts: {s['conflicts']}; rejected concordance rows: {s['rejected_rows']}"
+    )
+    click.echo(
+        f"unlinked: {s['unlinked']} ("
+        + ", ".join(f"{k}: {v}" for k, v in s["unlinked_by_reason"].items())
+        + f") -> {out / 'unlinked_eccns.csv'}"
+    )
+
+
+@click.command("eval-links")
+@click.option(
+    "--links",
+    "links_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Links file; use eccn_hs_link_candidates.parquet (all suggestions) "
+    "[default: data/processed/eccn_hs_link_candidates.parquet].",
+)
+@click.option(
+    "--gold",
+    "gold_path",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="Gold pairs: China catalogue pairs CSV, the curated CSV, or any eccn,hs6 CSV/TSV.",
+)
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100), help="Cut-off.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the metrics JSON to this file.",
+)
+def eval_links_cmd(
+    links_path: str | None, gold_path: str, k: int, as_json: bool, out_path: str | None
+) -> None:
+    """Score the suggestions alone (recall@k, precision@k, MRR) per category.
+
+    Curated, imported and inherited links are excluded from the scored set; gold ECCNs
+    that are not A/B/C entries of the links file are reported and skipped.
+
+    \b
+    Example:
+      cclreview eval-links --links data/processed/eccn_hs_link_candidates.parquet \\
+          --gold ../shared/data/concordance/cn_dualuse_2026_pairs_cat013579.csv --k 10
+    """
+    import pandas as pd
+
+    from cclreview.io import write_text
+    from cclreview.link.evaluate import evaluate_links, read_gold
+
+    path = Path(links_path) if links_path else project_paths().processed / "eccn_hs_link_candidates.parquet"
+    if not path.is_file():
+        from cclreview.errors import SourceMissingError
+
+        raise SourceMissingError(f"{path} not found: run `cclreview link` first or pass --links FILE")
+    links = pd.read_parquet(path)
+    if "primary" in links.columns and links["primary"].all():
+        click.echo(
+            f"note: {path.name} holds primary links only, so ECCNs with curated or imported links have "
+            "no suggestions in it; evaluate eccn_hs_link_candidates.parquet instead",
+            err=True,
+        )
+    result = evaluate_links(links, read_gold(gold_path), k)
+    text = json.dumps(result, indent=2)
+    if out_path:
+        write_text(text + "\n", out_path)
+    if as_json:
+        click.echo(text)
+        return
+    o = result["overall"]
+    click.echo(
+        f"gold: {gold_path}: {o['n_eccns']} ECCNs, {o['n_pairs']} pairs "
+        f"(skipped {result['skipped_eccns']} not A/B/C entries of the links file)"
+    )
+    nz = result["noise"]
+    pl = nz["plausible_only"]
+    if pl.get("n_eccns"):
+        click.echo(
+            f"noise: {nz['pairs_outside_usual_chapters']} gold pairs ({nz['share_outside_usual_chapters']:.0%}) "
+            f"in chapters unusual for their ECCN; without them recall@{k} {pl[f'recall@{k}']:.3f}, "
+            f"MRR {pl['mrr']:.3f} ({pl['n_eccns']} ECCNs)"
+        )
+    header = (
+        f"{'cat':<5}{'n':>5}{'recall@' + str(k):>12}{'capped':>9}{'hit':>7}{'prec@' + str(k):>10}{'MRR':>8}"
+    )
+    click.echo(header)
+    for name, m in [("all", o), *result["by_category"].items()]:
+        if not m.get("n_eccns"):
+            continue
+        click.echo(
+            f"{name:<5}{m['n_eccns']:>5}{m[f'recall@{k}']:>12.3f}{m[f'recall_capped@{k}']:>9.3f}"
+            f"{m[f'hit@{k}']:>7.3f}{m[f'precision@{k}']:>10.3f}{m['mrr']:>8.3f}"
+        )
+
+
+commands: list[click.Command] = [link_cmd, eval_links_cmd]

@@ -18,6 +18,13 @@ log = logging.getLogger(__name__)
 _OUT_DIR = {"out_dir", "out"}
 _PROCESSED = {"processed", "processed_dir"}
 _WEIGHTS = {"weights_path", "weights"}
+# Inputs a stage reads from the processed folder, by parameter name.
+_INPUTS = {
+    "exports_path": "exports.parquet",
+    "evidence_path": "evidence.parquet",
+    "entries": "ccl_entries.parquet",
+    "paragraphs": "ccl_paragraphs.parquet",
+}
 
 
 def _stage_kwargs(cmd: click.Command, processed: Path, weights: Path | None, report: Path | None,
@@ -33,6 +40,8 @@ def _stage_kwargs(cmd: click.Command, processed: Path, weights: Path | None, rep
             kwargs[name] = weights
         elif name == "previous" and previous is not None:
             kwargs[name] = previous
+        elif name in _INPUTS and (processed / _INPUTS[name]).exists():
+            kwargs[name] = processed / _INPUTS[name]
     return kwargs
 
 
