@@ -47,6 +47,11 @@ def clean_text(value: str) -> str:
     return text
 
 
+def has_illegal(text: str) -> bool:
+    """Return True when ``text`` holds a character :func:`clean_text` would replace."""
+    return _ILLEGAL.search(text) is not None
+
+
 def needs_text_guard(value: str) -> bool:
     """Return True when ``value`` must be forced to a quoted string cell.
 
@@ -62,7 +67,8 @@ def normalise_value(value: Any) -> Any:
     """Turn a pandas/numpy scalar into a plain Python value openpyxl writes exactly.
 
     Missing values (None, NaN, NaT, pandas NA) become None; numpy numbers become
-    int/float; bools stay bools; lists become ``"a; b"``; everything else becomes text.
+    int/float; bools stay bools; lists become ``"a; b"`` (empty lists None); everything
+    else becomes text.
     """
     if value is None:
         return None
@@ -80,11 +86,11 @@ def normalise_value(value: Any) -> Any:
         if hasattr(value, "tolist"):
             py = value.tolist()
             if isinstance(py, list):
-                return "; ".join(str(v) for v in py if v is not None)
+                return "; ".join(str(v) for v in py if v is not None) or None
             return normalise_value(py)
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value) if isinstance(value, set | frozenset) else value
-        return "; ".join(str(v) for v in items if v is not None)
+        return "; ".join(str(v) for v in items if v is not None) or None
     try:
         import pandas as pd
 

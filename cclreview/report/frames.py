@@ -1,0 +1,489 @@
+"""Data preparation for the sheets: joins and sorts, no decisions.
+
+Every function returns a DataFrame in its final, deterministic row order (explicit
+sort keys with a stable sort, ECCN as the last tie-breaker). Nothing here changes a
+score, a rank or a tier: those come from ``scores.parquet`` as scoring wrote them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cclreview.report.carryover import PreviousWorkbook
+from cclreview.report.inputs import ReportInputs
+
+log = logging.getLogger(__name__)
+
+#: Short names of the ten CCL categories (used when ccl_entries has no category_title).
+CATEGORY_NAMES: dict[int, str] = {
+    0: "Nuclear materials, facilities, equipment; misc.",
+    1: "Materials, chemicals, microorganisms, toxins",
+    2: "Materials processing",
+    3: "Electronics",
+    4: "Computers",
+    5: "Telecommunications and information security",
+    6: "Sensors and lasers",
+    7: "Navigation and avionics",
+    8: "Marine",
+    9: "Aerospace and propulsion",
+}
+
+_SHARE_ITEM = re.compile(r"^\s*([A-Z]{3})\s+([0-9.]+)\s*%\s*$")
+
+
+def _join_list(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, list | tuple | np.ndarray):
+        items = [str(v) for v in value if v is not None and str(v) != ""]
+        return ", ".join(items) if items else None
+    text = str(value).strip()
+    return text or None
+
+
+def category_label(category: Any, title: Any = None, eccn: str = "") -> str:
+    """Return ``"3 Electronics"`` from a category number and optional title."""
+    try:
+        number = int(category)
+    except (TypeError, ValueError):
+        number = int(eccn[0]) if eccn[:1].isdigit() else -1
+    if number < 0:
+        return ""
+    name = str(title).strip() if isinstance(title, str) and title.strip() else CATEGORY_NAMES.get(number, "")
+    return f"{number} {name}".strip()
+
+
+def _flags(row: pd.Series) -> str | None:
+    """Compose the data-quality flags that scoring recorded for an ECCN."""
+    parts = []
+    gran = row.get("granularity")
+    if isinstance(gran, str) and gran == "HS4":
+        parts.append("HS4 heading only (no HS6 data)")
+    bounded = row.get("is_bounded")
+    if isinstance(bounded, bool | np.bool_) and bool(bounded):
+        parts.append("supplier counts are bounds (rank-only data)")
+    missing = _join_list(row.get("missing_major_exporters"))
+    if missing:
+        parts.append(f"missing major exporters: {missing}")
+    return "; ".join(parts) or None
+
+
+def candidates_frame(inputs: ReportInputs, annotations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return one row per ECCN, ranked, with everything the Candidates sheet shows.
+
+    Parameters
+    ----------
+    inputs
+        The loaded inputs.
+    annotations
+        ``eccn, decision, notes`` carried over from a previous workbook.
+    """
+    scores = inputs.scores.copy()
+    scores["eccn"] = scores["eccn"].astype(str)
+    entry_cols = [
+        c
+        for c in ("eccn", "heading", "category", "category_title", "reasons", "chart_columns", "reserved")
+        if c in inputs.entries.columns
+    ]
+    entries = inputs.entries[entry_cols].drop_duplicates("eccn").copy()
+    entries["eccn"] = entries["eccn"].astype(str)
+    extra = sorted(set(entries["eccn"]) - set(scores["eccn"]))
+    if extra:
+        log.warning("%d ECCNs of ccl_entries have no score; listed unranked: %s", len(extra), extra[:10])
+        scores = pd.concat([scores, pd.DataFrame({"eccn": extra, "tier": "not scored"})], ignore_index=True)
+    df = scores.merge(entries, on="eccn", how="left", suffixes=("", "_entry"))
+    if "heading_entry" in df.columns:
+        df["heading"] = df["heading"].fillna(df["heading_entry"])
+    df["category_label"] = [
+        category_label(c, t, e)
+        for c, t, e in zip(
+            df["category"] if "category" in df.columns else [None] * len(df),
+            df["category_title"] if "category_title" in df.columns else [None] * len(df),
+            df["eccn"],
+            strict=True,
+        )
+    ]
+    df["reasons_text"] = [_join_list(v) for v in df["reasons"]] if "reasons" in df.columns else None
+    df["flags"] = [_flags(r) for _, r in df.iterrows()]
+    if inputs.sensitivity is not None and len(inputs.sensitivity):
+        sens = inputs.sensitivity.copy()
+        sens["eccn"] = sens["eccn"].astype(str)
+        keep = [c for c in ("eccn", "median_rank", "rank_p05", "rank_p95", "p_top25") if c in sens.columns]
+        df = df.merge(sens[keep].drop_duplicates("eccn"), on="eccn", how="left")
+        if {"rank_p05", "rank_p95"} <= set(df.columns):
+            df["rank_interval"] = [
+                f"{int(round(lo))}-{int(round(hi))}" if pd.notna(lo) and pd.notna(hi) else None
+                for lo, hi in zip(df["rank_p05"], df["rank_p95"], strict=True)
+            ]
+    df["reviewer_decision"] = None
+    df["reviewer_notes"] = None
+    if annotations is not None and len(annotations):
+        ann = annotations.set_index("eccn")
+        df["reviewer_decision"] = df["eccn"].map(ann["decision"]).replace("", None)
+        df["reviewer_notes"] = df["eccn"].map(ann["notes"]).replace("", None)
+    df["_rank"] = pd.to_numeric(df["rank"], errors="coerce")
+    df = df.sort_values(["_rank", "eccn"], na_position="last", kind="stable").drop(columns="_rank")
+    return df.reset_index(drop=True)
+
+
+def score_format(scores: pd.Series) -> str:
+    """Number format for scores: three decimals on a 0-1 scale, one on 0-100."""
+    values = pd.to_numeric(scores, errors="coerce")
+    return "0.0" if values.notna().any() and values.max() > 1.0 + 1e-9 else "0.000"
+
+
+def _best_links(links: pd.DataFrame, max_links: int = 0) -> pd.DataFrame:
+    """One row per (eccn, hs6): the best-ranked link, paragraphs joined.
+
+    With ``max_links`` > 0, only the best ``max_links`` HS codes of each ECCN are kept
+    (by link rank, then confidence, then HS code).
+    """
+    df = links.copy()
+    df["eccn"] = df["eccn"].astype(str)
+    df["hs6"] = df["hs6"].astype(str)
+    for col, default in (("paragraph", ""), ("source", ""), ("confidence", np.nan), ("rank", np.nan)):
+        if col not in df.columns:
+            df[col] = default
+    df["paragraph"] = df["paragraph"].fillna("").astype(str)
+    df = df.sort_values(
+        ["eccn", "hs6", "rank", "confidence", "source"], ascending=[True, True, True, False, True]
+    )
+    paragraphs = df.groupby(["eccn", "hs6"], sort=True)["paragraph"].agg(
+        lambda s: ", ".join(sorted({p for p in s if p}))
+    )
+    best = df.drop_duplicates(["eccn", "hs6"], keep="first").set_index(["eccn", "hs6"])
+    best["paragraph"] = paragraphs
+    best = best.reset_index()
+    if max_links > 0:
+        best = best.sort_values(
+            ["eccn", "rank", "confidence", "hs6"], ascending=[True, True, False, True], kind="stable"
+        )
+        best = best[best.groupby("eccn", sort=False).cumcount() < max_links]
+    return best.reset_index(drop=True)
+
+
+def _latest_indicator_rows(avail: pd.DataFrame) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Latest-year availability row per HS6 code and per HS4 heading."""
+    df = avail.copy()
+    if "hs_code" not in df.columns:
+        df["hs_code"] = df.get("hs6")
+    if "hs_level" not in df.columns:
+        df["hs_level"] = 6
+    df["hs_code"] = df["hs_code"].astype(str)
+    df = df.sort_values(["hs_code", "hs_level", "year"], ascending=[True, True, False], kind="stable")
+    latest = df.drop_duplicates(["hs_code", "hs_level"], keep="first")
+    by6 = {r["hs_code"]: r for r in latest[latest["hs_level"] == 6].to_dict("records")}
+    by4 = {r["hs_code"]: r for r in latest[latest["hs_level"] == 4].to_dict("records")}
+    return by6, by4
+
+
+def parse_top_suppliers(text: Any) -> list[tuple[str, float]]:
+    """Parse ``"CHN 41%; DEU 12%"`` into ``[("CHN", 0.41), ("DEU", 0.12)]``."""
+    if not isinstance(text, str):
+        return []
+    out = []
+    for item in text.split(";"):
+        m = _SHARE_ITEM.match(item)
+        if m:
+            out.append((m.group(1), float(m.group(2)) / 100.0))
+    return out
+
+
+EVIDENCE_COLUMNS = [
+    "eccn", "paragraph", "hs_code", "hs_level", "link_source", "link_confidence", "link_rank", "year",
+    "supplier", "supplier_rank", "producer", "value_usd", "share", "unit_value_ratio",
+    "comparable_quality", "data_source", "basis", "source_url",
+]  # fmt: skip
+
+BASIS_EXPORTS = "exports.parquet: supplier's exports to the world"
+BASIS_TOP = "availability top_suppliers: share only"
+BASIS_NONE = "no trade data for this HS code"
+BASIS_SUPPLY = "evidence.parquet: supply-side market share"
+
+
+def evidence_frame(inputs: ReportInputs, max_suppliers: int = 10, max_links: int = 5) -> pd.DataFrame:
+    """Return one row per ECCN x HS code x supplier country (see the Method sheet).
+
+    For each link (best row per ECCN and HS6), the availability row of the latest year
+    is used: the HS6 row if there is one, else the row of its HS4 heading (as scoring
+    does). Suppliers are the ``max_suppliers`` largest non-U.S. exporters of that code,
+    year and source in ``exports.parquet``; without it, the shares in the availability
+    ``top_suppliers`` text. Only the best ``max_links`` HS codes per ECCN are shown
+    (0 = all). Supply-side evidence rows are appended.
+    """
+    frames: list[pd.DataFrame] = []
+    if inputs.links is not None and len(inputs.links):
+        links = _best_links(inputs.links, max_links)
+        by6, by4 = (
+            _latest_indicator_rows(inputs.availability) if inputs.availability is not None else ({}, {})
+        )
+        base_rows = []
+        for rec in links.to_dict("records"):
+            ind = by6.get(rec["hs6"]) or by4.get(rec["hs6"][:4])
+            base_rows.append(
+                {
+                    "eccn": rec["eccn"],
+                    "paragraph": rec["paragraph"] or None,
+                    "link_hs6": rec["hs6"],
+                    "hs_code": ind["hs_code"] if ind else rec["hs6"],
+                    "hs_level": int(ind["hs_level"]) if ind else 6,
+                    "link_source": rec["source"],
+                    "link_confidence": rec["confidence"],
+                    "link_rank": rec["rank"],
+                    "year": int(ind["year"]) if ind else None,
+                    "data_source": ind.get("source") if ind else None,
+                    "_world": ind.get("world_exports_usd") if ind else None,
+                    "_top": ind.get("top_suppliers") if ind else None,
+                    "_has": ind is not None,
+                }
+            )
+        base = pd.DataFrame(base_rows)
+        suppliers = _supplier_rows(inputs.exports, base, max_suppliers)
+        rows = []
+        for rec in base.to_dict("records"):
+            key = (rec["hs_code"], rec["hs_level"], rec["year"], rec["data_source"])
+            sup = suppliers.get(key) if rec["_has"] else None
+            if sup:
+                for s in sup:
+                    rows.append({**rec, **s, "basis": BASIS_EXPORTS})
+            elif rec["_has"] and parse_top_suppliers(rec["_top"]):
+                for i, (iso, share) in enumerate(parse_top_suppliers(rec["_top"]), start=1):
+                    rows.append(
+                        {**rec, "supplier": iso, "supplier_rank": i, "share": share, "basis": BASIS_TOP}
+                    )
+            else:
+                rows.append({**rec, "basis": BASIS_NONE})
+        frames.append(pd.DataFrame(rows))
+    if inputs.evidence is not None and len(inputs.evidence):
+        frames.append(_supply_side_rows(inputs))
+    if not frames:
+        return pd.DataFrame(columns=EVIDENCE_COLUMNS)
+    df = pd.concat(frames, ignore_index=True)
+    for col in EVIDENCE_COLUMNS:
+        if col not in df.columns:
+            df[col] = None
+    basis_order = {BASIS_EXPORTS: 0, BASIS_TOP: 1, BASIS_SUPPLY: 2, BASIS_NONE: 3}
+    df["_b"] = df["basis"].map(basis_order)
+    df["_lr"] = pd.to_numeric(df["link_rank"], errors="coerce")
+    df["_sr"] = pd.to_numeric(df["supplier_rank"], errors="coerce")
+    df = df.sort_values(
+        ["eccn", "_lr", "hs_code", "_b", "_sr", "supplier"], na_position="last", kind="stable"
+    )
+    return df[EVIDENCE_COLUMNS].reset_index(drop=True)
+
+
+def _supplier_rows(
+    exports: pd.DataFrame | None, base: pd.DataFrame, max_suppliers: int
+) -> dict[tuple, list[dict]]:
+    """Top non-U.S. suppliers per (hs_code, hs_level, year, source) from exports."""
+    if exports is None or base.empty or not base["_has"].any():
+        return {}
+    wanted = base[base["_has"]][["hs_code", "hs_level", "year", "data_source", "_world"]].drop_duplicates(
+        ["hs_code", "hs_level", "year", "data_source"]
+    )
+    ex = exports.copy()
+    ex["hs6"] = ex["hs6"].astype(str)
+    if "hs_level" not in ex.columns:
+        ex["hs_level"] = 6
+    ex = ex.merge(
+        wanted,
+        left_on=["hs6", "hs_level", "year", "source"],
+        right_on=["hs_code", "hs_level", "year", "data_source"],
+        how="inner",
+    )
+    if ex.empty:
+        return {}
+    if "qty" not in ex.columns:
+        ex["qty"] = np.nan
+    if "rank" not in ex.columns:
+        ex["rank"] = np.nan
+    value = pd.to_numeric(ex["value_usd"], errors="coerce")
+    qty = pd.to_numeric(ex["qty"], errors="coerce")
+    ex["_uv"] = np.where((qty > 0) & value.notna(), value / qty.where(qty > 0), np.nan)
+    keys = ["hs_code", "hs_level", "year", "data_source"]
+    us = ex[ex["exporter_iso3"] == "USA"].groupby(keys)["_uv"].first().rename("_us_uv")
+    ex = ex[ex["exporter_iso3"] != "USA"].merge(us, left_on=keys, right_index=True, how="left")
+    ex["value_usd"] = pd.to_numeric(ex["value_usd"], errors="coerce")
+    world = pd.to_numeric(ex["_world"], errors="coerce")
+    ex["share"] = np.where(world > 0, ex["value_usd"] / world.where(world > 0), np.nan)
+    ex["unit_value_ratio"] = np.where(ex["_us_uv"] > 0, ex["_uv"] / ex["_us_uv"], np.nan)
+    # Valued rows by value, then rank-only rows by their published rank.
+    ex["_v"] = ex["value_usd"].fillna(-1.0)
+    ex = ex.sort_values(keys + ["_v", "rank", "exporter_iso3"], ascending=[True] * 4 + [False, True, True])
+    ex["supplier_rank"] = ex.groupby(keys, sort=False).cumcount() + 1
+    ex = ex[ex["supplier_rank"] <= max_suppliers]
+    out: dict[tuple, list[dict]] = {}
+    for rec in ex.to_dict("records"):
+        key = (rec["hs_code"], int(rec["hs_level"]), int(rec["year"]), rec["data_source"])
+        out.setdefault(key, []).append(
+            {
+                "supplier": rec["exporter_iso3"],
+                "supplier_rank": rec["supplier_rank"],
+                "value_usd": rec["value_usd"],
+                "share": rec["share"],
+                "unit_value_ratio": rec["unit_value_ratio"],
+            }
+        )
+    return out
+
+
+def _supply_side_rows(inputs: ReportInputs) -> pd.DataFrame:
+    ev = inputs.evidence.copy()
+    if "eccn" not in ev.columns:
+        ev["eccn"] = None
+    if "hs6" not in ev.columns:
+        ev["hs6"] = None
+    # Evidence given per HS6 applies to every ECCN linked to that HS6.
+    linked = pd.DataFrame(columns=["eccn", "hs6"])
+    if inputs.links is not None and len(inputs.links):
+        linked = inputs.links[["eccn", "hs6"]].astype(str).drop_duplicates()
+    direct = ev[ev["eccn"].notna()]
+    via_hs = ev[ev["eccn"].isna() & ev["hs6"].notna()].drop(columns="eccn")
+    via_hs = via_hs.assign(hs6=via_hs["hs6"].astype(str)).merge(linked, on="hs6", how="inner")
+    ev = pd.concat([direct, via_hs], ignore_index=True)
+    out = pd.DataFrame(
+        {
+            "eccn": ev["eccn"].astype(str),
+            "paragraph": None,
+            "hs_code": ev["hs6"],
+            "hs_level": np.where(ev["hs6"].notna(), 6, None),
+            "link_source": "supply-side evidence",
+            "year": ev.get("year"),
+            "supplier": ev.get("country_iso3"),
+            "producer": ev.get("producer"),
+            "share": ev.get("share"),
+            "comparable_quality": ev.get("comparable_quality"),
+            "data_source": ev.get("source"),
+            "source_url": ev.get("source_url"),
+            "basis": BASIS_SUPPLY,
+        }
+    )
+    if "item" in ev.columns:
+        out["producer"] = [
+            f"{p} ({i})" if isinstance(p, str) and p else (i if isinstance(i, str) else None)
+            for p, i in zip(out["producer"], ev["item"], strict=True)
+        ]
+    out["_s"] = pd.to_numeric(out["share"], errors="coerce").fillna(-1)
+    out = out.sort_values(["eccn", "_s", "supplier"], ascending=[True, False, True], na_position="last")
+    out["supplier_rank"] = out.groupby("eccn", sort=False).cumcount() + 1
+    return out.drop(columns="_s")
+
+
+def unlinked_frame(inputs: ReportInputs, cands: pd.DataFrame) -> pd.DataFrame | None:
+    """ECCNs without links (from unlinked_eccns.csv) with their category and tier."""
+    if inputs.unlinked is None:
+        return None
+    df = inputs.unlinked.copy()
+    df["eccn"] = df["eccn"].astype(str)
+    info = cands[["eccn", "category_label", "tier", "rank"]]
+    if "heading" not in df.columns:
+        df = df.merge(cands[["eccn", "heading"]], on="eccn", how="left")
+    df = df.merge(info, on="eccn", how="left")
+    return df.sort_values(["eccn"], kind="stable").reset_index(drop=True)
+
+
+def guardrails_frame(cands: pd.DataFrame) -> pd.DataFrame:
+    """Entries scoring marked guardrail or gave a guardrail reason, by rank."""
+    reason = (
+        cands["guardrail_reason"]
+        if "guardrail_reason" in cands.columns
+        else pd.Series(None, index=cands.index)
+    )
+    has_reason = reason.fillna("").astype(str).str.strip() != ""
+    mask = (cands["tier"] == "guardrail") | has_reason
+    return cands[mask].reset_index(drop=True)
+
+
+def sensitivity_frame(inputs: ReportInputs, cands: pd.DataFrame) -> pd.DataFrame | None:
+    """Sensitivity rows joined with heading, tier and rank, by rank then ECCN."""
+    if inputs.sensitivity is None:
+        return None
+    sens = inputs.sensitivity.copy()
+    sens["eccn"] = sens["eccn"].astype(str)
+    df = sens.merge(cands[["eccn", "heading", "tier", "rank"]], on="eccn", how="left")
+    if {"rank_p05", "rank_p95"} <= set(df.columns):
+        df["interval_width"] = pd.to_numeric(df["rank_p95"]) - pd.to_numeric(df["rank_p05"])
+    df["_r"] = pd.to_numeric(df["rank"], errors="coerce")
+    return (
+        df.sort_values(["_r", "eccn"], na_position="last", kind="stable")
+        .drop(columns="_r")
+        .reset_index(drop=True)
+    )
+
+
+CHANGE_ORDER = ("new ECCN", "removed ECCN (annotation kept)", "removed ECCN", "tier changed", "rank changed")
+
+
+def changes_frame(cands: pd.DataFrame, previous: PreviousWorkbook | None) -> pd.DataFrame:
+    """Rank/tier changes, new and removed ECCNs, and annotations of removed ECCNs.
+
+    Annotations of ECCNs that still exist go to the Candidates sheet; they are also
+    shown here beside each change of that ECCN.
+    """
+    cols = [
+        "change", "eccn", "heading", "prev_rank", "new_rank", "rank_change", "prev_tier", "new_tier",
+        "prev_decision", "prev_notes", "carried_to",
+    ]  # fmt: skip
+    if previous is None:
+        return pd.DataFrame(columns=cols)
+    prev = previous.ranks.set_index("eccn")
+    ann = previous.annotations.set_index("eccn") if len(previous.annotations) else None
+    new = cands.set_index("eccn")
+    rows: list[dict[str, Any]] = []
+
+    def annotation(eccn: str) -> tuple[str | None, str | None]:
+        if ann is None or eccn not in ann.index:
+            return None, None
+        return ann.at[eccn, "decision"] or None, ann.at[eccn, "notes"] or None
+
+    def num(v: Any) -> float | None:
+        v = pd.to_numeric(v, errors="coerce")
+        return None if pd.isna(v) else float(v)
+
+    for eccn in sorted(set(new.index) - set(prev.index)):
+        rows.append({"change": "new ECCN", "eccn": eccn, "heading": new.at[eccn, "heading"],
+                     "new_rank": num(new.at[eccn, "rank"]), "new_tier": new.at[eccn, "tier"]})  # fmt: skip
+    gone = set(prev.index) - set(new.index)
+    orphan_eccns = set(ann.index) - set(new.index) if ann is not None else set()
+    for eccn in sorted(gone | orphan_eccns):
+        decision, notes = annotation(eccn)
+        in_prev = eccn in prev.index
+        rows.append(
+            {
+                "change": "removed ECCN (annotation kept)" if (decision or notes) else "removed ECCN",
+                "eccn": eccn,
+                "heading": prev.at[eccn, "heading"] if in_prev else None,
+                "prev_rank": num(prev.at[eccn, "rank"]) if in_prev else None,
+                "prev_tier": prev.at[eccn, "tier"] if in_prev else None,
+                "prev_decision": decision,
+                "prev_notes": notes,
+                "carried_to": "kept on this sheet (ECCN not in the new list)"
+                if (decision or notes)
+                else None,
+            }
+        )
+    for eccn in sorted(set(new.index) & set(prev.index)):
+        decision, notes = annotation(eccn)
+        carried = "Candidates" if (decision or notes) else None
+        p_rank, n_rank = num(prev.at[eccn, "rank"]), num(new.at[eccn, "rank"])
+        p_tier, n_tier = prev.at[eccn, "tier"] or None, new.at[eccn, "tier"]
+        base = {"eccn": eccn, "heading": new.at[eccn, "heading"], "prev_rank": p_rank, "new_rank": n_rank,
+                "rank_change": (p_rank - n_rank) if p_rank is not None and n_rank is not None else None,
+                "prev_tier": p_tier, "new_tier": n_tier, "prev_decision": decision, "prev_notes": notes,
+                "carried_to": carried}  # fmt: skip
+        if (p_tier or "") != (n_tier or ""):
+            rows.append({**base, "change": "tier changed"})
+        if p_rank != n_rank:
+            rows.append({**base, "change": "rank changed"})
+    df = pd.DataFrame(rows, columns=cols)
+    df["_c"] = df["change"].map({c: i for i, c in enumerate(CHANGE_ORDER)})
+    df["_a"] = -pd.to_numeric(df["rank_change"], errors="coerce").abs()
+    df = df.sort_values(["_c", "_a", "eccn"], na_position="last", kind="stable")
+    return df.drop(columns=["_c", "_a"]).reset_index(drop=True)

@@ -1,0 +1,118 @@
+"""End to end: the whole chain (`cclreview run`) into a temporary project folder.
+
+One run on small hand-written fixtures (seconds), one on the real mirror data.
+Both check the workbook as a reviewer meets it: every ECCN once, tiers assigned, the
+sources listed, the reviewer columns present.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from cclreview.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = Path(__file__).resolve().parent / "fixtures"
+TIERS = {"candidate", "review", "retain", "guardrail", "insufficient evidence"}
+
+FIXTURE_SOURCES = """
+[ccl]
+date = "latest"
+
+[baci]
+enabled = false
+
+[[files]]
+name = "hs2022"
+kind = "hs"
+target = "hs/harmonized_system_HS2022.csv"
+mirror = "hs/harmonized_system_HS2022.csv"
+vintage = "HS2022"
+required = true
+
+[[files]]
+name = "baci_small"
+kind = "trade"
+target = "trade/baci_small.csv"
+mirror = "trade/baci_small.csv"
+vintage = "2022"
+"""
+
+
+def _project(tmp_path: Path, sources: str | None = None) -> Path:
+    project = tmp_path / "project"
+    (project / "config").mkdir(parents=True)
+    shutil.copy(ROOT / "config" / "weights.toml", project / "config" / "weights.toml")
+    if sources is None:
+        shutil.copy(ROOT / "config" / "sources.toml", project / "config" / "sources.toml")
+    else:
+        (project / "config" / "sources.toml").write_text(sources)
+    return project
+
+
+def _candidates(report: Path) -> tuple[list[str], list[dict[str, object]]]:
+    wb = openpyxl.load_workbook(report, read_only=True)
+    rows = list(wb["Candidates"].iter_rows(values_only=True))
+    header = [str(h) for h in rows[0]]
+    records = [dict(zip(header, r, strict=False)) for r in rows[1:] if any(v is not None for v in r)]
+    return header, records
+
+
+def _check_workbook(project: Path) -> tuple[pd.DataFrame, list[dict[str, object]]]:
+    report = project / "reports" / "decontrol_candidates.xlsx"
+    assert report.exists()
+    entries = pd.read_parquet(project / "data/processed/ccl_entries.parquet")
+    header, records = _candidates(report)
+    assert "Reviewer decision" in header and "Reviewer notes" in header
+    eccns = [str(r["ECCN"]) for r in records]
+    assert sorted(eccns) == sorted(entries["eccn"]), "every ECCN exactly once"
+    assert {str(r["Tier"]) for r in records} <= TIERS
+    wb = openpyxl.load_workbook(report, read_only=True)
+    sources_text = "\n".join(
+        str(v) for row in wb["Sources"].iter_rows(values_only=True) for v in row if v is not None
+    )
+    manifest = json.loads((project / "data/raw/MANIFEST.json").read_text())
+    for f in manifest["files"]:
+        assert f["sha256"] in sources_text, f"{f['path']} missing from the Sources sheet"
+    return entries, records
+
+
+def test_run_on_fixtures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror = tmp_path / "mirror"
+    for src, dest in [
+        (FIX / "ccl" / "mini_ccl.xml", "ccl/ccl_supp1_ecfr_2026-01-15.xml"),
+        (FIX / "link" / "hs_mini.csv", "hs/harmonized_system_HS2022.csv"),
+        (FIX / "trade" / "baci_small.csv", "trade/baci_small.csv"),
+    ]:
+        (mirror / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, mirror / dest)
+    project = _project(tmp_path, FIXTURE_SOURCES)
+    monkeypatch.setenv("CCLREVIEW_HOME", str(project))
+    result = CliRunner().invoke(cli, ["-q", "run", "--mirror", str(mirror), "--draws", "50"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()[-5:]
+    assert lines[0] == f"Workbook: {project / 'reports' / 'decontrol_candidates.xlsx'}"
+    assert lines[1].startswith("  ECCNs scored:")
+    entries, records = _check_workbook(project)
+    assert len(records) == len(entries) >= 10
+
+
+@pytest.mark.slow
+def test_run_on_real_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> None:
+    project = _project(tmp_path)
+    monkeypatch.setenv("CCLREVIEW_HOME", str(project))
+    result = CliRunner().invoke(cli, ["-q", "run", "--mirror", str(shared_data), "--draws", "200"])
+    assert result.exit_code == 0, result.output
+    entries, records = _check_workbook(project)
+    assert len(records) == len(entries) >= 637
+    tiers = {str(r["ECCN"]): str(r["Tier"]) for r in records}
+    for eccn in ("3A090", "4A090", "3B001"):
+        assert tiers[eccn] in {"guardrail", "retain"}, (eccn, tiers[eccn])
+    assert tiers["2B001"] != "insufficient evidence"
