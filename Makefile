@@ -75,7 +75,11 @@ $(PROC)/scores.parquet: $(PROC)/ccl_entries.parquet $(PROC)/eccn_hs_links.parque
 $(PROC)/sensitivity.parquet: $(PROC)/scores.parquet $(WEIGHTS) | $(STAMP)
 	$(CLI) sensitivity --out $(PROC)
 
-$(REPORT): $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(WEIGHTS) | $(STAMP)
+# The workbook formats every processed table (and carries reviewer notes over from an
+# existing workbook at the same path).
+$(REPORT): $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/ccl_entries.parquet \
+           $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/exports.parquet \
+           $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP) $(MANIFEST)
 	$(CLI) report --out $@
 	$(CLI) summary --report $@
 
