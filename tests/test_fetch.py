@@ -234,3 +234,21 @@ def test_shipped_sources_resolve_against_real_mirror(shared_data: Path) -> None:
     cfg = load_sources(ROOT / "config" / "sources.toml")
     missing = [f.mirror for f in cfg.files if not (shared_data / f.mirror).exists()]
     assert missing == []
+
+
+def test_every_cli_module_command_is_mapped() -> None:
+    """The lazy command table names every command each CLI module defines, and only those."""
+    import importlib
+
+    from cclreview.cli import COMMAND_MODULES
+
+    defined: dict[str, str] = {}
+    for module_name in sorted(set(COMMAND_MODULES.values())):
+        module = importlib.import_module(f"cclreview.cli.{module_name}")
+        for command in module.commands:
+            defined[command.name] = module_name
+    assert defined == COMMAND_MODULES
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMAND_MODULES:
+        assert f"  {name} " in result.output

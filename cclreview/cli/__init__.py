@@ -17,21 +17,42 @@ import click
 from cclreview import __version__, progress
 from cclreview.errors import CCLReviewError
 
-# Stage modules, in pipeline order; each defines ``commands: list[click.Command]``.
-_COMMAND_MODULES = (
-    "fetch",
-    "ccl",
-    "trade",
-    "availability",
-    "link",
-    "score",
-    "report",
-    "run",
-)
+# Command name -> the module of ``cclreview/cli`` that defines it. Modules are imported
+# only when one of their commands is run, so `cclreview summary` does not pay for
+# scikit-learn and friends (start-up matters: make runs one process per stage).
+COMMAND_MODULES: dict[str, str] = {
+    "fetch": "fetch",
+    "ingest-ccl": "ccl",
+    "ingest-trade": "trade",
+    "ingest-evidence": "availability",
+    "availability": "availability",
+    "link": "link",
+    "eval-links": "link",
+    "score": "score",
+    "weights": "score",
+    "sensitivity": "score",
+    "compare-weights": "score",
+    "report": "report",
+    "run": "run",
+    "summary": "run",
+}
 
 
 class _Group(click.Group):
-    """A group that turns library errors into one-line messages and exit code 1."""
+    """Lazily loads stage commands; turns library errors into one line and exit code 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, name)
+        if cmd is None and name in COMMAND_MODULES:
+            module = importlib.import_module(f"cclreview.cli.{COMMAND_MODULES[name]}")
+            for command in module.commands:
+                if command.name not in self.commands:
+                    self.add_command(command)
+            cmd = super().get_command(ctx, name)
+        return cmd
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -56,17 +77,11 @@ def cli(verbose: int, quiet: bool) -> None:
       cclreview fetch all
       cclreview run
     """
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True
     )
     progress.enable(not quiet)
-
-
-for _name in _COMMAND_MODULES:
-    _module = importlib.import_module(f"cclreview.cli.{_name}")
-    for _command in _module.commands:
-        cli.add_command(_command)
 
 
 def main() -> None:
