@@ -69,19 +69,16 @@ $(PROC)/availability_hs.parquet: $(PROC)/exports.parquet $(PROC)/evidence.parque
 $(PROC)/eccn_hs_links.parquet: $(PROC)/ccl_entries.parquet $(HS_FILES) $(CONC_FILES) $(CURATED) | $(STAMP) $(MANIFEST)
 	$(CLI) link --out $(PROC)
 
-$(PROC)/scores.parquet: $(PROC)/ccl_entries.parquet $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP)
-	$(CLI) score --out $(PROC)
-
-$(PROC)/sensitivity.parquet: $(PROC)/scores.parquet $(WEIGHTS) | $(STAMP)
-	$(CLI) sensitivity --out $(PROC)
+# Scores and the sensitivity analysis come from one process (one load of the inputs).
+$(PROC)/scores.parquet $(PROC)/sensitivity.parquet &: $(PROC)/ccl_entries.parquet $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP)
+	$(CLI) score --sensitivity-draws 1000 --out $(PROC)
 
 # The workbook formats every processed table (and carries reviewer notes over from an
 # existing workbook at the same path).
 $(REPORT): $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/ccl_entries.parquet \
            $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/exports.parquet \
            $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP) $(MANIFEST)
-	$(CLI) report --out $@
-	$(CLI) summary --report $@
+	$(CLI) report --summary --out $@
 
 reports: $(REPORT) ## Build the review workbook reports/decontrol_candidates.xlsx (main job)
 

@@ -66,6 +66,7 @@ from cclreview.config import project_paths
     default=None,
     help="Workbook to write [default: reports/decontrol_candidates.xlsx].",
 )
+@click.option("--summary", is_flag=True, help="Then print the five-line build summary (as `cclreview summary`).")
 def report(
     processed: Path | None,
     weights: Path | None,
@@ -76,6 +77,7 @@ def report(
     max_suppliers: int,
     max_links: int,
     out: Path | None,
+    summary: bool,
 ) -> None:
     """Write the ranked review workbook (Excel) from the scored tables.
 
@@ -114,6 +116,11 @@ def report(
             else ""
         )
     )
+    if summary:
+        from cclreview.pipeline import summary_lines
+
+        for line in summary_lines(processed or paths.processed, result.path):
+            click.echo(line)
 
 
 commands: list[click.Command] = [report]

@@ -41,7 +41,16 @@ def _defaults(
 @_processed_option
 @_weights_option
 @_out_option
-def score(processed: Path | None, weights_path: Path | None, out_dir: Path | None) -> None:
+@click.option(
+    "--sensitivity-draws",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Also write sensitivity.parquet with this many draws (spread 0.2, seed 0), in the same process.",
+)
+def score(
+    processed: Path | None, weights_path: Path | None, out_dir: Path | None, sensitivity_draws: int
+) -> None:
     """Score every ECCN and write scores.parquet (ranked, with tiers and explanations).
 
     Reads ccl_entries, eccn_hs_links, availability_hs and (if present) evidence
@@ -52,6 +61,7 @@ def score(processed: Path | None, weights_path: Path | None, out_dir: Path | Non
     Example:
       cclreview score
       cclreview score --weights my_weights.toml --out /tmp/scores
+      cclreview score --sensitivity-draws 1000     # what `make reports` runs
     """
     from cclreview.score.engine import run_score
 
@@ -64,6 +74,8 @@ def score(processed: Path | None, weights_path: Path | None, out_dir: Path | Non
     top = scores[scores["tier"] == "candidate"].head(5)
     for row in top.itertuples():
         click.echo(f"  #{row.rank:<4} {row.eccn}  {row.decontrol_score:.3f}  {row.explanation}")
+    if sensitivity_draws:
+        _sensitivity(processed, weights_path, out_dir, sensitivity_draws, 0.2, 0, "lognormal")
 
 
 @click.command("weights")
@@ -141,12 +153,18 @@ def sensitivity(
     Example:
       cclreview sensitivity --draws 1000 --spread 0.2 --seed 7
     """
+    processed, weights_path, out_dir = _defaults(processed, weights_path, out_dir)
+    _sensitivity(processed, weights_path, out_dir, draws, spread, seed, method)
+
+
+def _sensitivity(
+    processed: Path, weights_path: Path, out_dir: Path, draws: int, spread: float, seed: int, method: str
+) -> None:
     from cclreview.io import write_parquet
     from cclreview.score.engine import load_inputs, prepare
     from cclreview.score.sensitivity import sensitivity as run
     from cclreview.score.weights import load_weights
 
-    processed, weights_path, out_dir = _defaults(processed, weights_path, out_dir)
     w = load_weights(weights_path)
     t = load_inputs(processed)
     prep = prepare(t["entries"], t["links"], t["availability"], w, t["evidence"])
