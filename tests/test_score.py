@@ -235,3 +235,32 @@ def test_hs6_evidence_needs_a_confident_link(mini, weights) -> None:
     assert r["non_us_source"] == pytest.approx(0.8)
     # ECCN-tagged evidence still applies whatever the links.
     assert row(out, "6A995")["granularity"] == "supply-side"
+
+
+def test_presence_only_evidence_adds_to_trade_never_replaces_it(mini, weights) -> None:
+    """Producers named without shares (e.g. a list of FPGA makers) keep the trade picture."""
+    base = score_tables(mini["entries"], mini["links"], mini["availability"], weights, None)
+    presence = pd.DataFrame(
+        [
+            {
+                "eccn": "0A980",
+                "hs6": None,
+                "item": "invented widget",
+                "country_iso3": c,
+                "producer": p,
+                "share": None,
+                "year": 2025,
+                "comparable_quality": "unknown",
+                "source": "invented",
+                "source_url": "",
+            }
+            for c, p in [("CHN", "Firm A"), ("USA", "Firm B")]
+        ]
+    )
+    with_presence = score_tables(mini["entries"], mini["links"], mini["availability"], weights, presence)
+    before, after = row(base, "0A980"), row(with_presence, "0A980")
+    assert after["available_in_fact"] >= before["available_in_fact"]
+    assert after["non_us_source"] == pytest.approx(before["non_us_source"])
+    assert after["top_sources"].startswith(before["top_sources"])
+    assert after["top_sources"].endswith("producers in CHN")
+    assert after["evidence_strength"] >= before["evidence_strength"]

@@ -66,7 +66,9 @@ from cclreview.config import project_paths
     default=None,
     help="Workbook to write [default: reports/decontrol_candidates.xlsx].",
 )
-@click.option("--summary", is_flag=True, help="Then print the five-line build summary (as `cclreview summary`).")
+@click.option(
+    "--summary", is_flag=True, help="Then print the five-line build summary (as `cclreview summary`)."
+)
 def report(
     processed: Path | None,
     weights: Path | None,

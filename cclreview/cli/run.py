@@ -27,8 +27,9 @@ _INPUTS = {
 }
 
 
-def _stage_kwargs(cmd: click.Command, processed: Path, weights: Path | None, report: Path | None,
-                  previous: Path | None) -> dict[str, Any]:
+def _stage_kwargs(
+    cmd: click.Command, processed: Path, weights: Path | None, report: Path | None, previous: Path | None
+) -> dict[str, Any]:
     names = {p.name for p in cmd.params if p.name}
     kwargs: dict[str, Any] = {}
     for name in names:
@@ -46,22 +47,55 @@ def _stage_kwargs(cmd: click.Command, processed: Path, weights: Path | None, rep
 
 
 @click.command("run")
-@click.option("--mirror", type=click.Path(file_okay=False), envvar="CCLREVIEW_MIRROR",
-              help="Copy sources from this local directory [env CCLREVIEW_MIRROR].")
+@click.option(
+    "--mirror",
+    type=click.Path(file_okay=False),
+    envvar="CCLREVIEW_MIRROR",
+    help="Copy sources from this local directory [env CCLREVIEW_MIRROR].",
+)
 @click.option("--skip-fetch", is_flag=True, help="Use data/raw as it is; do not fetch.")
-@click.option("--processed", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for stage outputs (default data/processed).")
-@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Weights file (default config/weights.toml).")
-@click.option("--previous", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A reviewed workbook whose decisions and notes are carried over.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Workbook path (default reports/decontrol_candidates.xlsx).")
-@click.option("--draws", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Weight draws of the sensitivity analysis.")
+@click.option(
+    "--processed",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for stage outputs (default data/processed).",
+)
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Weights file (default config/weights.toml).",
+)
+@click.option(
+    "--previous",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A reviewed workbook whose decisions and notes are carried over.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Workbook path (default reports/decontrol_candidates.xlsx).",
+)
+@click.option(
+    "--draws",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Weight draws of the sensitivity analysis.",
+)
 @click.pass_context
-def run(ctx: click.Context, mirror: str | None, skip_fetch: bool, processed: Path | None,
-        weights: Path | None, previous: Path | None, out: Path | None, draws: int) -> None:
+def run(
+    ctx: click.Context,
+    mirror: str | None,
+    skip_fetch: bool,
+    processed: Path | None,
+    weights: Path | None,
+    previous: Path | None,
+    out: Path | None,
+    draws: int,
+) -> None:
     """Run the whole chain in one process: fetch, ingest, link, score, report.
 
     The same steps as `make reports`, for users without make (every stage runs).

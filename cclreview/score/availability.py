@@ -437,8 +437,17 @@ def _apply_supply_evidence(
             top = non_us.sort_values(ascending=False, kind="stable").head(3)
             out.at[eccn, "top_sources"] = "; ".join(f"{k} {v:.0%}" for k, v in top.items() if v > 0)
         elif countries:
-            out.at[eccn, "n_non_us_suppliers"] = float(len(countries))
-            out.at[eccn, "top_sources"] = "; ".join(sorted(countries)[:3])
+            # Presence-only evidence (producers named, no shares) complements trade: it
+            # can add suppliers but must not replace trade shares (a list of FPGA makers
+            # says nothing about who supplies the rest of 3A001).
+            trade_n = out.at[eccn, "n_non_us_suppliers"]
+            trade_n = float(trade_n) if pd.notna(trade_n) else 0.0
+            out.at[eccn, "n_non_us_suppliers"] = max(trade_n, float(len(countries)))
+            producers = "producers in " + ", ".join(sorted(countries)[:5])
+            prev = out.at[eccn, "top_sources"]
+            out.at[eccn, "top_sources"] = (
+                f"{prev}; {producers}" if isinstance(prev, str) and prev else producers
+            )
         flags = rows.get("comparable_quality", pd.Series(dtype=object)).astype(str).str.lower()
         known_flags = flags[flags.isin(["yes", "no"])]
         if len(known_flags):
@@ -449,9 +458,10 @@ def _apply_supply_evidence(
         gran = out.at[eccn, "granularity"]
         out.at[eccn, "granularity"] = f"supply-side+{gran}" if gran else "supply-side"
         match = float(pd.to_numeric(rows["match_confidence"], errors="coerce").max())
-        out.at[eccn, "evidence_strength"] = max(
-            float(out.at[eccn, "evidence_strength"]), weights.evidence.supply_side_strength * match
-        )
+        # Shares are strong evidence; a bare list of producer countries counts half.
+        strength = weights.evidence.supply_side_strength * match * (1.0 if len(known) else 0.5)
+        current = float(out.at[eccn, "evidence_strength"])
+        out.at[eccn, "evidence_strength"] = max(current if current == current else 0.0, strength)
     return out
 
 
