@@ -284,11 +284,15 @@ def ingest_evidence(
         paths = []
     inputs = discover(paths)
     if not inputs and defaulted:
-        log.info("no supply-side evidence in %s; writing an empty evidence.parquet", project_paths().raw_evidence)
+        log.info(
+            "no supply-side evidence in %s; writing an empty evidence.parquet", project_paths().raw_evidence
+        )
         out_dir = Path(out_dir)
         empty = pd.DataFrame({c: pd.Series(dtype="object") for c in EVIDENCE_COLUMNS})
         written = [write_parquet(empty, out_dir / "evidence.parquet")]
-        written.append(write_csv(pd.DataFrame(columns=["value", "count"]), out_dir / "unmatched_evidence_countries.csv"))
+        written.append(
+            write_csv(pd.DataFrame(columns=["value", "count"]), out_dir / "unmatched_evidence_countries.csv")
+        )
         return {"rows": 0, "inputs": {}, "unmatched_countries": 0, "written": [str(w) for w in written]}
     if not inputs:
         raise SourceMissingError(
