@@ -58,6 +58,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(autouse=True)
+def _no_mirror(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI sets CCLREVIEW_MIRROR; these tests choose their source explicitly."""
+    monkeypatch.delenv("CCLREVIEW_MIRROR", raising=False)
+
+
 @pytest.fixture()
 def server() -> Iterator[str]:
     _Handler.ranges = []
