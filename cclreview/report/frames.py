@@ -14,24 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cclreview.ccl.parse import CATEGORY_TITLES
 from cclreview.report.carryover import PreviousWorkbook
 from cclreview.report.inputs import ReportInputs
 
 log = logging.getLogger(__name__)
 
-#: Short names of the ten CCL categories (used when ccl_entries has no category_title).
-CATEGORY_NAMES: dict[int, str] = {
-    0: "Nuclear materials, facilities, equipment; misc.",
-    1: "Materials, chemicals, microorganisms, toxins",
-    2: "Materials processing",
-    3: "Electronics",
-    4: "Computers",
-    5: "Telecommunications and information security",
-    6: "Sensors and lasers",
-    7: "Navigation and avionics",
-    8: "Marine",
-    9: "Aerospace and propulsion",
-}
 
 _SHARE_ITEM = re.compile(r"^\s*([A-Z]{3})\s+([0-9.]+)\s*%\s*$")
 
@@ -56,7 +44,7 @@ def category_label(category: Any, title: Any = None, eccn: str = "") -> str:
         number = int(eccn[0]) if eccn[:1].isdigit() else -1
     if number < 0:
         return ""
-    name = str(title).strip() if isinstance(title, str) and title.strip() else CATEGORY_NAMES.get(number, "")
+    name = str(title).strip() if isinstance(title, str) and title.strip() else CATEGORY_TITLES.get(number, "")
     return f"{number} {name}".strip()
 
 

@@ -38,6 +38,7 @@ import pandas as pd
 from cclreview.errors import InputError
 from cclreview.trade.countries import CountryResolver
 from cclreview.trade.registry import Reader, register
+from cclreview.trade.tidy import EXPORT_COLUMNS as TIDY_EXPORT_COLUMNS
 from cclreview.trade.tidy import (
     ReadContext,
     ReadResult,
@@ -52,20 +53,8 @@ log = logging.getLogger(__name__)
 WORLD = "WLD"
 OTSTATS_SOURCE = "otstats"
 TOPN_SOURCE = "oec_baci_top40"
-EXPORT_COLUMNS = [
-    "year",
-    "exporter_iso3",
-    "hs6",
-    "hs4",
-    "hs_level",
-    "hs_version",
-    "value_usd",
-    "qty",
-    "source",
-    "value_kind",
-    "rank",
-    "source_file",
-]
+# The tidy export columns plus the heading and the file each row came from.
+EXPORT_COLUMNS = [*TIDY_EXPORT_COLUMNS, "hs4", "source_file"]
 _WORLD_COLS = ("reporter_iso", "product_code", "export_value_usd")
 _RANK_COLS = ("year", "hs4_hs92", "rank", "exporter_iso2", "export_value_usd", "value_kind")
 _PROD_COLS = ("hs4_hs92", "n_exporters", "world_export_usd")
