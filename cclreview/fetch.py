@@ -153,6 +153,20 @@ def copy_file(src: Path, target: Path) -> Path:
     return target
 
 
+CCL_LICENCE = "U.S. Government work, public domain"
+BACI_LICENCE = "CEPII BACI terms (cite Gaulier & Zignago 2010)"
+
+
+def _baci_fields(release: str, hs: str) -> dict[str, str]:
+    return {"kind": "trade", "vintage": release, "licence": BACI_LICENCE, "note": f"BACI {hs} {release}"}
+
+
+def _record_if_new(paths: ProjectPaths, path: Path, **fields: Any) -> None:
+    """Record a file the user placed in data/raw by hand (url "local") unless already recorded."""
+    if not entry_for(paths.manifest, path.relative_to(paths.raw).as_posix()):
+        _manifest_entry(paths, path, url="local", **fields)
+
+
 def _manifest_entry(paths: ProjectPaths, path: Path, **fields: Any) -> dict[str, Any]:
     rel = path.relative_to(paths.raw).as_posix()
     entry = {
@@ -245,7 +259,7 @@ def fetch_ccl(
             kind="ccl",
             url=f"mirror:{src}",
             vintage=vintage,
-            licence="U.S. Government work, public domain",
+            licence=CCL_LICENCE,
             note="eCFR 15 CFR 774 Supp. 1",
         )
         return FetchResult("ccl", target, "copied", str(src))
@@ -263,7 +277,7 @@ def fetch_ccl(
         kind="ccl",
         url=url,
         vintage=date,
-        licence="U.S. Government work, public domain",
+        licence=CCL_LICENCE,
         note="eCFR 15 CFR 774 (Part 774, incl. Supp. 1)",
     )
     return FetchResult("ccl", target, "downloaded", url)
@@ -308,27 +322,10 @@ def fetch_baci(
         if _unchanged(paths, target, src):
             return FetchResult("baci", target, "kept", "already in data/raw with the same sha256")
         copy_file(src, target)
-        _manifest_entry(
-            paths,
-            target,
-            kind="trade",
-            url=f"mirror:{src}",
-            vintage=release,
-            licence="CEPII BACI terms (cite Gaulier & Zignago 2010)",
-            note=f"BACI {hs} {release}",
-        )
+        _manifest_entry(paths, target, url=f"mirror:{src}", **_baci_fields(release, hs))
         return FetchResult("baci", target, "copied", str(src))
     if target.exists() and not target.with_name(name + ".part").exists():
-        if not entry_for(paths.manifest, target.relative_to(paths.raw).as_posix()):
-            _manifest_entry(
-                paths,
-                target,
-                kind="trade",
-                url="local",
-                vintage=release,
-                licence="CEPII BACI terms (cite Gaulier & Zignago 2010)",
-                note=f"BACI {hs} {release}",
-            )
+        _record_if_new(paths, target, **_baci_fields(release, hs))
         return FetchResult("baci", target, "kept", "already in data/raw")
     url = baci_url(release, hs, base_url)
     try:
@@ -337,15 +334,7 @@ def fetch_baci(
         if required:
             raise SourceMissingError(f"{exc}; {how_to}") from exc
         return FetchResult("baci", None, "skipped", str(exc))
-    _manifest_entry(
-        paths,
-        target,
-        kind="trade",
-        url=url,
-        vintage=release,
-        licence="CEPII BACI terms (cite Gaulier & Zignago 2010)",
-        note=f"BACI {hs} {release}",
-    )
+    _manifest_entry(paths, target, url=url, **_baci_fields(release, hs))
     return FetchResult("baci", target, "downloaded", url)
 
 
@@ -373,8 +362,7 @@ def fetch_file(
             )
             return FetchResult(spec.name, target, "copied", str(src))
     if target.exists():
-        if not entry_for(paths.manifest, spec.target):
-            _manifest_entry(paths, target, url=spec.url or "local", **fields)
+        _record_if_new(paths, target, **fields)
         return FetchResult(spec.name, target, "kept", "already in data/raw")
     if m is None and spec.url:
         try:
@@ -407,16 +395,14 @@ def fetch_all(
     existing = sorted(paths.raw_ccl.glob("*.xml"))
     if existing and _mirror(mirror) is None:
         target = existing[-1]
-        if not entry_for(paths.manifest, target.relative_to(paths.raw).as_posix()):
-            _manifest_entry(
-                paths,
-                target,
-                kind="ccl",
-                url="local",
-                vintage=_date_in_name(target.name) or "unknown",
-                licence="U.S. Government work, public domain",
-                note="placed by the user",
-            )
+        _record_if_new(
+            paths,
+            target,
+            kind="ccl",
+            vintage=_date_in_name(target.name) or "unknown",
+            licence=CCL_LICENCE,
+            note="placed by the user",
+        )
         results.append(FetchResult("ccl", target, "kept", "already in data/raw"))
     else:
         date = None if sources.ccl.date == "latest" else sources.ccl.date
