@@ -106,6 +106,20 @@ def _curated_rows(cur: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _rejected_curated(rows: pd.DataFrame, reason: str) -> pd.DataFrame:
+    """Curated rows refused for ``reason``, in the rejected-concordance layout (origin = "file:row")."""
+    origin = rows["origin"].str.rpartition(":")
+    return pd.DataFrame(
+        {
+            "source_file": origin[0],
+            "row": origin[2].astype(int),
+            "control_code": rows["paragraph"].where(rows["paragraph"] != "", rows["eccn"]),
+            "hs_code": rows["hs6"],
+            "reason": reason,
+        }
+    )
+
+
 def build_links(
     entries: pd.DataFrame,
     paragraphs: pd.DataFrame | None,
@@ -146,17 +160,8 @@ def build_links(
             log.warning(
                 "%d shipped curated link(s) use HS6 codes absent from the nomenclature", int(missing.sum())
             )
-            m = cur[missing]
             rejected.append(
-                pd.DataFrame(
-                    {
-                        "source_file": m["origin"].str.rpartition(":")[0],
-                        "row": m["origin"].str.rpartition(":")[2].astype(int),
-                        "control_code": m["paragraph"].where(m["paragraph"] != "", m["eccn"]),
-                        "hs_code": m["hs6"],
-                        "reason": f"hs6 not in the {HS_VERSION} nomenclature given",
-                    }
-                )
+                _rejected_curated(cur[missing], f"hs6 not in the {HS_VERSION} nomenclature given")
             )
             cur = cur[~missing]
     if cur is not None:
@@ -164,18 +169,7 @@ def build_links(
         gone = ~cur["eccn"].isin(set(entries["eccn"]))
         if gone.any():
             log.info("%d curated link(s) name ECCNs absent from this CCL edition", int(gone.sum()))
-            g = cur[gone]
-            rejected.append(
-                pd.DataFrame(
-                    {
-                        "source_file": g["origin"].str.rpartition(":")[0],
-                        "row": g["origin"].str.rpartition(":")[2].astype(int),
-                        "control_code": g["paragraph"].where(g["paragraph"] != "", g["eccn"]),
-                        "hs_code": g["hs6"],
-                        "reason": "ECCN not in this CCL edition",
-                    }
-                )
-            )
+            rejected.append(_rejected_curated(cur[gone], "ECCN not in this CCL edition"))
             cur = cur[~gone]
     frames = [_curated_rows(cur)] if cur is not None and not cur.empty else []
 

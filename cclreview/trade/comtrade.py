@@ -129,13 +129,7 @@ def read_comtrade_api(path: Path, ctx: ReadContext) -> ReadResult:
             "qty": sub["netWgt"] if "netWgt" in sub.columns else np.nan,
         }
     )
-    versions = _versions(sub.get("classificationCode"), long["year"], ctx, path.name)
-    res = clean_long(
-        long, file=display_name(path), ctx=ctx, source="comtrade", hs_version=versions, qty_scale=0.001
-    )
-    res.duplicates_dropped = n_dup
-    res.rows_read = len(df)  # every data row of the file, not only exports to World
-    return res
+    return _finish(long, sub.get("classificationCode"), path, ctx, n_dup, len(df))
 
 
 # -- trimmed layout (reporter, partner, cmd, flow, value, netwgt) -------------------------
@@ -213,13 +207,7 @@ def read_comtrade_legacy(path: Path, ctx: ReadContext) -> ReadResult:
             "qty": sub["Netweight (kg)"] if "Netweight (kg)" in sub.columns else np.nan,
         }
     )
-    versions = _versions(sub.get("Classification"), long["year"], ctx, path.name)
-    res = clean_long(
-        long, file=display_name(path), ctx=ctx, source="comtrade", hs_version=versions, qty_scale=0.001
-    )
-    res.duplicates_dropped = n_dup
-    res.rows_read = len(df)  # every data row of the file, not only exports to World
-    return res
+    return _finish(long, sub.get("Classification"), path, ctx, n_dup, len(df))
 
 
 register(Reader("comtrade_api", _detect_api, read_comtrade_api, READER_VERSION, 40, "UN Comtrade API v2 CSV"))
@@ -243,3 +231,21 @@ register(
         "UN Comtrade reporter,partner,cmd,flow,value,netwgt",
     )
 )
+
+
+def _finish(
+    long: pd.DataFrame,
+    classification: pd.Series | None,
+    path: Path,
+    ctx: ReadContext,
+    n_dup: int,
+    n_rows: int,
+) -> ReadResult:
+    """Clean the long table of either Comtrade layout (net weight in kg -> tonnes)."""
+    versions = _versions(classification, long["year"], ctx, path.name)
+    res = clean_long(
+        long, file=display_name(path), ctx=ctx, source="comtrade", hs_version=versions, qty_scale=0.001
+    )
+    res.duplicates_dropped = n_dup
+    res.rows_read = n_rows  # every data row of the file, not only exports to World
+    return res
