@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -63,10 +64,11 @@ def score(
       cclreview score --weights my_weights.toml --out /tmp/scores
       cclreview score --sensitivity-draws 1000     # what `make reports` runs
     """
-    from cclreview.score.engine import run_score
+    from cclreview.score.engine import load_prepared, run_score
 
     processed, weights_path, out_dir = _defaults(processed, weights_path, out_dir)
-    scores, path = run_score(processed, weights_path, out_dir)
+    prepared = load_prepared(processed, weights_path)
+    scores, path = run_score(processed, weights_path, out_dir, prepared=prepared)
     counts = scores["tier"].value_counts()
     click.echo(f"{len(scores)} ECCNs scored -> {path}")
     for tier in ("candidate", "review", "retain", "guardrail", "insufficient evidence"):
@@ -75,7 +77,7 @@ def score(
     for row in top.itertuples():
         click.echo(f"  #{row.rank:<4} {row.eccn}  {row.decontrol_score:.3f}  {row.explanation}")
     if sensitivity_draws:
-        _sensitivity(processed, weights_path, out_dir, sensitivity_draws, 0.2, 0, "lognormal")
+        _sensitivity(prepared, out_dir, sensitivity_draws, 0.2, 0, "lognormal")
 
 
 @click.command("weights")
@@ -153,21 +155,19 @@ def sensitivity(
     Example:
       cclreview sensitivity --draws 1000 --spread 0.2 --seed 7
     """
+    from cclreview.score.engine import load_prepared
+
     processed, weights_path, out_dir = _defaults(processed, weights_path, out_dir)
-    _sensitivity(processed, weights_path, out_dir, draws, spread, seed, method)
+    _sensitivity(load_prepared(processed, weights_path), out_dir, draws, spread, seed, method)
 
 
 def _sensitivity(
-    processed: Path, weights_path: Path, out_dir: Path, draws: int, spread: float, seed: int, method: str
+    prepared: tuple[Any, Any], out_dir: Path, draws: int, spread: float, seed: int, method: str
 ) -> None:
     from cclreview.io import write_parquet
-    from cclreview.score.engine import load_inputs, prepare
     from cclreview.score.sensitivity import sensitivity as run
-    from cclreview.score.weights import load_weights
 
-    w = load_weights(weights_path)
-    t = load_inputs(processed)
-    prep = prepare(t["entries"], t["links"], t["availability"], w, t["evidence"])
+    w, prep = prepared
     result = run(prep, w, draws=draws, spread=spread, seed=seed, method=method)
     path = write_parquet(result, out_dir / "sensitivity.parquet")
     robust = int((result["p_top25"] >= 0.9).sum())

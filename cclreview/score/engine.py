@@ -350,28 +350,39 @@ def load_inputs(processed: str | os.PathLike[str]) -> dict[str, pd.DataFrame | N
     return out
 
 
+def load_prepared(
+    processed: str | os.PathLike[str], weights_path: str | os.PathLike[str]
+) -> tuple[Weights, Prepared]:
+    """Load the weights and the processed tables and prepare them once.
+
+    ``score`` and ``sensitivity`` both start from this (preparing takes ~2 s on the
+    real CCL), so a caller running both passes the result to each.
+    """
+    from cclreview.score.weights import load_weights
+
+    weights = load_weights(weights_path)
+    tables = load_inputs(processed)
+    prep = prepare(tables["entries"], tables["links"], tables["availability"], weights, tables["evidence"])
+    return weights, prep
+
+
 def run_score(
-    processed: str | os.PathLike[str], weights_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
+    processed: str | os.PathLike[str],
+    weights_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    prepared: tuple[Weights, Prepared] | None = None,
 ) -> tuple[pd.DataFrame, Path]:
     """Score from ``processed`` with the weights file and write ``scores.parquet``.
+
+    ``prepared`` (from :func:`load_prepared`) skips loading and preparing again.
 
     Returns
     -------
     (scores, path)
         The scores table and the written file.
     """
-    from cclreview.score.weights import load_weights
-
-    weights = load_weights(weights_path)
-    tables = load_inputs(processed)
-    scores = score_tables(
-        tables["entries"],
-        tables["links"],
-        tables["availability"],
-        weights,
-        tables["evidence"],
-        sha=weights_sha256(weights_path),
-    )
+    weights, prep = prepared or load_prepared(processed, weights_path)
+    scores = score_prepared(prep, weights, weights_sha256(weights_path))
     path = write_parquet(scores, Path(out_dir) / "scores.parquet")
     log.info("wrote %s (%d ECCNs)", path, len(scores))
     return scores, path
