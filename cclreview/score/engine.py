@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cclreview.china.stage import score_hook as china_score_hook
 from cclreview.errors import InputError, SourceMissingError
 from cclreview.io import write_parquet
 from cclreview.score.availability import (
@@ -383,6 +384,7 @@ def run_score(
     """
     weights, prep = prepared or load_prepared(processed, weights_path)
     scores = score_prepared(prep, weights, weights_sha256(weights_path))
+    scores = china_score_hook(scores, processed, weights)  # China lens: cclreview/china/
     path = write_parquet(scores, Path(out_dir) / "scores.parquet")
     log.info("wrote %s (%d ECCNs)", path, len(scores))
     return scores, path
