@@ -751,7 +751,9 @@ def run_availability(
     out_dir = Path(out_dir)
     from cclreview.china.stage import availability_hook  # China lens: china_hs, diversion_hs
 
-    res.availability, written = availability_hook(res.availability, exports, Path(exports_path).parent, out_dir)
+    res.availability, written = availability_hook(
+        res.availability, exports, Path(exports_path).parent, out_dir
+    )
     written.append(write_parquet(res.availability, out_dir / "availability_hs.parquet"))
     written.append(write_csv(res.conflicts, out_dir / "source_conflicts.csv"))
     if not res.unconverted.empty:
