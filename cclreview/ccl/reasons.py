@@ -25,6 +25,7 @@ REASON_CODES: tuple[str, ...] = (
     "EI",  # encryption items
     "SI",  # significant items
     "AT",  # anti-terrorism
+    "FP",  # foreign policy, written out in words (Russian industry-sector sanctions, 746.8)
 )
 
 _CODE_ALT = "|".join(REASON_CODES)
@@ -41,6 +42,13 @@ APPLIES_RE = re.compile(
 )
 # "NS Column 2", "NP column 1", "AT Column 1." in the chart cell of a control row.
 _COLUMN_RE = re.compile(rf"(?<![A-Za-z])({_CODE_ALT})\s*Col(?:umn|\.)?\s*(\d)(?!\d)", re.IGNORECASE)
+
+
+# "Foreign policy" is written in words, never as a code: it is read as FP.
+_FP_WORDS_RE = re.compile(r"\bforeign\s+policy\b", re.IGNORECASE)
+# A control row of the Russian industry-sector sanctions ("Russian industry sector
+# sanctions apply to entire entry"), the only foreign-policy control written as a row.
+_FP_ROW_RE = re.compile(r"^\s*Russian\s+industry\s+sector\s+sanctions?\s+appl(?:y|ies)\b", re.IGNORECASE)
 
 
 def codes_in(text: str) -> list[str]:
@@ -92,6 +100,8 @@ def chart_columns_in(text: str) -> list[str]:
 
 def controls_of_row(text: str) -> list[str]:
     """Return the codes a control row applies ("SL and AT apply to ..." -> ["SL", "AT"])."""
+    if _FP_ROW_RE.match(text):
+        return ["FP"]
     match = APPLIES_RE.match(text)
     return codes_in(match.group(1).upper()) if match else []
 
