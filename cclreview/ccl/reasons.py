@@ -62,12 +62,13 @@ def codes_in(text: str) -> list[str]:
     Returns
     -------
     list of str
-        Unique codes, e.g. ``["NS", "MT", "NP", "AT"]``; words such as "foreign
-        policy" or "N/A" yield nothing.
+        Unique codes, e.g. ``["NS", "MT", "NP", "AT"]``; "foreign policy" (in words)
+        yields ``"FP"`` at its place; "N/A" yields nothing.
     """
+    found = [(m.start(), m.group(1)) for m in _CODE_RE.finditer(text)]
+    found += [(m.start(), "FP") for m in _FP_WORDS_RE.finditer(text)]
     seen: list[str] = []
-    for match in _CODE_RE.finditer(text):
-        code = match.group(1)
+    for _, code in sorted(found):
         if code not in seen:
             seen.append(code)
     return seen
