@@ -73,7 +73,16 @@ def _label(rec: dict[str, Any]) -> str:
     return str(col) if not _is_missing(col) and str(col).strip() else str(rec.get("reason", "")).strip()
 
 
+def _meu_text(value: Any) -> str:
+    if _is_missing(value):
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return "; ".join(str(v) for v in list(value))
+
+
 def china_effect(
+    eccn: str,
     reasons: list[str],
     licence_to_china: Any,
     licence_reasons: Any = None,
@@ -85,6 +94,8 @@ def china_effect(
 
     Parameters
     ----------
+    eccn
+        The entry (a Supp. 2 listing of the whole ECCN needs no scope in the text).
     reasons
         The entry's reason codes (``["AT"]``, ``["NS", "AT"]``), for the "no change" text.
     licence_to_china
@@ -106,19 +117,24 @@ def china_effect(
     if lic is None:
         return None
     meu = bool(_bool(meu_listed))
-    paras = _as_list(meu_paragraphs)
-    meu_scope = f", {'; '.join(paras)} only" if paras else ""
+    paras = [p for p in (_meu_text(meu_paragraphs).split("; ") if meu else []) if p]
+    # The whole ECCN listed needs no scope; paragraphs or a "Limited to" entry do.
+    meu_scope = f": {'; '.join(paras)}" if paras and paras != [eccn] else ""
     if lic:
+        rows = china_rows or []
         labels: list[str] = []
-        for rec in china_rows or []:
+        for rec in rows:
             label = _label(rec)
             if label and label not in labels:
                 labels.append(label)
+        # A bare reason ("RS" from prose) adds nothing beside its own column ("RS1").
+        labels = [x for x in labels if not (len(x) == 2 and any(y != x and y.startswith(x) for y in labels))]
         if not labels:
             labels = _as_list(licence_reasons)
         text = "removes a licence requirement for all Chinese end users"
-        text += f" ({', '.join(labels)})" if labels else ""
-        rows = china_rows or []
+        text += f" ({', '.join(sorted(labels))})" if labels else ""
+        if rows and not any(_bool(r.get("whole_entry")) is not False for r in rows):
+            text += " for part of the entry (see its scope)"
         if rows and all(str(r.get("kind", "")) == NOT_FA_KIND for r in rows):
             text += "; but those controls are not a foreign-availability case"
         if meu:
@@ -126,9 +142,10 @@ def china_effect(
         return text
     if meu:
         return f"removes only the military end-use/user licence requirement (744 Supp. 2{meu_scope})"
-    codes = [r for r in dict.fromkeys(str(x).strip() for x in reasons) if r]
-    what = (" + ".join(codes) + " only") if codes else "no reason for control"
-    return f"no change for China ({what}, not on 744 Supp. 2)"
+    codes = sorted(r for r in dict.fromkeys(str(x).strip() for x in reasons) if r)
+    if not codes:
+        return "no change for China (no licence requirement of its own)"
+    return f"no change for China ({' + '.join(codes)} only, not on 744 Supp. 2)"
 
 
 def effects_for(scores: pd.DataFrame, controls: pd.DataFrame | None = None) -> pd.Series:
@@ -144,6 +161,7 @@ def effects_for(scores: pd.DataFrame, controls: pd.DataFrame | None = None) -> p
 
     out = [
         china_effect(
+            str(e),
             _as_list(r),
             lic,
             lr,
