@@ -318,18 +318,25 @@ def test_relief_eligibility_and_score() -> None:
             dict(base, eccn="C", tier="guardrail"),
             dict(base, eccn="D", available_inside_china=0.3),
             dict(base, eccn="E", licence_to_china=None),
+            dict(base, eccn="3E980", china_licence_not_fa=""),
+            dict(base, eccn="3A980", china_licence_not_fa="CC1"),
         ]
     )
     cr = Weights().china_relief
     r = relief_table(df, cr).set_index(df["eccn"])
-    assert r["china_relief_eligible"].tolist() == [True, False, False, False, False]
+    assert r["china_relief_eligible"].tolist() == [True, False, False, False, False, False, False]
+    assert r.loc["3E980", "china_relief_why_not"] == "software/technology: follows the hardware it serves"
+    assert (
+        r.loc["3A980", "china_relief_why_not"]
+        == "licence for China stays: CC1 not a foreign-availability case"
+    )
     assert r.loc["B", "china_relief_why_not"].startswith("no licence needed for China today")
     assert r.loc["C", "china_relief_why_not"] == "tier: guardrail"
     assert r.loc["D", "china_relief_why_not"] == "available inside China 0.30 < 0.5"
     assert r.loc["E", "china_relief_why_not"].startswith("licence for China unknown")
     size = math.log10(1e7 / 1e6) / math.log10(1e9 / 1e6)
     k = (size + (0.2 - 0.1) / 0.2) / 2
-    expect = (0.35 * 0.8 + 0.25 * (0.15 / 0.30) + 0.20 * 0.6 + 0.20 * k) / 1.0
+    expect = (0.35 * 0.8 + 0.25 * (0.15 / 0.30) + 0.20 * 0.6 + 0.20 * k) / 1.0 * (0.5 + 0.5 * 0.5)
     assert r.loc["A", "china_relief_score"] == pytest.approx(expect)
     assert r.loc["A", "china_relief_rank"] == 1
     cr.include_meu_only = True
@@ -377,3 +384,54 @@ def test_diversion_list_bad_rows(tmp_path: Path) -> None:
         read_part746_list(q)
     div, missing = diversion_table(tmp_path / "nothing")
     assert div.empty and len(missing) == 2
+
+
+# --------------------------------------------------------------------------- workbook
+def test_workbook_china_sheet(tmp_path: Path) -> None:
+    """The sheet lists exactly the eligible entries by relief rank; Candidates has the filter column."""
+    from openpyxl import load_workbook
+
+    from cclreview.china.stage import china_columns
+    from cclreview.report import build_report
+    from cclreview.score import engine, synthetic
+
+    tables = synthetic.make_synthetic(n_eccns=60, seed=3)
+    w = Weights()
+    scores = engine.score_tables(
+        tables["entries"], tables["links"], tables["availability"], w, tables.get("evidence")
+    )
+    # Decision columns as the decision model writes them: every third entry needs a licence for China.
+    scores["licence_to_china"] = [i % 3 == 0 for i in range(len(scores))]
+    scores["meu_listed"] = False
+    scores["licence_to_china_reasons"] = "NS2"
+    w.china_relief.min_inside_china = 0.0
+    w.china_relief.min_outside_regime_share = 0.0
+    w.china_relief.min_evidence_strength = 0.0
+    scores = china_columns(
+        scores, tables["links"], tables["availability"], w, evidence=tables.get("evidence")
+    )
+    eligible = scores[scores["china_relief_eligible"]].sort_values("china_relief_rank")
+    assert len(eligible) > 0
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    for name, df in (
+        ("ccl_entries", tables["entries"]),
+        ("eccn_hs_links", tables["links"]),
+        ("availability_hs", tables["availability"]),
+        ("scores", scores),
+    ):
+        df.to_parquet(processed / f"{name}.parquet", index=False)
+    out = tmp_path / "wb.xlsx"
+    build_report(processed, out, run_date="2030-01-01")
+    wb = load_workbook(out, read_only=True)
+    assert "China licence relief" in wb.sheetnames
+    rows = list(wb["China licence relief"].iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:2] == ["Relief rank", "ECCN"] and "China effect" in header and "Route" in header
+    assert [r[1] for r in rows[1:]] == eligible["eccn"].tolist()
+    assert [r[0] for r in rows[1:]] == list(range(1, len(eligible) + 1))
+    cand_header = next(wb["Candidates"].iter_rows(max_row=1, values_only=True))
+    assert "Available inside China" in cand_header and "China effect" in cand_header
+    col = cand_header.index("Available inside China")
+    values = {r[col] for r in wb["Candidates"].iter_rows(min_row=2, values_only=True)}
+    assert values <= {"yes", "no", "no data"}

@@ -180,3 +180,13 @@ def effects_for(scores: pd.DataFrame, controls: pd.DataFrame | None = None) -> p
         )
     ]
     return pd.Series(out, index=scores.index, dtype=object)
+
+
+def not_fa_labels(eccns: pd.Series, controls: pd.DataFrame | None) -> pd.Series:
+    """Per ECCN: the China-licensing controls foreign availability cannot lift ("CC1, SL")."""
+    rows = china_controls(controls)
+    out = []
+    for e in eccns.astype(str):
+        labels = [_label(r) for r in rows.get(e, []) if str(r.get("kind", "")) == NOT_FA_KIND]
+        out.append(", ".join(sorted(dict.fromkeys(x for x in labels if x))))
+    return pd.Series(out, index=eccns.index, dtype=object)

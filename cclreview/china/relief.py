@@ -9,19 +9,25 @@ Eligible entries (all must hold; ``china_relief_why_not`` names the first that f
 3. available inside China: ``available_inside_china >= min_inside_china``;
 4. available from suppliers outside the regime(s) and China:
    ``outside_china_regime_share >= min_outside_regime_share``;
-5. ``china_evidence_strength >= min_evidence_strength``.
+5. ``china_evidence_strength >= min_evidence_strength``;
+6. the China licence does not come from a control foreign availability cannot lift
+   (``china_licence_not_fa``, e.g. CC1 or SL);
+7. hardware or materials: D/E entries only with ``include_software_technology``
+   (trade in goods does not show that software or technology is available).
 
 Score (weights in ``[china_relief]`` of ``config/weights.toml``)::
 
     relief = (inside_china x A_CN + outside_regime x O + security x (1 - S)
               + commercial_stake x K) / (inside_china + outside_regime + security + commercial_stake)
+             x (evidence_floor + (1 - evidence_floor) x E_CN)
 
 with ``A_CN = available_inside_china``, ``O = min(1, outside_china_regime_share /
 outside_regime_share_full)``, ``S = security_score`` and ``K`` the commercial stake:
 the mean of ``size`` (log scale of China's imports between ``stake_floor_usd`` and
 ``stake_full_usd``; U.S. world exports when there are no bilateral data) and ``gap``
 (U.S. share of world exports minus its share of China's imports, over
-``share_gap_full``; only with bilateral data). Missing parts count 0.
+``share_gap_full``; only with bilateral data), ``E_CN = china_evidence_strength``.
+Missing parts count 0.
 """
 
 from __future__ import annotations
@@ -84,6 +90,18 @@ def relief_table(scores: pd.DataFrame, cr: ChinaRelief) -> pd.DataFrame:
         "no licence needed for China today" + ("" if cr.include_meu_only else " (MEU-only entries excluded)"),
     )
     fail(tier.isin(EXCLUDED_TIERS), "tier: " + tier)
+    not_fa = scores.get("china_licence_not_fa", pd.Series("", index=scores.index)).fillna("").astype(str)
+    fail(
+        not_fa.ne("") & lic.fillna(False),
+        "licence for China stays: " + not_fa + " not a foreign-availability case",
+    )
+    if not cr.include_software_technology:
+        group = (
+            scores["eccn"].astype(str).str[1]
+            if "eccn" in scores.columns
+            else pd.Series("", index=scores.index)
+        )
+        fail(group.isin(["D", "E"]), "software/technology: follows the hardware it serves")
     fail(inside.isna(), "no evidence of availability inside China")
     fail(
         inside < cr.min_inside_china,
@@ -107,6 +125,7 @@ def relief_table(scores: pd.DataFrame, cr: ChinaRelief) -> pd.DataFrame:
         + cr.security * (1 - security.fillna(1.0))
         + cr.commercial_stake * stake_score(scores, cr)
     ) / total
+    score = score * (cr.evidence_floor + (1 - cr.evidence_floor) * strength.fillna(0.0).clip(0, 1))
     score = score.where(eligible)
     rank = score.rank(ascending=False, method="first").astype("Int64")
     return pd.DataFrame(

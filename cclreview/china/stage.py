@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from cclreview.china.eccn import ECCN_COLUMNS, aggregate_china, link_rows_for
-from cclreview.china.effect import effects_for
+from cclreview.china.effect import effects_for, not_fa_labels
 from cclreview.china.indicators import attach_to_availability, china_hs_table, read_bilateral
 from cclreview.china.lists import DIVERSION_COLUMNS, diversion_table
 from cclreview.china.relief import RELIEF_COLUMNS, relief_table
@@ -28,7 +28,13 @@ from cclreview.score.weights import Weights
 log = logging.getLogger(__name__)
 
 #: Every column the China lens adds to ``scores.parquet``.
-SCORE_COLUMNS = (*ECCN_COLUMNS, "china_effect", *RELIEF_COLUMNS)
+SCORE_COLUMNS = (
+    *ECCN_COLUMNS,
+    "china_effect",
+    "china_licence_not_fa",
+    "inside_china_filter",
+    *RELIEF_COLUMNS,
+)
 
 
 def availability_hook(
@@ -91,6 +97,12 @@ def china_columns(
     out = scores.drop(columns=[c for c in SCORE_COLUMNS if c in scores.columns])
     out = out.join(agg, on="eccn")
     out["china_effect"] = effects_for(out, controls)
+    out["china_licence_not_fa"] = not_fa_labels(out["eccn"], controls)
+    inside = out["available_inside_china"]
+    out["inside_china_filter"] = [
+        "no data" if v != v else ("yes" if v >= weights.china_relief.min_inside_china else "no")
+        for v in inside
+    ]
     rel = relief_table(out, weights.china_relief)
     return pd.concat([out, rel], axis=1)
 

@@ -276,15 +276,16 @@ class ChinaRelief(_Strict):
     """The China lens: available inside China, and the "China licence relief" ranking.
 
     ``relief = (inside x A_CN + outside_regime x O + security x (1 - S) + commercial_stake x K)
-    / (sum of the four weights)`` over the eligible entries (see :mod:`cclreview.china.relief`).
+    / (sum of the four weights) x (evidence_floor + (1 - evidence_floor) x E_CN)`` over the
+    eligible entries (see :mod:`cclreview.china.relief`).
     """
 
     inside_china: float = _w(0.35)
     outside_regime: float = _w(0.25)
     security: float = _w(0.20)
     commercial_stake: float = _w(0.20)
-    china_share_full: float = _w(0.25, le=1, gt=True)
-    china_rank_full: int = Field(3, ge=1, le=50)
+    china_share_full: float = _w(0.30, le=1, gt=True)
+    china_rank_full: int = Field(1, ge=1, le=50)
     producer_score: float = _w(0.8, le=1)
     outside_regime_share_full: float = _w(0.30, le=1, gt=True)
     stake_floor_usd: float = _w(1_000_000.0, gt=True)
@@ -293,7 +294,9 @@ class ChinaRelief(_Strict):
     min_inside_china: float = _w(0.5, le=1)
     min_outside_regime_share: float = _w(0.05, le=1)
     min_evidence_strength: float = _w(0.10, le=1)
+    evidence_floor: float = _w(0.5, le=1)
     include_meu_only: bool = False
+    include_software_technology: bool = False
 
     @model_validator(mode="after")
     def _valid(self) -> ChinaRelief:
