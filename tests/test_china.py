@@ -198,8 +198,8 @@ def test_eccn_aggregation_hand_computed() -> None:
         }
     )
     evidence = pd.DataFrame(
-        {"eccn": ["9X999", "9X999"], "hs6": [None, None], "country_iso3": ["CHN", "JPN"],
-         "producer": ["Acme Magnets", "Other KK"], "share": [None, None]}
+        {"eccn": ["9X999", "9X999", "9X990"], "hs6": [None, None, "111111"], "country_iso3": ["CHN", "JPN", "CHN"],
+         "producer": ["Acme Magnets", "Other KK", "Not This Co"], "share": [None, None, None]}
     )  # fmt: skip
     div = pd.DataFrame(
         {"hs6": ["111111"], "list": ["Common High Priority List"], "tier": ["Tier 2"], "legal_basis": ["x"],
@@ -228,7 +228,7 @@ def test_eccn_aggregation_hand_computed() -> None:
     assert r["us_exports_usd"] == pytest.approx(0.9 * 100 + 0.2 * 400)
     assert r["top_suppliers_to_china"] == "DEU 41%; JPN 37%; KOR 13%; USA 10%"
     assert r["stake_basis"] == "bilateral" and r["stake_year"] == 2024
-    assert r["diversion_flags"] == "111111: CHPL Tier 2"
+    assert r["diversion_flags"] == "CHPL Tier 2: 111111"
     for eccn in ("9X998", "9X997"):  # unconfirmed link / no link: empty, never zero
         assert math.isnan(out.loc[eccn, "available_inside_china"])
         assert math.isnan(out.loc[eccn, "china_share"]) and out.loc[eccn, "stake_basis"] == ""

@@ -32,8 +32,8 @@ below ``suppliers.min_world_exports_usd`` are not used. Then, per ECCN:
   imports) / sum(w), ``us_share_world`` = sum(w x U.S. share of world exports) / sum(w),
   ``top_suppliers_to_china`` (weighted supplier shares), ``stake_basis``
   ("bilateral", "world exports only" or empty), ``stake_year``;
-* ``diversion_flags``: "850511: CHPL Tier 3; 746 Supp. No. 4" for every linked code
-  on a diversion list.
+* ``diversion_flags``: the linked codes on each diversion list, e.g.
+  "CHPL Tier 3A: 850511; 746 Supp. No. 4: 12 codes".
 
 Dollar figures are weighted sums (w scales a whole HS line down to the part that is
 plausibly the controlled item); shares are weighted means, never value-weighted, so a
@@ -155,9 +155,13 @@ def _producers(evidence: pd.DataFrame | None, eccn: str, codes: set[str]) -> lis
     if evidence is None or evidence.empty or "country_iso3" not in evidence.columns:
         return []
     ev = evidence[evidence["country_iso3"].astype(str) == CHINA]
-    hit = ev["eccn"].astype(str).str[:5].eq(eccn) if "eccn" in ev.columns else False
+    # A row naming an ECCN speaks for that ECCN only; a row with an HS6 code and no
+    # ECCN speaks for every ECCN linked to the code (an item sharing an HS line with
+    # another ECCN is not evidence for it).
+    has_eccn = ev["eccn"].notna() if "eccn" in ev.columns else pd.Series(False, index=ev.index)
+    hit = has_eccn & ev["eccn"].astype(str).str[:5].eq(eccn) if "eccn" in ev.columns else has_eccn
     if "hs6" in ev.columns:
-        hit = hit | ev["hs6"].astype(str).isin(codes)
+        hit = hit | (~has_eccn & ev["hs6"].astype(str).isin(codes))
     names: list[str] = []
     for rec in ev[hit].to_dict("records"):
         name = rec.get("producer")
@@ -171,6 +175,20 @@ def _producers(evidence: pd.DataFrame | None, eccn: str, codes: set[str]) -> lis
         if name not in names:
             names.append(name.strip())
     return names
+
+
+def diversion_text(codes: list[str], flags: dict[str, list[str]], max_codes: int = 4) -> str:
+    """``"CHPL Tier 1: 854231; 746 Supp. No. 4: 12 codes"``: codes per list, counted when many."""
+    by_list: dict[str, list[str]] = {}
+    for code in codes:
+        for label in flags.get(code, []):
+            by_list.setdefault(label, []).append(code)
+    parts = []
+    for label in sorted(by_list, key=lambda x: (not x.startswith("CHPL"), x)):
+        found = by_list[label]
+        what = ", ".join(found) if len(found) <= max_codes else f"{len(found)} codes"
+        parts.append(f"{label}: {what}")
+    return "; ".join(parts)
 
 
 def _wmean(values: pd.Series, w: pd.Series) -> float:
@@ -256,11 +274,7 @@ def aggregate_china(
         all_codes = set(g["hs6"]) if g is not None else set()
         if g is not None:
             g = g[g["w"] > 0]
-        div = []
-        for code in sorted(set(g["hs6"]) if g is not None else set()):
-            if code in flags:
-                div.append(f"{code}: {'; '.join(flags[code])}")
-        rec["diversion_flags"] = " | ".join(div)
+        rec["diversion_flags"] = diversion_text(sorted(set(g["hs6"]) if g is not None else set()), flags)
         producers = _producers(evidence, eccn, all_codes)
         rec["chinese_producers"] = ", ".join(producers)
         usable = (
