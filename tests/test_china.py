@@ -435,3 +435,29 @@ def test_workbook_china_sheet(tmp_path: Path) -> None:
     col = cand_header.index("Available inside China")
     values = {r[col] for r in wb["Candidates"].iter_rows(min_row=2, values_only=True)}
     assert values <= {"yes", "no", "no data"}
+
+
+@pytest.mark.parametrize("hs6", ["850511", "811292"])
+def test_real_trade_engine_tables_match_raw_baci(shared_data: Path, tmp_path: Path, hs6: str) -> None:
+    """With the trade stage's own bilateral tables (once it writes them), the same sums hold."""
+    import inspect
+
+    from cclreview.trade.ingest import ingest_trade
+
+    if "focus" not in inspect.signature(ingest_trade).parameters:
+        pytest.skip(
+            "this trade stage writes no flows_focus.parquet / us_exports.parquet (trade engine not merged)"
+        )
+    src = shared_data / "trade" / "baci_hs17_V202601_minerals_2024.parquet"
+    ingest_trade([src], tmp_path, use_cache=False)
+    from cclreview.china.indicators import read_bilateral
+
+    flows, us = read_bilateral(tmp_path)
+    assert flows is not None and us is not None
+    got = china_hs_table(flows, us).set_index("hs6").loc[hs6]
+    raw = pd.read_parquet(src)
+    chn = raw[(raw["hs6"] == hs6) & (raw["importer"] == "CHN")]
+    total = float(chn["value_kusd"].sum()) * 1000
+    assert got["china_imports_usd"] == pytest.approx(total, rel=0.005)
+    us_share = float(chn.loc[chn["exporter"] == "USA", "value_kusd"].sum()) * 1000 / total
+    assert got["china_imports_us_share"] == pytest.approx(us_share, rel=0.005)
