@@ -157,6 +157,10 @@ def china_hs_table(
         if "value_kind" in ex.columns:
             ex = ex[ex["value_kind"].astype(str) == "value"]
         if len(ex):
+            # Older or hand-made tables may lack the provenance columns: one file then.
+            for col in ("source", "source_file", "hs_version"):
+                if col not in ex.columns:
+                    ex[col] = ""
             ex["hs6"] = ex["hs6"].astype(str)
             ex["year"] = pd.to_numeric(ex["year"], errors="coerce").astype("Int64")
             ex = one_source(ex)
