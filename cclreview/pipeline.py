@@ -12,6 +12,7 @@ from cclreview.errors import SourceMissingError
 #: Stage commands in pipeline order, with the processed file each one writes.
 STAGES: tuple[tuple[str, str], ...] = (
     ("ingest-ccl", "ccl_entries.parquet"),
+    ("controls", "eccn_controls.parquet"),
     ("ingest-trade", "exports.parquet"),
     ("ingest-evidence", "evidence.parquet"),
     ("availability", "availability_hs.parquet"),
@@ -20,7 +21,14 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("sensitivity", "sensitivity.parquet"),
 )
 
-TIER_ORDER = ("candidate", "review", "retain", "guardrail", "insufficient evidence")
+TIER_ORDER = (
+    "candidate",
+    "review",
+    "retain",
+    "guardrail",
+    "insufficient evidence",
+    "not a foreign-availability case",
+)
 
 
 def summary_lines(processed: str | os.PathLike[str], report: str | os.PathLike[str]) -> list[str]:

@@ -20,7 +20,14 @@ from cclreview.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).resolve().parent / "fixtures"
-TIERS = {"candidate", "review", "retain", "guardrail", "insufficient evidence"}
+TIERS = {
+    "candidate",
+    "review",
+    "retain",
+    "guardrail",
+    "insufficient evidence",
+    "not a foreign-availability case",
+}
 
 FIXTURE_SOURCES = """
 [ccl]

@@ -39,10 +39,18 @@ TIER_COLOURS: dict[str, str] = {
     "retain": "F4CCCC",
     "guardrail": "D9D2E9",
     "insufficient evidence": "E7E6E6",
+    "not a foreign-availability case": "DDEBF7",
 }
 
 #: The order tiers are listed in (others follow alphabetically).
-TIER_ORDER: tuple[str, ...] = ("candidate", "review", "retain", "guardrail", "insufficient evidence")
+TIER_ORDER: tuple[str, ...] = (
+    "candidate",
+    "review",
+    "retain",
+    "guardrail",
+    "insufficient evidence",
+    "not a foreign-availability case",
+)
 
 #: Colour scale for scores: low = white, high = green.
 SCALE_LOW = "FFFFFF"
