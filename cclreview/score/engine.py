@@ -330,7 +330,13 @@ def prepare(
         list(frame["heading"].fillna("")),
         list(frame["items_text"].fillna("")) if "items_text" in frame.columns else None,
     )
-    guard = propagate_guardrails(list(frame.index), guard, parents)
+    whole = parents_of(
+        list(frame.index),
+        list(frame["heading"].fillna("")),
+        list(frame["items_text"].fillna("")) if "items_text" in frame.columns else None,
+        whole_only=True,
+    )
+    guard = propagate_guardrails(list(frame.index), guard, whole)
     frame["guardrail_reason"] = guard
     for col in DECISION_COLUMNS:
         frame[col] = decision[col].reindex(frame.index).to_numpy()
