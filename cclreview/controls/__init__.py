@@ -48,6 +48,7 @@ __all__ = [
 #: File patterns under ``data/raw/ear/`` (the newest dated file of each is read).
 EAR_PATTERNS = {
     "chart": "country_chart_*.json",
+    "chart_xml": "ecfr_part738_*.xml",
     "meu": "meu_supp2_part744_items_*.csv",
     "sl_vsl": "wassenaar_sl_vsl_part774_supp6_supp7_*.csv",
 }
@@ -69,7 +70,12 @@ def ear_files(raw_dir: str | os.PathLike[str]) -> dict[str, Path]:
     ear = Path(raw_dir) / "ear"
     out: dict[str, Path] = {}
     for key, pattern in EAR_PATTERNS.items():
+        if key == "chart_xml":
+            continue
         found = sorted(ear.glob(pattern))
+        if not found and key == "chart":
+            # The eCFR XML of Part 738 (`cclreview fetch ear`) when no JSON parse is given.
+            found = sorted(ear.glob(EAR_PATTERNS["chart_xml"]))
         if not found:
             raise SourceMissingError(
                 f"{ear / pattern}: {_WHAT[key]} not found; run `cclreview fetch all` (with CCLREVIEW_MIRROR "
