@@ -267,7 +267,9 @@ class Evidence(_Model):
 
     eccn: Series[str] = pa.Field(nullable=True)
     hs6: Series[str] = pa.Field(nullable=True)
-    item: Series[str]
+    item: Series[str] = pa.Field(
+        nullable=True, description="item named by the source (analyst rows may leave it empty)"
+    )
     country_iso3: Series[str] = pa.Field(nullable=True, str_matches=_ISO3)
     producer: Series[str] = pa.Field(nullable=True)
     share: Series[float] = _unit(nullable=True, description="market share 0-1")
@@ -521,6 +523,19 @@ def validate(
         summary = f"{name}{where} failed its contract: {len(table)} problem(s) in {columns}; {fix}"
         raise ValidationError(failure_message(summary, table.drop(columns="table")))
     return df
+
+
+def empty(name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """An empty table ``name`` whose required columns have the contract's dtypes.
+
+    ``columns`` (optional) gives the full column order; extra columns are ``object``.
+    """
+    schema = MODELS[name].to_schema()
+    dtypes = {
+        c: str(spec.dtype) if spec.dtype is not None else "object" for c, spec in schema.columns.items()
+    }
+    order = columns if columns is not None else list(dtypes)
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in order})
 
 
 def write(name: str, df: pd.DataFrame, out_dir: str | os.PathLike[str]) -> Path:
