@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.controls.build import (
     CONTROL_COLUMNS,
     KIND_FA,
@@ -25,7 +26,6 @@ from cclreview.controls.build import (
 from cclreview.controls.chart import CountryChart, load_country_chart
 from cclreview.controls.lists import LIST_COLUMNS, load_meu, load_sensitive_lists
 from cclreview.errors import InputError, SourceMissingError
-from cclreview.io import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,11 @@ def run_controls(
     chart = load_country_chart(files["chart"])
     lists = load_lists(files)
     controls = build_controls(entries, chart)
-    lists_path = write_parquet(lists, out / "eccn_lists.parquet")
-    path = write_parquet(controls, out / "eccn_controls.parquet")
+    # Both tables are checked against their contract before anything is written.
+    contracts.validate("eccn_lists", lists, out / contracts.ECCN_LISTS, writing=True)
+    contracts.validate("eccn_controls", controls, out / contracts.ECCN_CONTROLS, writing=True)
+    lists_path = contracts.write("eccn_lists", lists, out)
+    path = contracts.write("eccn_controls", controls, out)
     log.info(
         "wrote %s (%d controls of %d ECCNs) and %s",
         path,
