@@ -231,7 +231,8 @@ def cap_by_parents(
     (candidate < review < retain < insufficient evidence < guardrail); its rank group is
     at least the parents'; its ranking score is at most just below its lowest-scored
     parent, so it ranks after it. Parents in the not-a-foreign-availability tier do not
-    cap (they are not ranked). Rows must be sorted by ECCN; D entries are capped before
+    cap (they are not ranked); guardrailed parents cap only guardrailed children (the
+    guardrail itself propagates along whole-entry references). Rows must be sorted by ECCN; D entries are capped before
     E entries.
 
     Returns
@@ -248,7 +249,16 @@ def cap_by_parents(
         for i, eccn in enumerate(eccns):
             if eccn[1] != letter or tier[i] not in _CAP_ORDER:
                 continue
-            ps = [idx[p] for p in parents[i] if p in idx and tier[idx[p]] in _CAP_ORDER]
+            # A guardrailed parent caps through the guardrail itself (propagated along
+            # whole-entry references); a paragraph reference to it does not make the
+            # child a guardrail (3D991 serves 3B001.g/.h among legacy items).
+            ps = [
+                idx[p]
+                for p in parents[i]
+                if p in idx
+                and tier[idx[p]] in _CAP_ORDER
+                and (tier[idx[p]] != TIER_GUARDRAIL or tier[i] == TIER_GUARDRAIL)
+            ]
             if not ps:
                 continue
             names: list[str] = []
