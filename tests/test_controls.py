@@ -263,7 +263,7 @@ def test_chart_missing_truncated_or_unknown_country(tmp_path: Path, shared_data:
     few = dict(data, countries=dict(list(data["countries"].items())[:20]))
     short = tmp_path / "short.json"
     short.write_text(json.dumps(few), encoding="utf-8")
-    with pytest.raises(InputError, match=r"short\.json: only 24 country rows .* truncated"):
+    with pytest.raises(InputError, match=r"short\.json: only 20 country rows \(expected 196\).* truncated"):
         load_country_chart(short)
 
 

@@ -139,9 +139,15 @@ def chart_from_mapping(
         raise InputError(f"{path}: Country Chart lacks columns {', '.join(missing)}; re-fetch the chart")
     countries: dict[str, dict] = data["countries"]
     embargoed_rows: dict[str, dict] = data.get("embargoed") or {}
-    if len(countries) + len(embargoed_rows) < min_countries:
+    # The JSON states its row count; without it, a chart of ~196 rows is expected.
+    stated = data.get("countryCount")
+    if isinstance(stated, int) and stated > 0:
+        found, expected = len(countries), stated
+    else:
+        found, expected = len(countries) + len(embargoed_rows), min_countries
+    if found < expected:
         raise InputError(
-            f"{path}: only {len(countries) + len(embargoed_rows)} country rows (expected about 196); "
+            f"{path}: only {found} country rows (expected {expected}); "
             "the chart is truncated, re-fetch it"
         )
     resolver = resolver or CountryResolver()
