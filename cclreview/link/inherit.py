@@ -95,7 +95,10 @@ def inherit_links(
     prim = prim.sort_values(["_prec", "confidence"], ascending=[True, False])
     sug = prim["source"] == "suggested"
     prim = pd.concat([prim[~sug], prim[sug].groupby("eccn").head(max_suggested)])
-    cols = ["paragraph", "hs6", "source", "confidence", "rationale"]
+    for col, default in (("confirmed", False), ("specificity_class", "shared")):
+        if col not in prim.columns:
+            prim[col] = default
+    cols = ["paragraph", "hs6", "source", "confidence", "rationale", "confirmed", "specificity_class"]
     by_eccn: dict[str, list[tuple]] = {}
     for rec in zip(prim["eccn"], *(prim[c] for c in cols), strict=False):
         by_eccn.setdefault(rec[0], []).append(rec[1:])
@@ -131,7 +134,7 @@ def inherit_links(
             if len(code) > 5:
                 # A paragraph reference takes that paragraph's links, else the entry's.
                 g = [x for x in g if x[0].startswith(code)] or [x for x in g if x[0] == ""]
-            for _para, hs6, source, conf, rationale in g:
+            for _para, hs6, source, conf, rationale, confirmed, spec in g:
                 found += 1
                 rows.append(
                     {
@@ -142,6 +145,9 @@ def inherit_links(
                         "confidence": round(float(conf) * factor, 3),
                         "rationale": f"inherits {code} ({source}): {rationale}",
                         "inherited_from": code,
+                        # Evidence only when the commodity link is (suggestions stay unconfirmed).
+                        "confirmed": bool(confirmed),
+                        "specificity_class": spec,
                     }
                 )
         named = [*r.eccns, *r.groups]
@@ -153,7 +159,17 @@ def inherit_links(
         report.append(
             {"eccn": eccn, "heading": texts[eccn][0], "references": "; ".join(named), "reason": reason}
         )
-    cols = ["eccn", "paragraph", "hs6", "source", "confidence", "rationale", "inherited_from"]
+    cols = [
+        "eccn",
+        "paragraph",
+        "hs6",
+        "source",
+        "confidence",
+        "rationale",
+        "inherited_from",
+        "confirmed",
+        "specificity_class",
+    ]
     inherited = pd.DataFrame(rows, columns=cols)
     if not inherited.empty:
         inherited = inherited.sort_values("confidence", ascending=False).drop_duplicates(["eccn", "hs6"])
