@@ -172,7 +172,10 @@ def test_suggestions_are_unconfirmed_and_not_evidence(mini: dict[str, Path]) -> 
     fam = cand["source"].str.split(":").str[0]
     # Text similarity never confirms itself; curated, analyst and imported rows are confirmed.
     assert not cand.loc[cand["source"] == "suggested", "confirmed"].any()
-    assert cand.loc[fam.isin(["curated", "imported"]), "confirmed"].all()
+    assert cand.loc[fam == "curated", "confirmed"].all()
+    imp = cand[fam == "imported"]
+    # Imported pairs are confirmed unless flagged as conflicting with the control text.
+    assert (imp["confirmed"] == ~imp["conflict"]).all() and imp["conflict"].any() and imp["confirmed"].any()
     # 6A005 has suggestions only: its primary links are all unconfirmed, and it is listed
     # as "unconfirmed links" with its suggestions offered for confirmation.
     six = res.links[res.links["eccn"] == "6A005"]

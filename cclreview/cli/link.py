@@ -100,7 +100,7 @@ def link_cmd(
         "ECCNs by primary source: " + ", ".join(f"{k} {v}" for k, v in s["eccns_by_primary_source"].items())
     )
     click.echo(
-        f"ECCNs with a confirmed link: {s['eccns_confirmed']}; with unconfirmed suggestions only: "
+        f"ECCNs with a confirmed link: {s['eccns_confirmed']}; with unconfirmed links only: "
         f"{s['eccns_unconfirmed_only']} (not evidence; offered in {out / 'link_suggestions.csv'})"
     )
     click.echo(

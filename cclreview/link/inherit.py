@@ -56,6 +56,41 @@ def find_references(text: str, self_eccn: str = "") -> References:
     return References(refs, groups, excluded)
 
 
+def serves(link_paragraph: str, named: str) -> bool:
+    """True when a link at ``link_paragraph`` serves the named paragraph ``named``.
+
+    A link serves the paragraph it is recorded for, its sub-paragraphs (a link for
+    ``3A001.a.1`` serves a reference to ``3A001.a``) and, when recorded for a parent
+    paragraph, the named child (a link for ``3A001.a`` serves ``3A001.a.1``). Sibling
+    paragraphs never do (``3A001.b`` does not serve ``3A001.a``); entry-level links
+    (``""``) are handled by :func:`follow_paragraph`.
+
+    Examples
+    --------
+    >>> serves("3A001.a.1", "3A001.a"), serves("3A001.a", "3A001.a.1"), serves("3A001.ab", "3A001.a")
+    (True, True, False)
+    """
+    if not link_paragraph:
+        return False
+    return (
+        link_paragraph == named
+        or link_paragraph.startswith(named + ".")
+        or named.startswith(link_paragraph + ".")
+    )
+
+
+def follow_paragraph(named: str, links: list[tuple]) -> list[tuple]:
+    """The links (tuples starting with their paragraph) a reference to ``named`` inherits.
+
+    The paragraph-level links that serve it (:func:`serves`); when the commodity has none
+    for that paragraph, its entry-level links, which serve the entry as a whole. Links
+    recorded for other paragraphs are never inherited: "software for 3A001.a" does not
+    take the microwave links of 3A001.b.
+    """
+    own = [x for x in links if serves(x[0], named)]
+    return own or [x for x in links if x[0] == ""]
+
+
 def inherit_links(
     entries: pd.DataFrame, links: pd.DataFrame, max_suggested: int = 3
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -132,8 +167,7 @@ def inherit_links(
             if g is None:
                 continue
             if len(code) > 5:
-                # A paragraph reference takes that paragraph's links, else the entry's.
-                g = [x for x in g if x[0].startswith(code)] or [x for x in g if x[0] == ""]
+                g = follow_paragraph(code, g)
             for _para, hs6, source, conf, rationale, confirmed, spec in g:
                 found += 1
                 rows.append(

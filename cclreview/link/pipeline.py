@@ -13,8 +13,8 @@ found by several sources appears once, under the best source (analyst > shipped 
 same pair), with the others listed in ``also_in``.
 
 Evidence (issue 12): every row carries ``confirmed`` (curated, analyst, imported, and
-inherited from a confirmed link: True; text-similarity suggestions and what inherits
-from them: False), ``specificity_class`` and ``specificity`` (see
+inherited from a confirmed link: True; text-similarity suggestions, imported pairs
+flagged as conflicting with the control text, and what inherits from them: False), ``specificity_class`` and ``specificity`` (see
 :mod:`cclreview.link.specificity`). Suggestions stay in the outputs so they can be
 offered for confirmation (``link_suggestions.csv``); scoring must not count unconfirmed
 links as evidence (ECCNs with only unconfirmed links: reason "unconfirmed links" in
@@ -267,7 +267,10 @@ def _classify(df: pd.DataFrame, hs: pd.DataFrame) -> pd.DataFrame:
     spec = df["specificity_class"].fillna("").astype(str)
     desc = df["hs6"].map(dict(zip(hs["hs6"], hs["description"], strict=False)))
     df["specificity_class"] = spec.where(spec != "", auto_class(df["hs6"], desc))
-    df["confirmed"] = confirmed_source(df["source"])
+    conflict = df["conflict"].fillna(False).astype(bool) if "conflict" in df.columns else False
+    # An imported pair flagged as conflicting with the control text is not evidence either
+    # (measured: 1A227 shielding windows -> hand tools); an analyst can confirm it.
+    df["confirmed"] = confirmed_source(df["source"]) & ~conflict
     return df
 
 

@@ -12,8 +12,9 @@ Curated rows carry their class (reviewed by hand). Other sources get one from th
 ``shared``; ``dedicated`` is never guessed. Inherited links keep their parent's class.
 
 Confirmation: curated (shipped and analyst), imported and inherited-from-confirmed links
-are ``confirmed``; text-similarity suggestions are not and never count as evidence
-until an analyst confirms them in a ``data/raw/concordance/`` CSV.
+are ``confirmed``; text-similarity suggestions and imported pairs flagged as conflicting
+with the control text are not, and never count as evidence until an analyst confirms
+them in a ``data/raw/concordance/`` CSV.
 """
 
 from __future__ import annotations
