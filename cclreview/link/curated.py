@@ -61,9 +61,7 @@ def read_curated_file(path: str | os.PathLike[str], source: str = "curated") -> 
     df.columns = [c.strip().lower() for c in df.columns]
     missing = set(CURATED_COLUMNS[:4]) - set(df.columns)
     if missing:
-        raise InputError(
-            f"{path}: missing column(s) {sorted(missing)}; expected {','.join(CURATED_COLUMNS)}"
-        )
+        raise InputError(f"{path}: missing column(s) {sorted(missing)}; expected {','.join(CURATED_COLUMNS)}")
     for col in ("added", "specificity_class"):
         if col not in df.columns:
             df[col] = ""

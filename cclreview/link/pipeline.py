@@ -406,11 +406,11 @@ def suggestions_to_confirm(
         code
         + ","
         + sug["hs6"]
-        + ",medium,\"HS "
+        + ',medium,"HS '
         + sug["hs6"].str[:4]
         + "."
         + sug["hs6"].str[4:]
-        + " ... (say why the controlled item is entered here)\",,"
+        + ' ... (say why the controlled item is entered here)",,'
         + sug["specificity_class"]
     )
     return sug[SUGGESTION_COLUMNS].reset_index(drop=True)
