@@ -349,7 +349,7 @@ def _unlinked(entries: pd.DataFrame, links: pd.DataFrame, de_report: pd.DataFram
         if grp in ("D", "E"):
             reason = de_reason.get(e, "")
             if not reason and not confirmed:
-                reason = "unconfirmed links (inherited from suggestions)"
+                reason = "unconfirmed links (inherited)"
         elif confirmed:
             reason = ""
         else:
