@@ -300,22 +300,22 @@ class AvailabilityHs(_Model):
     world_exports_usd: Series[float] = pa.Field(ge=0)
     us_exports_usd: Series[float] = pa.Field(ge=0)
     non_us_exports_usd: Series[float] = pa.Field(ge=0)
-    non_us_share: Series[float] = _unit()
+    non_us_share: Series[float] = _unit(nullable=True)
     n_non_us_suppliers: Series[int] = pa.Field(ge=0)
     n_non_us_suppliers_lo: Series[int] = pa.Field(ge=0)
     n_non_us_suppliers_hi: Series[int] = pa.Field(ge=0)
-    hhi_non_us: Series[float] = _unit()
-    hhi_non_us_lo: Series[float] = _unit()
-    hhi_non_us_hi: Series[float] = _unit()
+    hhi_non_us: Series[float] = _unit(nullable=True)
+    hhi_non_us_lo: Series[float] = _unit(nullable=True)
+    hhi_non_us_hi: Series[float] = _unit(nullable=True)
     is_bounded: Series[bool]
     china_exports_usd: Series[float] = pa.Field(nullable=True, ge=0)
     china_share: Series[float] = _unit(nullable=True)
-    share_outside_regime: Series[float] = _unit()
-    share_outside_a1: Series[float] = _unit()
+    share_outside_regime: Series[float] = _unit(nullable=True)
+    share_outside_a1: Series[float] = _unit(nullable=True)
     top_suppliers: Series[str] = pa.Field(description='"CHN 41%; DEU 12%; ..."')
     top_suppliers_list: Series[object] = pa.Field(description="list of ISO3")
     unit_value_ratio: Series[float] = pa.Field(nullable=True)
-    entrepot_share: Series[float] = _unit()
+    entrepot_share: Series[float] = _unit(nullable=True)
     years_covered: Series[int]
     non_us_share_trend: Series[float] = pa.Field(nullable=True)
     missing_major_exporters: Series[object] = pa.Field(description="list of ISO3")
@@ -349,6 +349,17 @@ class EccnHsLinks(_Model):
     confidence: Series[float] = _unit()
     rank: Series[int] = pa.Field(ge=1, description="1 = best within the ECCN")
     rationale: Series[str]
+    confirmed: Series[bool] = pa.Field(
+        description="evidence as it stands: curated, analyst, trusted imports, inherited from a confirmed "
+        "link; False for suggestions, the China catalogue, conflicting imports (issue 12)"
+    )
+    specificity: Series[float] = pa.Field(
+        gt=0, le=1, description="share of the HS line the item plausibly is, from specificity_classes.csv"
+    )
+    specificity_class: Series[str] = pa.Field(
+        isin=["dedicated", "shared", "residual", "heading"],
+        description="dedicated 1.0, shared 0.6, residual 0.3, heading 0.15",
+    )
 
     class Config:
         name = "eccn_hs_links"
