@@ -147,8 +147,7 @@ def chart_from_mapping(
         found, expected = len(countries) + len(embargoed_rows), min_countries
     if found < expected:
         raise InputError(
-            f"{path}: only {found} country rows (expected {expected}); "
-            "the chart is truncated, re-fetch it"
+            f"{path}: only {found} country rows (expected {expected}); the chart is truncated, re-fetch it"
         )
     resolver = resolver or CountryResolver()
     aliases = {str(k).lower(): str(v) for k, v in (data.get("aliases") or {}).items()}
