@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.controls.build import (
     CONTROL_COLUMNS,
     KIND_FA,
@@ -25,7 +26,6 @@ from cclreview.controls.build import (
 from cclreview.controls.chart import CountryChart, load_country_chart
 from cclreview.controls.lists import LIST_COLUMNS, load_meu, load_sensitive_lists
 from cclreview.errors import InputError, SourceMissingError
-from cclreview.io import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ __all__ = [
 #: File patterns under ``data/raw/ear/`` (the newest dated file of each is read).
 EAR_PATTERNS = {
     "chart": "country_chart_*.json",
+    "chart_xml": "ecfr_part738_*.xml",
     "meu": "meu_supp2_part744_items_*.csv",
     "sl_vsl": "wassenaar_sl_vsl_part774_supp6_supp7_*.csv",
 }
@@ -69,7 +70,12 @@ def ear_files(raw_dir: str | os.PathLike[str]) -> dict[str, Path]:
     ear = Path(raw_dir) / "ear"
     out: dict[str, Path] = {}
     for key, pattern in EAR_PATTERNS.items():
+        if key == "chart_xml":
+            continue
         found = sorted(ear.glob(pattern))
+        if not found and key == "chart":
+            # The eCFR XML of Part 738 (`cclreview fetch ear`) when no JSON parse is given.
+            found = sorted(ear.glob(EAR_PATTERNS["chart_xml"]))
         if not found:
             raise SourceMissingError(
                 f"{ear / pattern}: {_WHAT[key]} not found; run `cclreview fetch all` (with CCLREVIEW_MIRROR "
@@ -112,8 +118,11 @@ def run_controls(
     chart = load_country_chart(files["chart"])
     lists = load_lists(files)
     controls = build_controls(entries, chart)
-    lists_path = write_parquet(lists, out / "eccn_lists.parquet")
-    path = write_parquet(controls, out / "eccn_controls.parquet")
+    # Both tables are checked against their contract before anything is written.
+    contracts.validate("eccn_lists", lists, out / contracts.ECCN_LISTS, writing=True)
+    contracts.validate("eccn_controls", controls, out / contracts.ECCN_CONTROLS, writing=True)
+    lists_path = contracts.write("eccn_lists", lists, out)
+    path = contracts.write("eccn_controls", controls, out)
     log.info(
         "wrote %s (%d controls of %d ECCNs) and %s",
         path,

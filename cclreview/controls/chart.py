@@ -87,8 +87,10 @@ def _resolve(resolver: CountryResolver, name: str, aliases: dict[str, str], path
     return hit.iso3
 
 
-def load_country_chart(path: str | Path, resolver: CountryResolver | None = None) -> CountryChart:
-    """Read the Country Chart JSON.
+def load_country_chart(
+    path: str | Path, resolver: CountryResolver | None = None, min_countries: int = MIN_COUNTRIES
+) -> CountryChart:
+    """Read the Country Chart: the JSON parse, or the eCFR XML of Part 738 (``*.xml``).
 
     Parameters
     ----------
@@ -110,12 +112,23 @@ def load_country_chart(path: str | Path, resolver: CountryResolver | None = None
             f"{path}: Country Chart file not found; run `cclreview fetch all` "
             "(or put the chart JSON of 15 CFR 738 Supp. 1 there)"
         )
+    if path.suffix.lower() == ".xml":
+        from cclreview.controls.ecfr import chart_mapping_from_xml
+
+        return chart_from_mapping(chart_mapping_from_xml(path), path, resolver, min_countries)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(
             f"{path}: not valid JSON ({exc}); the file is truncated or damaged, re-fetch it"
         ) from None
+    return chart_from_mapping(data, path, resolver, min_countries)
+
+
+def chart_from_mapping(
+    data: object, path: Path, resolver: CountryResolver | None = None, min_countries: int = MIN_COUNTRIES
+) -> CountryChart:
+    """Build the chart from its mapping form (``columns``, ``countries``, ``embargoed``, ...)."""
     if not isinstance(data, dict) or not isinstance(data.get("countries"), dict):
         raise InputError(
             f"{path}: no 'countries' table; is this the Country Chart JSON (15 CFR 738 Supp. 1)?"
@@ -126,10 +139,15 @@ def load_country_chart(path: str | Path, resolver: CountryResolver | None = None
         raise InputError(f"{path}: Country Chart lacks columns {', '.join(missing)}; re-fetch the chart")
     countries: dict[str, dict] = data["countries"]
     embargoed_rows: dict[str, dict] = data.get("embargoed") or {}
-    if len(countries) + len(embargoed_rows) < MIN_COUNTRIES:
+    # The JSON states its row count; without it, a chart of ~196 rows is expected.
+    stated = data.get("countryCount")
+    if isinstance(stated, int) and stated > 0:
+        found, expected = len(countries), stated
+    else:
+        found, expected = len(countries) + len(embargoed_rows), min_countries
+    if found < expected:
         raise InputError(
-            f"{path}: only {len(countries) + len(embargoed_rows)} country rows (expected about 196); "
-            "the chart is truncated, re-fetch it"
+            f"{path}: only {found} country rows (expected {expected}); the chart is truncated, re-fetch it"
         )
     resolver = resolver or CountryResolver()
     aliases = {str(k).lower(): str(v) for k, v in (data.get("aliases") or {}).items()}

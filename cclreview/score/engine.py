@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.china.stage import score_hook as china_score_hook
 from cclreview.errors import InputError, SourceMissingError
-from cclreview.io import write_parquet
 from cclreview.score.availability import (
     REGIME_NAMES,
     aggregate_availability,
@@ -133,24 +133,18 @@ DECISION_COLUMNS = (
     "pointer_entry",
     "unilateral_action_possible",
 )
-
-INPUT_FILES = {
-    "entries": "ccl_entries.parquet",
-    "links": "eccn_hs_links.parquet",
-    "availability": "availability_hs.parquet",
-    "evidence": "evidence.parquet",
-    "controls": "eccn_controls.parquet",
-    "lists": "eccn_lists.parquet",
-}
-#: Inputs scoring can do without (with a log line saying what is lost).
+#: Inputs scoring can do without (a log line says what is lost; without the controls
+#: they are built from the entries without the Country Chart).
 OPTIONAL_INPUTS = ("evidence", "controls", "lists")
-_PRODUCER = {
-    "entries": "cclreview ingest-ccl",
-    "links": "cclreview link",
-    "availability": "cclreview availability",
-    "evidence": "cclreview ingest-evidence",
-    "controls": "cclreview controls",
-    "lists": "cclreview controls",
+
+#: Input key -> the processed table it is read from (:mod:`cclreview.contracts`).
+INPUT_TABLES = {
+    "entries": "ccl_entries",
+    "links": "eccn_hs_links",
+    "availability": "availability_hs",
+    "evidence": "evidence",
+    "controls": "eccn_controls",
+    "lists": "eccn_lists",
 }
 
 
@@ -331,7 +325,13 @@ def prepare(
         list(frame["heading"].fillna("")),
         list(frame["items_text"].fillna("")) if "items_text" in frame.columns else None,
     )
-    guard = propagate_guardrails(list(frame.index), guard, parents)
+    whole = parents_of(
+        list(frame.index),
+        list(frame["heading"].fillna("")),
+        list(frame["items_text"].fillna("")) if "items_text" in frame.columns else None,
+        whole_only=True,
+    )
+    guard = propagate_guardrails(list(frame.index), guard, whole)
     frame["guardrail_reason"] = guard
     for col in DECISION_COLUMNS:
         frame[col] = decision[col].reindex(frame.index).to_numpy()
@@ -448,20 +448,15 @@ def load_inputs(processed: str | os.PathLike[str]) -> dict[str, pd.DataFrame | N
     """
     processed = Path(processed)
     out: dict[str, pd.DataFrame | None] = {}
-    for key, name in INPUT_FILES.items():
-        path = processed / name
-        if not path.is_file():
-            if key in OPTIONAL_INPUTS:
-                log.info("%s not found: scoring without it (run `%s`)", path, _PRODUCER[key])
-                out[key] = None
-                continue
+    for key, table in INPUT_TABLES.items():
+        path = processed / contracts.FILES[table]
+        if not path.is_file() and key not in OPTIONAL_INPUTS:
             raise SourceMissingError(
-                f"{path} not found; run `{_PRODUCER[key]}` first (or pass --processed DIR)"
+                f"{path} not found; run `cclreview {contracts.PRODUCER[table]}` first (or pass --processed DIR)"
             )
-        try:
-            out[key] = pd.read_parquet(path)
-        except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
-            raise InputError(f"{path}: cannot read Parquet ({exc}); re-run `{_PRODUCER[key]}`") from exc
+        out[key] = contracts.read(table, processed, required=False)
+        if out[key] is None:
+            log.info("%s not found: scoring without it (run `cclreview %s`)", path, contracts.PRODUCER[table])
     return out
 
 
@@ -507,6 +502,6 @@ def run_score(
     weights, prep = prepared or load_prepared(processed, weights_path)
     scores = score_prepared(prep, weights, weights_sha256(weights_path))
     scores = china_score_hook(scores, processed, weights)  # China lens: cclreview/china/
-    path = write_parquet(scores, Path(out_dir) / "scores.parquet")
+    path = contracts.write("scores", scores, out_dir)
     log.info("wrote %s (%d ECCNs)", path, len(scores))
     return scores, path

@@ -154,13 +154,19 @@ _CAP_ORDER = {TIER_CANDIDATE: 0, TIER_REVIEW: 1, TIER_RETAIN: 2, TIER_INSUFFICIE
 
 
 def parents_of(
-    eccns: Sequence[str], headings: Sequence[str], items: Sequence[str] | None = None
+    eccns: Sequence[str],
+    headings: Sequence[str],
+    items: Sequence[str] | None = None,
+    whole_only: bool = False,
 ) -> list[list[str]]:
     """The hardware (A/B/C) entries each software/technology (D/E) entry serves.
 
     References are read from the heading (then the items text when the heading names
     none) with :func:`cclreview.link.inherit.find_references`; ECCNs after "except" are
-    left out; a referenced D entry is followed one hop to its own hardware.
+    left out; a referenced D entry is followed one hop to its own hardware. With
+    ``whole_only`` only references to whole entries count ("3B001", not "3B001.g"):
+    guardrails propagate along those, so a D/E entry serving one paragraph of
+    guardrailed hardware among other items is capped, not guardrailed.
     """
     from cclreview.link.inherit import find_references
 
@@ -174,6 +180,8 @@ def parents_of(
             find_references(str(head or ""), eccn).eccns
             or find_references(str(text or "")[:2000], eccn).eccns
         )
+        if whole_only:
+            refs = [r for r in refs if len(r) == 5]
         bases = list(dict.fromkeys(r[:5] for r in refs if r[:5] in known and r[:5] != eccn))
         direct[eccn] = bases
     out: list[list[str]] = []
@@ -223,7 +231,8 @@ def cap_by_parents(
     (candidate < review < retain < insufficient evidence < guardrail); its rank group is
     at least the parents'; its ranking score is at most just below its lowest-scored
     parent, so it ranks after it. Parents in the not-a-foreign-availability tier do not
-    cap (they are not ranked). Rows must be sorted by ECCN; D entries are capped before
+    cap (they are not ranked); guardrailed parents cap only guardrailed children (the
+    guardrail itself propagates along whole-entry references). Rows must be sorted by ECCN; D entries are capped before
     E entries.
 
     Returns
@@ -238,9 +247,18 @@ def cap_by_parents(
     capped_by = ["" for _ in eccns]
     for letter in "DE":
         for i, eccn in enumerate(eccns):
-            if eccn[1] != letter or tier[i] not in _CAP_ORDER or tier[i] == TIER_GUARDRAIL:
+            if eccn[1] != letter or tier[i] not in _CAP_ORDER:
                 continue
-            ps = [idx[p] for p in parents[i] if p in idx and tier[idx[p]] in _CAP_ORDER]
+            # A guardrailed parent caps through the guardrail itself (propagated along
+            # whole-entry references); a paragraph reference to it does not make the
+            # child a guardrail (3D991 serves 3B001.g/.h among legacy items).
+            ps = [
+                idx[p]
+                for p in parents[i]
+                if p in idx
+                and tier[idx[p]] in _CAP_ORDER
+                and (tier[idx[p]] != TIER_GUARDRAIL or tier[i] == TIER_GUARDRAIL)
+            ]
             if not ps:
                 continue
             names: list[str] = []
