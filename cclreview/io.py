@@ -6,6 +6,7 @@ A failure part-way leaves the previous output untouched and no half-written file
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -37,7 +38,9 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
             suffix=suffix if suffix is not None else target.suffix,
             dir=target.parent,
         )
-    except PermissionError as exc:
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
         raise OutputError(
             f"cannot write {target}: folder {target.parent} is not writable; "
             "choose another --out or fix its permissions"
