@@ -109,7 +109,7 @@ def _is_str_list(values: pd.Series, pattern: re.Pattern[str] | None = None) -> p
     def ok(cell: object) -> bool:
         if cell is None or isinstance(cell, str) or not hasattr(cell, "__iter__"):
             return False
-        return all(isinstance(x, str) and (pattern is None or pattern.match(x)) for x in cell)  # type: ignore[attr-defined]
+        return all(isinstance(x, str) and (pattern is None or pattern.match(x)) for x in cell)
 
     return values.map(ok)
 

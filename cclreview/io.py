@@ -50,11 +50,11 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     # mkstemp creates 0600 files; outputs get the usual permissions (0666 less umask).
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+    tmp.chmod(0o666 & ~umask)
     try:
         yield tmp
         try:
-            os.replace(tmp, target)
+            tmp.replace(target)
         except PermissionError as exc:
             raise OutputError(
                 f"cannot replace {target}: it is open in another program or read-only; close it and run again"
@@ -88,7 +88,7 @@ def write_text(text: str, target: str | os.PathLike[str]) -> Path:
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """Return the hex sha256 of a file, read in chunks."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):
             h.update(block)
     return h.hexdigest()

@@ -166,7 +166,7 @@ def test_inherited_links_weigh_less() -> None:
                 "reasons": [["AT"], ["AT"]],
                 "chart_columns": [["AT1"], ["AT1"]],
             }
-        ),  # fmt: skip
+        ),
     )
     links = fill(
         "eccn_hs_links",
@@ -179,7 +179,7 @@ def test_inherited_links_weigh_less() -> None:
                 "rank": [1, 1],
                 "rationale": ["x", "x"],
             }
-        ),  # fmt: skip
+        ),
     )
     availability = fill(
         "availability_hs",
@@ -199,7 +199,7 @@ def test_inherited_links_weigh_less() -> None:
                 "share_outside_regime": [0.3],
                 "top_suppliers_list": [["DEU", "JPN"]],
             }
-        ),  # fmt: skip
+        ),
     )
     scores = score_tables(entries, links, availability, weights).set_index("eccn")
     inherited, curated = scores.loc["2D001", "evidence_strength"], scores.loc["2D002", "evidence_strength"]

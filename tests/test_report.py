@@ -25,7 +25,7 @@ from cclreview.report.ecfr import ECFR_CCL_URL
 from cclreview.report.safe import clean_text, needs_text_guard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "report"))
-from synth import BELL_HEADING, HOSTILE_EXPLANATION, HOSTILE_HEADING, make_processed  # noqa: E402
+from synth import BELL_HEADING, HOSTILE_EXPLANATION, HOSTILE_HEADING, make_processed
 
 RUN_DATE = "2030-02-01"
 EXPECTED_SHEETS = [
@@ -148,7 +148,7 @@ def test_method_sheet_weights_equal_config(wb, synth):
         if r[0] is None:
             break
         shown[r[0]] = r[1]
-    with open(synth["weights"], "rb") as fh:
+    with Path(synth["weights"]).open("rb") as fh:
         expected = _flatten(tomllib.load(fh))
     assert expected, "weights file is empty"
     for key, value in expected.items():
@@ -391,7 +391,7 @@ def test_bad_inputs_give_clear_errors(synth, tmp_path):
     bad.write_text("not a workbook", encoding="utf-8")
     with pytest.raises(InputError, match="cannot be read"):
         _build(synth, tmp_path / "x.xlsx", previous=bad)
-    with pytest.raises(OutputError, match=".xlsx"):
+    with pytest.raises(OutputError, match=r"\.xlsx"):
         _build(synth, tmp_path / "x.csv")
 
 

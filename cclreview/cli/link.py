@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -78,14 +79,16 @@ def link_cmd(
     para_path: Path | None = (
         Path(paragraphs) if paragraphs else entries_path.parent / contracts.CCL_PARAGRAPHS
     )
-    if not paragraphs and not para_path.is_file():  # type: ignore[union-attr]
+    if not paragraphs and para_path is not None and not para_path.is_file():
         para_path = None  # entry-level suggestions only
     hs_file = Path(hs_path) if hs_path else paths.raw_hs / "harmonized_system_HS2022.csv"
-    conc = list(concordances) or ([paths.raw_concordance] if paths.raw_concordance.is_dir() else [])
+    conc: list[str | Path] = list(concordances) or (
+        [paths.raw_concordance] if paths.raw_concordance.is_dir() else []
+    )
     result = run_link(
         entries_path, para_path, hs_file, out, conc, None if no_curated else CURATED_FILE, top_k
     )
-    s = result.summary
+    s: dict[str, Any] = result.summary
     n_all = len(result.candidates) if result.candidates is not None else len(result.links)
     click.echo(
         f"wrote {out / 'eccn_hs_links.parquet'} ({len(result.links)} primary links; {n_all} with alternatives)"

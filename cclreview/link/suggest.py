@@ -18,6 +18,7 @@ Method
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -41,20 +42,146 @@ log = logging.getLogger(__name__)
 
 #: Words that say nothing about what a product is (in the CCL or in HS texts).
 DOMAIN_STOP_WORDS = frozenset(
-    """
-    specially designed modified other others nes n e s nec parts part components component
-    equipment accessories accessory attachments attachment thereof therefor therefore following
-    having items item controlled control controls see list heading headings subheading including
-    excluding included whether kind kinds used use using type types described specified
-    ecc eccn eccns ccl ear itar usml subject capable designed excluding related commodities
-    commodity elsewhere enumerated exceeding less greater equal than more maximum minimum
-    shown defined definition note notes technical paragraph paragraphs following apply
-    applies purpose purposes mentioned n.e.s n.e.c. one two three four any all specially
-    prepared presented put up form forms unless described certain either characteristics
-    characteristic ie eg i.e e.g incorporating incorporated combination combined follows
-    hs chapter section n.e.c thereof primary articles article mixture mixtures product products
-    device devices system systems containing contain contained weight form usable based
-    """.split()
+    [
+        "specially",
+        "designed",
+        "modified",
+        "other",
+        "others",
+        "nes",
+        "n",
+        "e",
+        "s",
+        "nec",
+        "parts",
+        "part",
+        "components",
+        "component",
+        "equipment",
+        "accessories",
+        "accessory",
+        "attachments",
+        "attachment",
+        "thereof",
+        "therefor",
+        "therefore",
+        "following",
+        "having",
+        "items",
+        "item",
+        "controlled",
+        "control",
+        "controls",
+        "see",
+        "list",
+        "heading",
+        "headings",
+        "subheading",
+        "including",
+        "excluding",
+        "included",
+        "whether",
+        "kind",
+        "kinds",
+        "used",
+        "use",
+        "using",
+        "type",
+        "types",
+        "described",
+        "specified",
+        "ecc",
+        "eccn",
+        "eccns",
+        "ccl",
+        "ear",
+        "itar",
+        "usml",
+        "subject",
+        "capable",
+        "designed",
+        "excluding",
+        "related",
+        "commodities",
+        "commodity",
+        "elsewhere",
+        "enumerated",
+        "exceeding",
+        "less",
+        "greater",
+        "equal",
+        "than",
+        "more",
+        "maximum",
+        "minimum",
+        "shown",
+        "defined",
+        "definition",
+        "note",
+        "notes",
+        "technical",
+        "paragraph",
+        "paragraphs",
+        "following",
+        "apply",
+        "applies",
+        "purpose",
+        "purposes",
+        "mentioned",
+        "n.e.s",
+        "n.e.c.",
+        "one",
+        "two",
+        "three",
+        "four",
+        "any",
+        "all",
+        "specially",
+        "prepared",
+        "presented",
+        "put",
+        "up",
+        "form",
+        "forms",
+        "unless",
+        "described",
+        "certain",
+        "either",
+        "characteristics",
+        "characteristic",
+        "ie",
+        "eg",
+        "i.e",
+        "e.g",
+        "incorporating",
+        "incorporated",
+        "combination",
+        "combined",
+        "follows",
+        "hs",
+        "chapter",
+        "section",
+        "n.e.c",
+        "thereof",
+        "primary",
+        "articles",
+        "article",
+        "mixture",
+        "mixtures",
+        "product",
+        "products",
+        "device",
+        "devices",
+        "system",
+        "systems",
+        "containing",
+        "contain",
+        "contained",
+        "weight",
+        "form",
+        "usable",
+        "based",
+    ]
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | DOMAIN_STOP_WORDS
 
@@ -571,7 +698,7 @@ def suggest_links(
     hs_codes = hs["hs6"].to_numpy().astype(str)
     # Tokenised once; both vector spaces reuse the tokens.
     tokens = hs_docs + docs.tokens
-    word_docs = [t + [f"{a} {b}" for a, b in zip(t, t[1:], strict=False)] for t in tokens]
+    word_docs = [t + [f"{a} {b}" for a, b in itertools.pairwise(t)] for t in tokens]
     word = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
     w_all = word.fit_transform(word_docs)
     c_all = _char_tfidf(tokens)
