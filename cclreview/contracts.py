@@ -346,6 +346,17 @@ class EccnHsLinks(_Model):
     confidence: Series[float] = _unit()
     rank: Series[int] = pa.Field(ge=1, description="1 = best within the ECCN")
     rationale: Series[str]
+    confirmed: Series[bool] = pa.Field(
+        description="evidence as it stands: curated, analyst, trusted imports, inherited from a confirmed "
+        "link; False for suggestions, the China catalogue, conflicting imports (issue 12)"
+    )
+    specificity: Series[float] = pa.Field(
+        gt=0, le=1, description="share of the HS line the item plausibly is, from specificity_classes.csv"
+    )
+    specificity_class: Series[str] = pa.Field(
+        isin=["dedicated", "shared", "residual", "heading"],
+        description="dedicated 1.0, shared 0.6, residual 0.3, heading 0.15",
+    )
 
     class Config:
         name = "eccn_hs_links"
