@@ -278,12 +278,12 @@ def test_china_effect_cases() -> None:
 def test_china_effect_real_entries(shared_data: Path, tmp_path: Path) -> None:
     """NS2, an AT-only entry on 744 Supp. 2, an AT-only entry not on it: from the real CCL and lists."""
     from cclreview.ccl import parse_ccl
-    from cclreview.controls import EAR_PATTERNS, load_lists
+    from cclreview.controls import ear_files, load_lists
     from cclreview.controls.build import build_controls, summarise
     from cclreview.controls.chart import load_country_chart
 
     entries, _ = parse_ccl(next((shared_data / "ccl").glob("*.xml")))
-    files = {k: sorted((shared_data / "ear").glob(p))[-1] for k, p in EAR_PATTERNS.items()}
+    files = ear_files(shared_data)
     controls = build_controls(entries, load_country_chart(files["chart"]))
     decision = summarise(controls, entries, load_lists(files))
     want = ["6A001", "6C992", "6A997"]
@@ -414,13 +414,17 @@ def test_workbook_china_sheet(tmp_path: Path) -> None:
     assert len(eligible) > 0
     processed = tmp_path / "processed"
     processed.mkdir()
+    from fixtures.contract_fill import fill
+
+    from cclreview import contracts
+
     for name, df in (
         ("ccl_entries", tables["entries"]),
         ("eccn_hs_links", tables["links"]),
         ("availability_hs", tables["availability"]),
-        ("scores", scores),
     ):
-        df.to_parquet(processed / f"{name}.parquet", index=False)
+        fill(name, df).to_parquet(processed / contracts.FILES[name], index=False)
+    contracts.write("scores", scores, processed)  # the China columns keep scoring's contract
     out = tmp_path / "wb.xlsx"
     build_report(processed, out, run_date="2030-01-01")
     wb = load_workbook(out, read_only=True)

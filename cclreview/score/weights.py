@@ -294,7 +294,7 @@ class ChinaRelief(_Strict):
     share_gap_full: float = _w(0.20, le=1, gt=True)
     min_inside_china: float = _w(0.5, le=1)
     min_outside_regime_share: float = _w(0.05, le=1)
-    min_evidence_strength: float = _w(0.25, le=1)
+    min_evidence_strength: float = _w(0.10, le=1)
     evidence_floor: float = _w(0.5, le=1)
     include_meu_only: bool = False
     include_software_technology: bool = False
