@@ -25,7 +25,7 @@ COMMAND_MODULES: dict[str, str] = {
     "ingest-ccl": "ccl",
     "controls": "controls",
     "ingest-trade": "trade",
-    "ingest-evidence": "availability",
+    "ingest-evidence": "evidence",
     "availability": "availability",
     "link": "link",
     "eval-links": "link",
