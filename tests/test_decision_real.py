@@ -123,7 +123,7 @@ def test_cap_by_parents_tier_and_rank() -> None:
     group = np.array([0, 0, 0, 0])
     score = np.array([0.30, 0.60, 0.70, 0.50])
     parents = [[], [], ["1A001", "1A002"], ["1A002"]]
-    t, g, r, by = cap_by_parents(eccns, tier, group, score, parents)
+    t, _g, r, by = cap_by_parents(eccns, tier, group, score, parents)
     assert t[2] == "review" and "1A001" in by[2]  # strictest parent's tier
     assert r[2] < 0.30  # ranks after its lowest parent
     assert t[3] == "candidate" and r[3] == 0.50 and by[3] == ""  # already below its parent

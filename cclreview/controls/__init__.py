@@ -110,7 +110,7 @@ def run_controls(
         raise SourceMissingError(f"{entries_path} not found; run `cclreview ingest-ccl` first")
     try:
         entries = pd.read_parquet(entries_path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
+    except Exception as exc:
         raise InputError(
             f"{entries_path}: cannot read Parquet ({exc}); re-run `cclreview ingest-ccl`"
         ) from exc

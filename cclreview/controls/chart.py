@@ -172,9 +172,9 @@ def chart_from_mapping(
             names[alias] = iso_of[target]
     # Territories the chart folds into another row (Hong Kong -> China).
     for territory, info in (data.get("territoryInheritance") or {}).items():
-        row = (info or {}).get("row")
-        if row in iso_of:
-            names[str(territory).lower()] = iso_of[row]
+        target_row = str((info or {}).get("row") or "")
+        if target_row in iso_of:
+            names[str(territory).lower()] = iso_of[target_row]
     embargoed = frozenset(iso_of[n] for n in embargoed_rows)
     return CountryChart(
         columns={c: frozenset(v) for c, v in cols.items()},

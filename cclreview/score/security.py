@@ -201,10 +201,8 @@ def _component_groups() -> list[np.ndarray]:
     """Column indices of each noisy-or group: reason families, ONE WMD group, each flag."""
     groups: dict[str, list[int]] = {}
     for k, comp in enumerate(SECURITY_COMPONENTS):
-        if comp in REASON_CODES:
-            key = "WMD" if comp[:2] in WMD_REASONS else comp[:2]
-        else:
-            key = comp
+        family = "WMD" if comp[:2] in WMD_REASONS else comp[:2]
+        key = family if comp in REASON_CODES else comp
         groups.setdefault(key, []).append(k)
     return [np.array(v) for v in groups.values()]
 

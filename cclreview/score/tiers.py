@@ -278,9 +278,9 @@ def cap_by_parents(
                         names.append(eccns[next(j for j in same if np.isnan(rscore[j]))])
                 else:
                     low = min(vals)
-                    if np.isnan(rscore[i]) or rscore[i] >= low:
-                        if not np.isnan(rscore[i]):
-                            rscore[i] = low - 1e-9
-                            names.append(eccns[same[int(np.argmin(vals))]])
+                    # A child without a score already ranks last in its group.
+                    if not np.isnan(rscore[i]) and rscore[i] >= low:
+                        rscore[i] = low - 1e-9
+                        names.append(eccns[same[int(np.argmin(vals))]])
             capped_by[i] = ", ".join(dict.fromkeys(names))
     return tier, group, rscore, capped_by
