@@ -119,7 +119,7 @@ def china_rank_table(exports: pd.DataFrame) -> pd.DataFrame:
     ex["hs6"] = ex["hs6"].astype(str)
     ex["source_file"] = ex["source_file"].astype(str)
     ex["value_usd"] = pd.to_numeric(ex["value_usd"], errors="coerce").fillna(0.0)
-    ex = ex.groupby(keys + ["exporter_iso3"], as_index=False, observed=True).agg(
+    ex = ex.groupby([*keys, "exporter_iso3"], as_index=False, observed=True).agg(
         value_usd=("value_usd", "sum"),
         given=("rank", "min") if "rank" in ex.columns else ("value_usd", "size"),
     )

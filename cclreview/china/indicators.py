@@ -203,7 +203,7 @@ def read_bilateral(processed: str | Path) -> tuple[pd.DataFrame | None, pd.DataF
             continue
         try:
             out.append(pd.read_parquet(path))
-        except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
+        except Exception as exc:
             raise InputError(f"{path}: cannot read Parquet ({exc}); re-run `cclreview ingest-trade`") from exc
     return out[0], out[1]
 

@@ -52,7 +52,7 @@ def _code(value: object, path: Path, line: int, column: str) -> str:
 def _read(path: Path, need: tuple[str, ...]) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
+    except Exception as exc:
         raise InputError(
             f"{path}: cannot read as CSV ({exc}); fetch it again (`cclreview fetch all`)"
         ) from exc

@@ -71,7 +71,7 @@ def _read_optional(path: Path) -> pd.DataFrame | None:
         return None
     try:
         return pd.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
+    except Exception as exc:
         raise InputError(f"{path}: cannot read Parquet ({exc}); re-run the stage that writes it") from exc
 
 
