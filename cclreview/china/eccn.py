@@ -202,7 +202,7 @@ def _regime_share(rows: pd.DataFrame, regimes: list[str]) -> pd.Series:
     china_of_non_us = pd.to_numeric(rows.get("china_exports_usd"), errors="coerce") / pd.to_numeric(
         rows.get("non_us_exports_usd"), errors="coerce"
     ).replace(0, np.nan)
-    out = None
+    out = pd.Series(np.inf, index=rows.index)
     for r in regs:
         col = REGIME_COLUMN[r]
         s = (
@@ -212,8 +212,8 @@ def _regime_share(rows: pd.DataFrame, regimes: list[str]) -> pd.Series:
         )
         if r not in CHINA_REGIMES:
             s = s - china_of_non_us.fillna(0.0)
-        out = s if out is None else np.fmin(out, s)
-    return out.clip(0, 1)
+        out = pd.Series(np.fmin(out, s), index=rows.index)
+    return out.replace(np.inf, np.nan).clip(0, 1)
 
 
 def aggregate_china(

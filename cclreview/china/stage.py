@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -107,7 +108,7 @@ def china_columns(
     return pd.concat([out, rel], axis=1)
 
 
-def score_hook(scores: pd.DataFrame, processed: str | Path, weights: Weights) -> pd.DataFrame:
+def score_hook(scores: pd.DataFrame, processed: str | os.PathLike[str], weights: Weights) -> pd.DataFrame:
     """Add the China columns to ``scores`` from the processed tables in ``processed``.
 
     Reads ``eccn_hs_links``, ``availability_hs`` (required: scoring already read them),
