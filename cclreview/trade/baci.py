@@ -257,33 +257,37 @@ def read_baci_source(
         if n_bad:
             rej = pd.concat([rej, _locate_invalid(src, file, delim, int(n_bad))], ignore_index=True)
         con.register("codes", codes)
-        exports, unmatched = _exports(con, file, ctx, dictionary)
-        bilateral, um_imp = _bilateral(con, file, ctx, dictionary)
+        version_sql = sql_str(hs_version) if hs_version else _IN_FORCE_SQL
+        con.execute(_exports_sql(version_sql, source))
+        con.execute(_bilateral_sql(version_sql, source, ctx.focus))
+        unmatched = pd.concat(
+            [
+                _unmatched(con.execute(_UM_EXPORTERS).df(), file, ctx, dictionary, "exporter"),
+                _unmatched(con.execute(_UM_IMPORTERS).df(), file, ctx, dictionary, "importer"),
+            ],
+            ignore_index=True,
+        )
+        if not hs_version:
+            notes.append("HS revision not stated; assumed the revision in force each year")
+        rej = rej.sort_values("line", kind="stable").reset_index(drop=True) if len(rej) else empty_rejected()
+        result = ReadResult(
+            None,  # type: ignore[arg-type]  (set below)
+            rej[REJECT_COLUMNS],
+            unmatched[UNMATCHED_COLUMNS] if len(unmatched) else empty_unmatched(),
+            rows_read,
+            duplicates_dropped=n_dup,
+            notes=notes,
+        )
+        if ctx.out_folder is not None:
+            # Straight from DuckDB to Parquet parts: no pandas round trip of the big tables.
+            result.written = _write_parts(con, ctx.out_folder, ctx.focus)
+        else:
+            result.exports = finalize_exports(con.execute("SELECT * FROM out_exports ORDER BY 1, 2, 3").df())
+            bilateral = con.execute("SELECT * FROM out_bilateral ORDER BY 1, 2, 3, 4").df()
+            result.bilateral = finalize_bilateral(bilateral) if len(bilateral) else empty_bilateral()
     finally:
         con.close()
-    if len(um_imp):
-        unmatched = pd.concat([unmatched, um_imp], ignore_index=True)
-    for frame in (exports, bilateral):
-        if hs_version:
-            frame["hs_version"] = hs_version
-        else:
-            frame["hs_version"] = frame["year"].map({y: hs_in_force(int(y)) for y in frame["year"].unique()})
-        frame["source"] = source
-    if not hs_version:
-        notes.append("HS revision not stated; assumed the revision in force each year")
-    exports["hs_level"] = 6
-    exports["value_kind"] = "value"
-    exports["rank"] = pd.NA
-    rej = rej.sort_values("line", kind="stable").reset_index(drop=True) if len(rej) else empty_rejected()
-    return ReadResult(
-        finalize_exports(exports),
-        rej[REJECT_COLUMNS],
-        unmatched[UNMATCHED_COLUMNS] if len(unmatched) else empty_unmatched(),
-        rows_read,
-        duplicates_dropped=n_dup,
-        notes=notes,
-        bilateral=finalize_bilateral(bilateral) if len(bilateral) else empty_bilateral(),
-    )
+    return result
 
 
 def _aggregate(
@@ -469,44 +473,68 @@ def _locate_invalid(
 # -- from the grouped table to the outputs -------------------------------------------------
 _HS6 = "lpad(k::VARCHAR, 6, '0')"
 _QTY = "CASE WHEN sum(qn) > 0 THEN sum(q) END"
+_IN_FORCE_SQL = (
+    "CASE WHEN t >= 2022 THEN 'HS2022' WHEN t >= 2017 THEN 'HS2017' WHEN t >= 2012 THEN 'HS2012' "
+    "WHEN t >= 2007 THEN 'HS2007' WHEN t >= 2002 THEN 'HS2002' WHEN t >= 1996 THEN 'HS1996' ELSE 'HS1992' END"
+)
 
 
-def _exports(
-    con: duckdb.DuckDBPyConnection, file: str, ctx: ReadContext, dictionary: dict[int, tuple[str, str]] | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Exports to the world by exporter ISO3 (codes of one country summed: 58 and 56 -> BEL)."""
-    exports = con.execute(
-        f"SELECT t::BIGINT AS year, c.iso3 AS exporter_iso3, {_HS6} AS hs6, sum(v) * 1000.0 AS value_usd, "
-        f"{_QTY} AS qty FROM agg JOIN codes c ON agg.i = c.code "
-        "WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NOT NULL GROUP BY ALL ORDER BY year, exporter_iso3, hs6"
-    ).df()
-    um = con.execute(
-        "SELECT i AS code, sum(n)::BIGINT AS rows, sum(v) * 1000.0 AS value_usd FROM agg "
-        "LEFT JOIN codes c ON agg.i = c.code WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NULL GROUP BY i ORDER BY i"
-    ).df()
-    return exports, _unmatched(um, file, ctx, dictionary, "exporter")
+def _exports_sql(version_sql: str, source: str) -> str:
+    """Exports to the world by exporter ISO3 (codes of one country summed: 58 and 56 -> BEL),
+    in the contract's columns."""
+    return (
+        "CREATE OR REPLACE TEMP TABLE out_exports AS "
+        f"SELECT t::BIGINT AS year, c.iso3 AS exporter_iso3, {_HS6} AS hs6, 6::BIGINT AS hs_level, "
+        f"{version_sql} AS hs_version, sum(v) * 1000.0 AS value_usd, {_QTY} AS qty, "
+        f"{sql_str(source)} AS source, 'value' AS value_kind, NULL::BIGINT AS rank "
+        "FROM agg JOIN codes c ON agg.i = c.code "
+        "WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NOT NULL GROUP BY t, c.iso3, k"
+    )
 
 
-def _bilateral(
-    con: duckdb.DuckDBPyConnection, file: str, ctx: ReadContext, dictionary: dict[int, tuple[str, str]] | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _bilateral_sql(version_sql: str, source: str, focus: tuple[str, ...]) -> str:
     """Flows to focus importers and U.S. exports to every importer."""
-    focus = sql_list(list(ctx.focus))
-    flows = con.execute(
+    return (
+        "CREATE OR REPLACE TEMP TABLE out_bilateral AS "
         f"SELECT t::BIGINT AS year, ce.iso3 AS exporter_iso3, ci.iso3 AS importer_iso3, {_HS6} AS hs6, "
-        f"sum(v) * 1000.0 AS value_usd, {_QTY} AS qty FROM agg "
+        f"{version_sql} AS hs_version, sum(v) * 1000.0 AS value_usd, {_QTY} AS qty, "
+        f"{sql_str(source)} AS source FROM agg "
         "JOIN codes ce ON agg.i = ce.code JOIN codes ci ON agg.jj = ci.code "
-        f"WHERE jj >= 0 AND ce.iso3 IS NOT NULL AND ci.iso3 IS NOT NULL "
-        f"AND (ci.iso3 IN {focus} OR ce.iso3 = 'USA') GROUP BY ALL "
-        "ORDER BY year, exporter_iso3, importer_iso3, hs6"
-    ).df()
-    # U.S. exports to a code that is not a country (an aggregate, an unknown code).
-    um = con.execute(
-        "SELECT jj AS code, sum(n)::BIGINT AS rows, sum(v) * 1000.0 AS value_usd FROM agg "
-        "JOIN codes ce ON agg.i = ce.code LEFT JOIN codes ci ON agg.jj = ci.code "
-        "WHERE jj >= 0 AND ce.iso3 = 'USA' AND ci.iso3 IS NULL GROUP BY jj ORDER BY jj"
-    ).df()
-    return flows, _unmatched(um, file, ctx, dictionary, "importer")
+        "WHERE jj >= 0 AND ce.iso3 IS NOT NULL AND ci.iso3 IS NOT NULL "
+        f"AND (ci.iso3 IN {sql_list(list(focus))} OR ce.iso3 = 'USA') GROUP BY t, ce.iso3, ci.iso3, k"
+    )
+
+
+_UM_EXPORTERS = (
+    "SELECT i AS code, sum(n)::BIGINT AS rows, sum(v) * 1000.0 AS value_usd FROM agg "
+    "LEFT JOIN codes c ON agg.i = c.code WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NULL GROUP BY i ORDER BY i"
+)
+# U.S. exports to a code that is not a country (an aggregate, an unknown code).
+_UM_IMPORTERS = (
+    "SELECT jj AS code, sum(n)::BIGINT AS rows, sum(v) * 1000.0 AS value_usd FROM agg "
+    "JOIN codes ce ON agg.i = ce.code LEFT JOIN codes ci ON agg.jj = ci.code "
+    "WHERE jj >= 0 AND ce.iso3 = 'USA' AND ci.iso3 IS NULL GROUP BY jj ORDER BY jj"
+)
+
+
+def _write_parts(con: duckdb.DuckDBPyConnection, folder: Path, focus: tuple[str, ...]) -> dict[str, int]:
+    """COPY the two result tables to the next numbered part files of ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(list(folder.glob("exports-*.parquet")))
+    con.execute(
+        f"COPY (SELECT * FROM out_exports ORDER BY year, exporter_iso3, hs6) "
+        f"TO {sql_str(str(folder / f'exports-{n:03d}.parquet'))} (FORMAT parquet)"
+    )
+    con.execute(
+        f"COPY (SELECT * FROM out_bilateral ORDER BY year, exporter_iso3, importer_iso3, hs6) "
+        f"TO {sql_str(str(folder / f'bilateral-{n:03d}.parquet'))} (FORMAT parquet)"
+    )
+    (n_exp,) = con.execute("SELECT count(*) FROM out_exports").fetchall()[0]
+    n_focus, n_us = con.execute(
+        f"SELECT count(*) FILTER (WHERE importer_iso3 IN {sql_list(list(focus))}), "
+        "count(*) FILTER (WHERE exporter_iso3 = 'USA') FROM out_bilateral"
+    ).fetchall()[0]
+    return {"exports": int(n_exp), "focus": int(n_focus), "us": int(n_us)}
 
 
 def _unmatched(
@@ -617,15 +645,22 @@ def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
     if not results:
         found = sorted(int(mt.group(2)) for _, mt in members)
         raise InputError(f"{path}: no member for years {sorted(ctx.years or [])}; the zip has years {found}")
-    return ReadResult(
-        finalize_exports(pd.concat([r.exports for r in results], ignore_index=True)),
+    merged = ReadResult(
+        None,  # type: ignore[arg-type]
         pd.concat([r.rejected for r in results], ignore_index=True),
         pd.concat([r.unmatched for r in results], ignore_index=True),
         sum(r.rows_read for r in results),
         duplicates_dropped=sum(r.duplicates_dropped for r in results),
         notes=[n for r in results for n in r.notes],
-        bilateral=finalize_bilateral(pd.concat([r.bilateral for r in results], ignore_index=True)),
     )
+    if ctx.out_folder is not None:  # each member wrote its own parts
+        merged.written = {
+            k: sum(r.written[k] for r in results if r.written) for k in ("exports", "focus", "us")
+        }
+    else:
+        merged.exports = finalize_exports(pd.concat([r.exports for r in results], ignore_index=True))
+        merged.bilateral = finalize_bilateral(pd.concat([r.bilateral for r in results], ignore_index=True))
+    return merged
 
 
 # -- the mirror's BACI extracts ----------------------------------------------------------

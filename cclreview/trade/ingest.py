@@ -30,6 +30,7 @@ small cached tables.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -38,25 +39,29 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cclreview.errors import InputError, OutputError, TooManyRejectedError
 from cclreview.io import sha256_file, write_parquet, write_text
 from cclreview.progress import progress
 from cclreview.trade.countries import CountryResolver
+from cclreview.trade.duck import connect, sql_list, sql_str
 from cclreview.trade.registry import Reader, detect_reader, is_trade_file, load_readers
 from cclreview.trade.tidy import (
     DEFAULT_FOCUS,
+    EXPORT_COLUMNS,
     REJECT_COLUMNS,
     UNMATCHED_COLUMNS,
     ReadContext,
     ReadResult,
     empty_bilateral,
     empty_exports,
-    finalize_bilateral,
     finalize_exports,
 )
 
@@ -123,30 +128,47 @@ def _countries_sha() -> str:
 
 
 def _load_cached(folder: Path) -> ReadResult | None:
+    """A complete cache entry: counts and reports; the big tables stay in their parts."""
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         return None
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        bilateral = folder / "bilateral.parquet"
+        if meta.get("layout") != INGEST_VERSION or not list(folder.glob("exports-*.parquet")):
+            return None
         return ReadResult(
-            exports=pd.read_parquet(folder / "exports.parquet"),
+            exports=None,  # type: ignore[arg-type]
             rejected=pd.read_parquet(folder / "rejected.parquet"),
             unmatched=pd.read_parquet(folder / "unmatched.parquet"),
             rows_read=int(meta["rows_read"]),
             duplicates_dropped=int(meta["duplicates_dropped"]),
             notes=list(meta.get("notes", [])),
-            bilateral=pd.read_parquet(bilateral) if bilateral.is_file() else None,
+            bilateral=empty_bilateral() if meta["has_bilateral"] else None,
             bilateral_note=str(meta.get("bilateral_note", "")),
+            written={k: int(v) for k, v in meta["written"].items()},
         )
     except (OSError, ValueError, KeyError) as exc:  # a damaged cache entry is just a miss
         log.warning("ignoring damaged cache entry %s (%s)", folder, exc)
         return None
 
 
-def _store_cached(folder: Path, res: ReadResult, path: Path, reader: str) -> None:
+def _store_cached(folder: Path, res: ReadResult, path: Path, reader: str, focus: tuple[str, ...]) -> None:
+    """Write a reader's frames as parts (unless it wrote them itself), the reports and meta."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_parquet(res.exports, folder / "exports.parquet")
+    has_bilateral = res.bilateral is not None or bool(
+        res.written and list(folder.glob("bilateral-*.parquet"))
+    )
+    if res.written is None:
+        exports = res.exports.drop(columns="source_file", errors="ignore")
+        write_parquet(exports, folder / "exports-000.parquet")
+        b = res.bilateral if res.bilateral is not None else empty_bilateral()
+        if res.bilateral is not None:
+            write_parquet(b.drop(columns="source_file", errors="ignore"), folder / "bilateral-000.parquet")
+        res.written = {
+            "exports": len(exports),
+            "focus": int(b["importer_iso3"].isin(list(focus)).sum()),
+            "us": int((b["exporter_iso3"] == "USA").sum()),
+        }
     write_parquet(
         res.rejected.reindex(columns=REJECT_COLUMNS).astype(
             {c: "string" for c in ("file", "column", "value", "reason", "raw")}
@@ -159,19 +181,23 @@ def _store_cached(folder: Path, res: ReadResult, path: Path, reader: str) -> Non
         ),
         folder / "unmatched.parquet",
     )
-    if res.bilateral is not None:
-        write_parquet(res.bilateral, folder / "bilateral.parquet")
     meta = {
+        "layout": INGEST_VERSION,
         "file": str(path),
         "reader": reader,
         "rows_read": res.rows_read,
         "duplicates_dropped": res.duplicates_dropped,
         "notes": res.notes,
+        "has_bilateral": has_bilateral,
         "bilateral_note": res.bilateral_note,
-        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "written": res.written,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     # meta.json last: its presence marks a complete entry.
     write_text(json.dumps(meta, indent=2), folder / "meta.json")
+    # The frames are in the parts now; the run reads them from there.
+    res.exports = None  # type: ignore[assignment]
+    res.bilateral = empty_bilateral() if has_bilateral else None
 
 
 def _output_stats(out_dir: Path) -> dict[str, list[int]] | None:
@@ -359,8 +385,9 @@ def ingest_trade(
         res = _load_cached(folder) if use_cache else None
         if res is None:
             log.info("reading %s with %s", path, reader.name)
-            res = reader.read(path, ctx)
-            _store_cached(folder, res, path, reader.name)
+            shutil.rmtree(folder, ignore_errors=True)  # no stale parts of a killed run
+            res = reader.read(path, dataclasses.replace(ctx, out_folder=folder))
+            _store_cached(folder, res, path, reader.name, focus_t)
         else:
             cached += 1
             log.info("%s unchanged: using cached result", path.name)
@@ -378,29 +405,11 @@ def ingest_trade(
             )
         for note in res.notes:
             log.info("%s: %s", path.name, note)
-        # Which file each row came from: the same flows can arrive twice (BACI as Parquet
-        # and as CSV) under one source label; availability picks one file, never sums.
-        res.exports = res.exports.assign(
-            source_file=pd.Series(path.name, index=res.exports.index, dtype="string")
-        )
-        if res.bilateral is not None:
-            res.bilateral = res.bilateral.assign(
-                source_file=pd.Series(path.name, index=res.bilateral.index, dtype="string")
-            )
-        coverage.append(_coverage_row(path, reader, res, focus_t))
+        coverage.append(_coverage_row(path, reader, res, folder))
         if res.rows_read and n_rej / res.rows_read > max_rejected:
             too_many.append(f"{path.name}: {n_rej} of {res.rows_read} rows ({n_rej / res.rows_read:.1%})")
         results.append(res)
 
-    exports = (
-        finalize_exports(pd.concat([r.exports for r in results if len(r.exports)], ignore_index=True))
-        if any(len(r.exports) for r in results)
-        else empty_exports()
-    )
-    frames = [r.bilateral for r in results if r.bilateral is not None and len(r.bilateral)]
-    bilateral = finalize_bilateral(pd.concat(frames, ignore_index=True)) if frames else empty_bilateral()
-    flows_focus = bilateral[bilateral["importer_iso3"].isin(list(focus_t))].reset_index(drop=True)
-    us_exports = bilateral[bilateral["exporter_iso3"] == "USA"].reset_index(drop=True)
     rejected = pd.concat([r.rejected for r in results], ignore_index=True).reindex(columns=REJECT_COLUMNS)
     unmatched = pd.concat([r.unmatched for r in results], ignore_index=True).reindex(
         columns=UNMATCHED_COLUMNS
@@ -414,15 +423,19 @@ def ingest_trade(
             f"{max_rejected:.1%} per file): {'; '.join(too_many)}; see {out_dir / REJECTED_FILE} "
             "for line numbers and reasons, fix the file or raise --max-rejected"
         )
+    # Which file each row came from: the same flows can arrive twice (BACI as Parquet
+    # and as CSV) under one source label; availability picks one file, never sums.
+    parts = [(path.name, out_dir / CACHE_DIR / key) for path, _, key in planned]
+    focus_sql = sql_list(list(focus_t))
     _write_all(
         out_dir,
         {
             REJECTED_FILE: rejected,
             UNMATCHED_FILE: unmatched,
             COVERAGE_FILE: pd.DataFrame(coverage, columns=COVERAGE_COLUMNS),
-            FOCUS_FILE: flows_focus,
-            US_FILE: us_exports,
-            EXPORTS_FILE: exports,  # last: make's target
+            FOCUS_FILE: _assembler(parts, "bilateral", f"importer_iso3 IN {focus_sql}", ctx.temp_dir),
+            US_FILE: _assembler(parts, "bilateral", "exporter_iso3 = 'USA'", ctx.temp_dir),
+            EXPORTS_FILE: _assembler(parts, "exports", "true", ctx.temp_dir),  # last: make's target
         },
     )
     summary = {
@@ -436,9 +449,9 @@ def ingest_trade(
         },
         "unmatched_values": len(unmatched),
         "unmatched_value_usd": float(pd.to_numeric(unmatched["value_usd"], errors="coerce").sum()),
-        "export_rows": len(exports),
-        "focus_rows": len(flows_focus),
-        "us_rows": len(us_exports),
+        "export_rows": sum(r.written["exports"] for r in results if r.written),
+        "focus_rows": sum(r.written["focus"] for r in results if r.written),
+        "us_rows": sum(r.written["us"] for r in results if r.written),
         "focus_importers": list(focus_t),
         "seconds": round(time.perf_counter() - start, 3),
         "outputs": {
@@ -455,9 +468,9 @@ def ingest_trade(
     return summary
 
 
-def _coverage_row(path: Path, reader: Reader, res: ReadResult, focus: tuple[str, ...]) -> dict:
+def _coverage_row(path: Path, reader: Reader, res: ReadResult, folder: Path) -> dict:
     """One row of ``bilateral_coverage.csv``: does this file carry partner detail?"""
-    sources = sorted(set(res.exports["source"].dropna().astype(str))) if len(res.exports) else []
+    sources = _part_sources(folder)
     if res.bilateral is None:
         note = res.bilateral_note or (
             f"no partner detail ({reader.description or reader.name}): exports to the world only, "
@@ -472,19 +485,19 @@ def _coverage_row(path: Path, reader: Reader, res: ReadResult, focus: tuple[str,
             "us_rows": 0,
             "note": note,
         }
-    b = res.bilateral
+    written = res.written or {}
     return {
         "source_file": path.name,
         "source": "; ".join(sources),
         "reader": reader.name,
         "bilateral": True,
-        "focus_rows": int(b["importer_iso3"].isin(list(focus)).sum()),
-        "us_rows": int((b["exporter_iso3"] == "USA").sum()),
+        "focus_rows": int(written.get("focus", 0)),
+        "us_rows": int(written.get("us", 0)),
         "note": res.bilateral_note or "partner detail kept for the focus importers and U.S. exports",
     }
 
 
-def _write_all(out_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
+def _write_all(out_dir: Path, tables: dict[str, pd.DataFrame | Callable[[Path], None]]) -> None:
     """Write every table to a temporary file, then rename them in order (the last is the
     make target): a failure while writing leaves all previous outputs untouched."""
     tmp_dir = Path(tempfile.mkdtemp(prefix=".trade_out.", dir=out_dir))
@@ -493,7 +506,9 @@ def _write_all(out_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
         for name, df in tables.items():
             tmp = tmp_dir / name
             try:
-                if name.endswith(".parquet"):
+                if callable(df):
+                    df(tmp)
+                elif name.endswith(".parquet"):
                     df.to_parquet(tmp, index=False)
                 else:
                     df.to_csv(tmp, index=False)
@@ -514,3 +529,99 @@ def _write_all(out_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
                 ) from exc
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _part_files(folder: Path, kind: str) -> list[Path]:
+    return sorted(folder.glob(f"{kind}-*.parquet"))
+
+
+def _part_sources(folder: Path) -> list[str]:
+    """The distinct ``source`` labels of a cache entry's export parts."""
+    files = _part_files(folder, "exports")
+    if not files:
+        return []
+    con = connect()
+    try:
+        rows = con.execute(
+            f"SELECT DISTINCT source FROM read_parquet({sql_list([str(f) for f in files])}, union_by_name = true) "
+            "WHERE source IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    finally:
+        con.close()
+    return [str(r[0]) for r in rows]
+
+
+def _target_schema(kind: str, files: list[Path]) -> pa.Schema:
+    """The output schema, with pandas metadata so pandas reads the contract dtypes back
+    (``Int64`` rank, ``string`` codes): contract columns, ``source_file``, then any extra
+    columns of the parts (e.g. ``hs4`` of the heading tables) in order of appearance."""
+    empties = [pq.read_schema(f).empty_table().to_pandas() for f in files]
+    if kind == "exports":
+        base = empty_exports().assign(source_file=pd.Series(dtype="string"))
+        frames = [base, *(e.drop(columns="source_file", errors="ignore") for e in empties)]
+        df = finalize_exports(pd.concat(frames, ignore_index=True))
+        df = df[
+            [
+                *EXPORT_COLUMNS,
+                "source_file",
+                *(c for c in df.columns if c not in (*EXPORT_COLUMNS, "source_file")),
+            ]
+        ]
+    else:
+        df = empty_bilateral()
+    for col in df.columns:
+        if df[col].dtype == object:  # an all-null extra column: keep it as text
+            df[col] = df[col].astype("string")
+    return pa.Schema.from_pandas(df, preserve_index=False)
+
+
+def _assembler(parts: list[tuple[str, Path]], kind: str, where: str, temp_dir: Path | None):
+    """A writer that streams the ``kind`` parts of every file into one Parquet file.
+
+    DuckDB reads the parts (in file order, rows in their stored order), adds
+    ``source_file`` and applies ``where``; the batches are cast to the contract schema and
+    written with pyarrow, so memory stays flat however many rows there are.
+    """
+
+    def write(target: Path) -> None:
+        selects = []
+        files_all = []
+        for n, (name, folder) in enumerate(parts):
+            for m, f in enumerate(_part_files(folder, kind)):
+                files_all.append(f)
+                selects.append(
+                    f"SELECT *, {sql_str(name)} AS source_file, {n} AS _file, {m} AS _part "
+                    f"FROM read_parquet({sql_str(str(f))}, file_row_number = true)"
+                )
+        schema = _target_schema(kind, files_all)
+        writer = pq.ParquetWriter(target, schema)
+        try:
+            if not selects:
+                return
+            con = connect(temp_dir)
+            try:
+                cols = ", ".join(f'"{c}"' for c in schema.names if c in _union_columns(con, selects))
+                sql = (
+                    f"SELECT {cols} FROM ({' UNION ALL BY NAME '.join(selects)}) "
+                    f"WHERE {where} ORDER BY _file, _part, file_row_number"
+                )
+                reader = con.sql(sql).to_arrow_reader(200_000)
+                for batch in reader:
+                    table = pa.Table.from_batches([batch])
+                    for col in schema.names:  # columns no part has: all null
+                        if col not in table.column_names:
+                            table = table.append_column(col, pa.nulls(len(table), schema.field(col).type))
+                    writer.write_table(table.select(schema.names).cast(schema))
+            finally:
+                con.close()
+        finally:
+            writer.close()
+
+    return write
+
+
+def _union_columns(con: duckdb.DuckDBPyConnection, selects: list[str]) -> set[str]:
+    rel = con.execute(f"SELECT * FROM ({' UNION ALL BY NAME '.join(selects)}) LIMIT 0")
+    return {d[0] for d in rel.description}

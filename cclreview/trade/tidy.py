@@ -115,6 +115,10 @@ class ReadContext:
         Drop and count exact duplicate rows (costs one more hash per row for BACI).
     temp_dir
         Where DuckDB spills (``out/.cache/duckdb_tmp`` in an ingest run).
+    out_folder
+        When set, a reader may write its big tables straight to Parquet parts there
+        (``exports-NNN.parquet``, ``bilateral-NNN.parquet``) and return counts in
+        ``ReadResult.written`` instead of frames (the BACI readers do).
     """
 
     resolver: CountryResolver
@@ -124,6 +128,7 @@ class ReadContext:
     focus: tuple[str, ...] = DEFAULT_FOCUS
     check_duplicates: bool = True
     temp_dir: Path | None = None
+    out_folder: Path | None = None
 
 
 @dataclass
@@ -142,6 +147,9 @@ class ReadResult:
     bilateral: pd.DataFrame | None = None
     #: Why a file has no bilateral rows (shown in ``bilateral_coverage.csv``).
     bilateral_note: str = ""
+    #: Row counts (``exports``, ``focus``, ``us``) of the parts written to
+    #: ``ReadContext.out_folder``; None when the frames are returned instead.
+    written: dict[str, int] | None = None
 
 
 def empty_exports() -> pd.DataFrame:
