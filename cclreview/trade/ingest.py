@@ -577,12 +577,21 @@ def _target_schema(kind: str, files: list[Path]) -> pa.Schema:
     return pa.Schema.from_pandas(df, preserve_index=False)
 
 
+_DUCK_TYPES = {
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.large_string(): "VARCHAR",
+    pa.string(): "VARCHAR",
+}
+
+
 def _assembler(parts: list[tuple[str, Path]], kind: str, where: str, temp_dir: Path | None):
-    """A writer that streams the ``kind`` parts of every file into one Parquet file.
+    """A writer that copies the ``kind`` parts of every file into one Parquet file.
 
     DuckDB reads the parts (in file order, rows in their stored order), adds
-    ``source_file`` and applies ``where``; the batches are cast to the contract schema and
-    written with pyarrow, so memory stays flat however many rows there are.
+    ``source_file``, applies ``where``, casts every column to the contract type and
+    writes the file itself (streaming, multi-threaded), with the pandas metadata that
+    makes pandas read the contract dtypes back.
     """
 
     def write(target: Path) -> None:
@@ -596,28 +605,29 @@ def _assembler(parts: list[tuple[str, Path]], kind: str, where: str, temp_dir: P
                     f"FROM read_parquet({sql_str(str(f))}, file_row_number = true)"
                 )
         schema = _target_schema(kind, files_all)
-        writer = pq.ParquetWriter(target, schema)
+        pandas_meta = schema.metadata[b"pandas"].decode()
+        if not selects:
+            pq.write_table(schema.empty_table(), target)
+            return
+        con = connect(temp_dir)
         try:
-            if not selects:
-                return
-            con = connect(temp_dir)
-            try:
-                cols = ", ".join(f'"{c}"' for c in schema.names if c in _union_columns(con, selects))
-                sql = (
-                    f"SELECT {cols} FROM ({' UNION ALL BY NAME '.join(selects)}) "
-                    f"WHERE {where} ORDER BY _file, _part, file_row_number"
+            have = _union_columns(con, selects)
+            cols = ", ".join(
+                (
+                    f'CAST("{f.name}" AS {_DUCK_TYPES.get(f.type, "VARCHAR")})'
+                    if f.name in have
+                    else f"NULL::{_DUCK_TYPES.get(f.type, 'VARCHAR')}"
                 )
-                reader = con.sql(sql).to_arrow_reader(200_000)
-                for batch in reader:
-                    table = pa.Table.from_batches([batch])
-                    for col in schema.names:  # columns no part has: all null
-                        if col not in table.column_names:
-                            table = table.append_column(col, pa.nulls(len(table), schema.field(col).type))
-                    writer.write_table(table.select(schema.names).cast(schema))
-            finally:
-                con.close()
+                + f' AS "{f.name}"'
+                for f in schema
+            )
+            con.execute(
+                f"COPY (SELECT {cols} FROM ({' UNION ALL BY NAME '.join(selects)}) "
+                f"WHERE {where} ORDER BY _file, _part, file_row_number) "
+                f"TO {sql_str(str(target))} (FORMAT parquet, KV_METADATA {{pandas: {sql_str(pandas_meta)}}})"
+            )
         finally:
-            writer.close()
+            con.close()
 
     return write
 
