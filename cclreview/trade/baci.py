@@ -33,6 +33,7 @@ Exporter and importer codes are decoded once per code through
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import logging
@@ -245,7 +246,10 @@ def read_baci_source(
     us_codes = codes.loc[(codes["iso3"] == "USA").fillna(False), "code"].tolist()
     compression = "gzip" if isinstance(src, Path) and src.name.lower().endswith(".gz") else "none"
     notes: list[str] = []
-    con = connect(ctx.temp_dir)
+    # One connection per run (or per zip) when the caller gives one: a new database per
+    # file would grow the process by a buffer pool each time.
+    own = ctx.duck is None
+    con = connect(ctx.temp_dir) if own else ctx.duck
     try:
         rej, n_dup = _aggregate(con, src, file, ctx, delim, compression, focus_codes, us_codes)
         if n_dup:
@@ -286,8 +290,24 @@ def read_baci_source(
             bilateral = con.execute("SELECT * FROM out_bilateral ORDER BY 1, 2, 3, 4").df()
             result.bilateral = finalize_bilateral(bilateral) if len(bilateral) else empty_bilateral()
     finally:
-        con.close()
+        if own:
+            con.close()
+        else:
+            _drop_work_tables(con)
     return result
+
+
+_WORK_TABLES = ("agg", "out_exports", "out_bilateral", "rej_errors", "rej_scans")
+
+
+def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Free a shared connection of one file's tables (and release their memory)."""
+    for table in _WORK_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    try:
+        con.unregister("codes")
+    except duckdb.Error:
+        pass
 
 
 def _aggregate(
@@ -303,6 +323,8 @@ def _aggregate(
     """Run the grouping query into the ``agg`` table; return parse rejects and duplicates."""
 
     def run(distinct: bool) -> pd.DataFrame:
+        for table in ("rej_errors", "rej_scans"):  # the reader refuses to reuse them
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         with _readable(src, ctx.temp_dir) as (path, pipe):
             sql = _group_sql(
                 _read_csv_sql(path, delim, compression),
@@ -622,6 +644,9 @@ def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
             raise InputError(f"{path}: no BACI_HSxx_Yyyyy_Vxxxxxx.csv member; is this a BACI release zip?")
         dictionary = _zip_dictionary(zf)
         results = []
+        own = ctx.duck is None
+        if own:
+            ctx = dataclasses.replace(ctx, duck=connect(ctx.temp_dir))
         for member, mt in sorted(members):
             year = int(mt.group(2))
             if ctx.years is not None and year not in ctx.years:
@@ -642,6 +667,8 @@ def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
                 )
             )
             log.info("%s: %d rows in %.1fs", where, results[-1].rows_read, time.perf_counter() - start)
+        if own:
+            ctx.duck.close()
     if not results:
         found = sorted(int(mt.group(2)) for _, mt in members)
         raise InputError(f"{path}: no member for years {sorted(ctx.years or [])}; the zip has years {found}")

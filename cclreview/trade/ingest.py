@@ -359,6 +359,24 @@ def ingest_trade(
         check_duplicates=check_duplicates,
         temp_dir=out_dir / CACHE_DIR / TEMP_DIR,
     )
+    try:
+        return _run(paths, out_dir, ctx, focus_t, max_rejected, use_cache, rehash, start)
+    finally:
+        if ctx.duck is not None:
+            ctx.duck.close()
+
+
+def _run(
+    paths: list[Path],
+    out_dir: Path,
+    ctx: ReadContext,
+    focus_t: tuple[str, ...],
+    max_rejected: float,
+    use_cache: bool,
+    rehash: bool,
+    start: float,
+) -> dict:
+    """The body of :func:`ingest_trade` (which owns the shared DuckDB connection)."""
     load_readers()
     hashes = _HashMemo(out_dir / CACHE_DIR / "hashes.json", trust_stat=use_cache and not rehash)
     planned = []
@@ -376,6 +394,8 @@ def ingest_trade(
             previous.update(cached=len(planned), seconds=round(time.perf_counter() - start, 3))
             log.info("trade inputs unchanged: outputs in %s are up to date", out_dir)
             return previous
+    # One DuckDB database for the whole run (readers, then the assembly of the outputs).
+    ctx.duck = connect(ctx.temp_dir)
     results: list[ReadResult] = []
     coverage: list[dict] = []
     cached = 0
@@ -405,7 +425,7 @@ def ingest_trade(
             )
         for note in res.notes:
             log.info("%s: %s", path.name, note)
-        coverage.append(_coverage_row(path, reader, res, folder))
+        coverage.append(_coverage_row(path, reader, res, folder, ctx.duck))
         if res.rows_read and n_rej / res.rows_read > max_rejected:
             too_many.append(f"{path.name}: {n_rej} of {res.rows_read} rows ({n_rej / res.rows_read:.1%})")
         results.append(res)
@@ -433,9 +453,9 @@ def ingest_trade(
             REJECTED_FILE: rejected,
             UNMATCHED_FILE: unmatched,
             COVERAGE_FILE: pd.DataFrame(coverage, columns=COVERAGE_COLUMNS),
-            FOCUS_FILE: _assembler(parts, "bilateral", f"importer_iso3 IN {focus_sql}", ctx.temp_dir),
-            US_FILE: _assembler(parts, "bilateral", "exporter_iso3 = 'USA'", ctx.temp_dir),
-            EXPORTS_FILE: _assembler(parts, "exports", "true", ctx.temp_dir),  # last: make's target
+            FOCUS_FILE: _assembler(parts, "bilateral", f"importer_iso3 IN {focus_sql}", ctx.duck),
+            US_FILE: _assembler(parts, "bilateral", "exporter_iso3 = 'USA'", ctx.duck),
+            EXPORTS_FILE: _assembler(parts, "exports", "true", ctx.duck),  # last: make's target
         },
     )
     summary = {
@@ -468,9 +488,11 @@ def ingest_trade(
     return summary
 
 
-def _coverage_row(path: Path, reader: Reader, res: ReadResult, folder: Path) -> dict:
+def _coverage_row(
+    path: Path, reader: Reader, res: ReadResult, folder: Path, con: duckdb.DuckDBPyConnection
+) -> dict:
     """One row of ``bilateral_coverage.csv``: does this file carry partner detail?"""
-    sources = _part_sources(folder)
+    sources = _part_sources(folder, con)
     if res.bilateral is None:
         note = res.bilateral_note or (
             f"no partner detail ({reader.description or reader.name}): exports to the world only, "
@@ -535,12 +557,11 @@ def _part_files(folder: Path, kind: str) -> list[Path]:
     return sorted(folder.glob(f"{kind}-*.parquet"))
 
 
-def _part_sources(folder: Path) -> list[str]:
+def _part_sources(folder: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
     """The distinct ``source`` labels of a cache entry's export parts."""
     files = _part_files(folder, "exports")
     if not files:
         return []
-    con = connect()
     try:
         rows = con.execute(
             f"SELECT DISTINCT source FROM read_parquet({sql_list([str(f) for f in files])}, union_by_name = true) "
@@ -548,8 +569,6 @@ def _part_sources(folder: Path) -> list[str]:
         ).fetchall()
     except duckdb.Error:
         return []
-    finally:
-        con.close()
     return [str(r[0]) for r in rows]
 
 
@@ -585,7 +604,7 @@ _DUCK_TYPES = {
 }
 
 
-def _assembler(parts: list[tuple[str, Path]], kind: str, where: str, temp_dir: Path | None):
+def _assembler(parts: list[tuple[str, Path]], kind: str, where: str, con: duckdb.DuckDBPyConnection):
     """A writer that copies the ``kind`` parts of every file into one Parquet file.
 
     DuckDB reads the parts (in file order, rows in their stored order), adds
@@ -609,25 +628,21 @@ def _assembler(parts: list[tuple[str, Path]], kind: str, where: str, temp_dir: P
         if not selects:
             pq.write_table(schema.empty_table(), target)
             return
-        con = connect(temp_dir)
-        try:
-            have = _union_columns(con, selects)
-            cols = ", ".join(
-                (
-                    f'CAST("{f.name}" AS {_DUCK_TYPES.get(f.type, "VARCHAR")})'
-                    if f.name in have
-                    else f"NULL::{_DUCK_TYPES.get(f.type, 'VARCHAR')}"
-                )
-                + f' AS "{f.name}"'
-                for f in schema
+        have = _union_columns(con, selects)
+        cols = ", ".join(
+            (
+                f'CAST("{f.name}" AS {_DUCK_TYPES.get(f.type, "VARCHAR")})'
+                if f.name in have
+                else f"NULL::{_DUCK_TYPES.get(f.type, 'VARCHAR')}"
             )
-            con.execute(
-                f"COPY (SELECT {cols} FROM ({' UNION ALL BY NAME '.join(selects)}) "
-                f"WHERE {where} ORDER BY _file, _part, file_row_number) "
-                f"TO {sql_str(str(target))} (FORMAT parquet, KV_METADATA {{pandas: {sql_str(pandas_meta)}}})"
-            )
-        finally:
-            con.close()
+            + f' AS "{f.name}"'
+            for f in schema
+        )
+        con.execute(
+            f"COPY (SELECT {cols} FROM ({' UNION ALL BY NAME '.join(selects)}) "
+            f"WHERE {where} ORDER BY _file, _part, file_row_number) "
+            f"TO {sql_str(str(target))} (FORMAT parquet, KV_METADATA {{pandas: {sql_str(pandas_meta)}}})"
+        )
 
     return write
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,6 +120,8 @@ class ReadContext:
         When set, a reader may write its big tables straight to Parquet parts there
         (``exports-NNN.parquet``, ``bilateral-NNN.parquet``) and return counts in
         ``ReadResult.written`` instead of frames (the BACI readers do).
+    duck
+        A DuckDB connection to share (one per ingest run), or None for a new one.
     """
 
     resolver: CountryResolver
@@ -129,6 +132,7 @@ class ReadContext:
     check_duplicates: bool = True
     temp_dir: Path | None = None
     out_folder: Path | None = None
+    duck: Any = None
 
 
 @dataclass
