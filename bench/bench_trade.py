@@ -48,14 +48,14 @@ BARE_SQL = (
     "FROM read_csv(?, header = true) GROUP BY t, i, k) TO '{out}' (FORMAT parquet)"
 )
 
-BARE_SCRIPT = f'''
+BARE_SCRIPT = f"""
 import sys
 import duckdb
 path, out = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
 con.execute({BARE_SQL!r}.format(out=out.replace("'", "''")), [path])
-'''
+"""
 
 CHILD = r"""
 import json, sys, time
@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--pairs", type=int, default=5, help="interleaved pairs per comparison (default 5)")
     ap.add_argument(
-        "--only", default="engine,process,zip", help="comparisons to run: engine, process, zip (comma separated)"
+        "--only",
+        default="engine,process,zip",
+        help="comparisons to run: engine, process, zip (comma separated)",
     )
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
@@ -170,7 +172,9 @@ def main(argv: list[str] | None = None) -> None:
                 f"{first['rows'] / statistics.median(r['wall_s'] for r in a) / 1e6:.2f} M rows/s"
             )
         if "process" in only:
-            print("2. `cclreview ingest-trade FILE --out DIR` vs `python bare_duckdb.py FILE OUT` (whole process)")
+            print(
+                "2. `cclreview ingest-trade FILE --out DIR` vs `python bare_duckdb.py FILE OUT` (whole process)"
+            )
             script = tmp_path / "bare_duckdb.py"
             script.write_text(BARE_SCRIPT, encoding="utf-8")
             a, b = pairs(
@@ -186,7 +190,9 @@ def main(argv: list[str] | None = None) -> None:
             years5 = [2020, 2021, 2022, 2023, 2024]
             z5 = gen_baci.generate_zip(args.rows, years5, args.seed)
             z1 = gen_baci.generate_zip(args.rows, [2022], args.seed)
-            print(f"3. five-year zip ({z5.stat().st_size / 1e6:.0f} MB) vs one year ({z1.stat().st_size / 1e6:.0f} MB)")
+            print(
+                f"3. five-year zip ({z5.stat().st_size / 1e6:.0f} MB) vs one year ({z1.stat().st_size / 1e6:.0f} MB)"
+            )
             (tmp_path / "z5").mkdir()
             (tmp_path / "z1").mkdir()
             a, b = pairs(
