@@ -608,41 +608,36 @@ def _assembler(parts: list[tuple[str, Path]], kind: str, where: str, con: duckdb
     """A writer that copies the ``kind`` parts of every file into one Parquet file.
 
     DuckDB reads the parts (in file order, rows in their stored order), adds
-    ``source_file``, applies ``where``, casts every column to the contract type and
-    writes the file itself (streaming, multi-threaded), with the pandas metadata that
-    makes pandas read the contract dtypes back.
+    ``source_file``, applies ``where`` and casts every column to the contract type;
+    pyarrow writes the batches with the pandas metadata that makes pandas read the
+    contract dtypes back.
     """
 
     def write(target: Path) -> None:
-        selects = []
-        files_all = []
-        for n, (name, folder) in enumerate(parts):
-            for m, f in enumerate(_part_files(folder, kind)):
-                files_all.append(f)
-                selects.append(
-                    f"SELECT *, {sql_str(name)} AS source_file, {n} AS _file, {m} AS _part "
-                    f"FROM read_parquet({sql_str(str(f))}, file_row_number = true)"
+        files = [(name, f) for name, folder in parts for f in _part_files(folder, kind)]
+        schema = _target_schema(kind, [f for _, f in files])
+        # Part by part, in order, batch by batch: no sort and no table of all years in
+        # memory, so a five-year zip needs no more memory here than one year.
+        con.execute("SET preserve_insertion_order = true")
+        writer = pq.ParquetWriter(target, schema)
+        try:
+            for name, f in files:
+                select = f"SELECT *, {sql_str(name)} AS source_file FROM read_parquet({sql_str(str(f))})"
+                have = _union_columns(con, [select])
+                cols = ", ".join(
+                    (
+                        f'CAST("{c.name}" AS {_DUCK_TYPES.get(c.type, "VARCHAR")})'
+                        if c.name in have
+                        else f"NULL::{_DUCK_TYPES.get(c.type, 'VARCHAR')}"
+                    )
+                    + f' AS "{c.name}"'
+                    for c in schema
                 )
-        schema = _target_schema(kind, files_all)
-        pandas_meta = schema.metadata[b"pandas"].decode()
-        if not selects:
-            pq.write_table(schema.empty_table(), target)
-            return
-        have = _union_columns(con, selects)
-        cols = ", ".join(
-            (
-                f'CAST("{f.name}" AS {_DUCK_TYPES.get(f.type, "VARCHAR")})'
-                if f.name in have
-                else f"NULL::{_DUCK_TYPES.get(f.type, 'VARCHAR')}"
-            )
-            + f' AS "{f.name}"'
-            for f in schema
-        )
-        con.execute(
-            f"COPY (SELECT {cols} FROM ({' UNION ALL BY NAME '.join(selects)}) "
-            f"WHERE {where} ORDER BY _file, _part, file_row_number) "
-            f"TO {sql_str(str(target))} (FORMAT parquet, KV_METADATA {{pandas: {sql_str(pandas_meta)}}})"
-        )
+                for batch in con.sql(f"SELECT {cols} FROM ({select}) WHERE {where}").to_arrow_reader(200_000):
+                    writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+        finally:
+            writer.close()
+            con.execute("SET preserve_insertion_order = false")
 
     return write
 
