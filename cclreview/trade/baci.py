@@ -262,7 +262,7 @@ def read_baci_source(
             rej = pd.concat([rej, _locate_invalid(src, file, delim, int(n_bad))], ignore_index=True)
         con.register("codes", codes)
         version_sql = sql_str(hs_version) if hs_version else _IN_FORCE_SQL
-        con.execute(_exports_sql(version_sql, source))
+        exports_select = _exports_sql(version_sql, source)
         con.execute(_bilateral_sql(version_sql, source, ctx.focus))
         unmatched = pd.concat(
             [
@@ -284,9 +284,9 @@ def read_baci_source(
         )
         if ctx.out_folder is not None:
             # Straight from DuckDB to Parquet parts: no pandas round trip of the big tables.
-            result.written = _write_parts(con, ctx.out_folder, ctx.focus)
+            result.written = _write_parts(con, exports_select, ctx.out_folder, ctx.focus)
         else:
-            result.exports = finalize_exports(con.execute("SELECT * FROM out_exports ORDER BY 1, 2, 3").df())
+            result.exports = finalize_exports(con.execute(exports_select).df())
             bilateral = con.execute("SELECT * FROM out_bilateral ORDER BY 1, 2, 3, 4").df()
             result.bilateral = finalize_bilateral(bilateral) if len(bilateral) else empty_bilateral()
     finally:
@@ -502,15 +502,14 @@ _IN_FORCE_SQL = (
 
 
 def _exports_sql(version_sql: str, source: str) -> str:
-    """Exports to the world by exporter ISO3 (codes of one country summed: 58 and 56 -> BEL),
-    in the contract's columns."""
+    """The query of exports to the world by exporter ISO3 (codes of one country summed:
+    58 and 56 -> BEL), in the contract's columns and key order."""
     return (
-        "CREATE OR REPLACE TEMP TABLE out_exports AS "
         f"SELECT t::BIGINT AS year, c.iso3 AS exporter_iso3, {_HS6} AS hs6, 6::BIGINT AS hs_level, "
         f"{version_sql} AS hs_version, sum(v) * 1000.0 AS value_usd, {_QTY} AS qty, "
         f"{sql_str(source)} AS source, 'value' AS value_kind, NULL::BIGINT AS rank "
         "FROM agg JOIN codes c ON agg.i = c.code "
-        "WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NOT NULL GROUP BY t, c.iso3, k"
+        "WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NOT NULL GROUP BY t, c.iso3, k ORDER BY t, c.iso3, k"
     )
 
 
@@ -539,19 +538,20 @@ _UM_IMPORTERS = (
 )
 
 
-def _write_parts(con: duckdb.DuckDBPyConnection, folder: Path, focus: tuple[str, ...]) -> dict[str, int]:
-    """COPY the two result tables to the next numbered part files of ``folder``."""
+def _write_parts(
+    con: duckdb.DuckDBPyConnection, exports_select: str, folder: Path, focus: tuple[str, ...]
+) -> dict[str, int]:
+    """COPY the exports (straight from the grouped table) and the bilateral table to the
+    next numbered part files of ``folder``; return their row counts."""
     folder.mkdir(parents=True, exist_ok=True)
     n = len(list(folder.glob("exports-*.parquet")))
-    con.execute(
-        f"COPY (SELECT * FROM out_exports ORDER BY year, exporter_iso3, hs6) "
-        f"TO {sql_str(str(folder / f'exports-{n:03d}.parquet'))} (FORMAT parquet)"
-    )
+    (n_exp,) = con.execute(
+        f"COPY ({exports_select}) TO {sql_str(str(folder / f'exports-{n:03d}.parquet'))} (FORMAT parquet)"
+    ).fetchall()[0]
     con.execute(
         f"COPY (SELECT * FROM out_bilateral ORDER BY year, exporter_iso3, importer_iso3, hs6) "
         f"TO {sql_str(str(folder / f'bilateral-{n:03d}.parquet'))} (FORMAT parquet)"
     )
-    (n_exp,) = con.execute("SELECT count(*) FROM out_exports").fetchall()[0]
     n_focus, n_us = con.execute(
         f"SELECT count(*) FILTER (WHERE importer_iso3 IN {sql_list(list(focus))}), "
         "count(*) FILTER (WHERE exporter_iso3 = 'USA') FROM out_bilateral"
