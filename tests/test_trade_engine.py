@@ -288,5 +288,5 @@ def test_gzip_truncated_is_one_error(tmp_path: Path) -> None:
     body = ("\n".join([HEADER, *(ROWS * 3000)]) + "\n").encode()
     gz = tmp_path / "baci_2022.csv.gz"
     gz.write_bytes(gzip.compress(body)[:-2000])
-    with pytest.raises(InputError, match="baci_2022.csv.gz"):
+    with pytest.raises(InputError, match=r"baci_2022\.csv\.gz"):
         ingest_trade([gz], tmp_path / "out")

@@ -116,7 +116,7 @@ def test_exports_equal_independent_sums(run: Path, shared_data: Path) -> None:
     key = ["source_file", "year", "exporter_iso3", "hs6"]
     assert not got.duplicated(key).any()
     m = got.merge(ref, on=key, how="outer", suffixes=("", "_ref"), indicator=True)
-    assert (m["_merge"] == "both").all(), m[m["_merge"] != "both"][key + ["_merge"]].head()
+    assert (m["_merge"] == "both").all(), m[m["_merge"] != "both"][[*key, "_merge"]].head()
     assert np.allclose(m["value_usd"], m["value_usd_ref"], rtol=1e-9, atol=0)
     both_q = m["qty"].notna() | m["qty_ref"].notna()
     assert np.allclose(m.loc[both_q, "qty"], m.loc[both_q, "qty_ref"], rtol=1e-9, atol=0)

@@ -46,9 +46,9 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import duckdb
 import numpy as np
@@ -67,6 +67,7 @@ from cclreview.trade.tidy import (
     clean_long,
     display_name,
     empty_bilateral,
+    empty_exports,
     empty_rejected,
     empty_unmatched,
     finalize_bilateral,
@@ -110,11 +111,11 @@ class _Pipe:
 
     def _feed(self) -> None:
         try:
-            with open(self.path, "wb") as out, self._open() as src:
+            with self.path.open("wb") as out, self._open() as src:
                 shutil.copyfileobj(src, out, 1 << 20)
         except BrokenPipeError:  # the reader stopped early (an error of its own)
             pass
-        except Exception as exc:  # noqa: BLE001  (reported by the caller, naming the file)
+        except Exception as exc:
             self.error = exc
 
     def close(self) -> None:
@@ -275,7 +276,7 @@ def read_baci_source(
             notes.append("HS revision not stated; assumed the revision in force each year")
         rej = rej.sort_values("line", kind="stable").reset_index(drop=True) if len(rej) else empty_rejected()
         result = ReadResult(
-            None,  # type: ignore[arg-type]  (set below)
+            empty_exports(),  # replaced below (or left empty when the parts are written)
             rej[REJECT_COLUMNS],
             unmatched[UNMATCHED_COLUMNS] if len(unmatched) else empty_unmatched(),
             rows_read,
@@ -304,10 +305,8 @@ def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Free a shared connection of one file's tables (and release their memory)."""
     for table in _WORK_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    try:
+    with suppress(duckdb.Error):
         con.unregister("codes")
-    except duckdb.Error:
-        pass
 
 
 def _aggregate(
@@ -461,11 +460,16 @@ def _locate_invalid(
     """The lines of the rows the query counted as invalid (plain Python; rare)."""
     rows = []
     if isinstance(src, Path):
-        opener: Callable[[], IO[bytes]] = (
-            (lambda: gzip.open(src, "rb")) if src.name.lower().endswith(".gz") else (lambda: open(src, "rb"))
-        )
+        path = src
+
+        def opener() -> IO[bytes]:
+            # A factory, like the zip members': the caller opens it in a with-block.
+            return cast(
+                IO[bytes], gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+            )
+
     else:
-        opener = src
+        opener = src  # type: ignore[assignment]
     with opener() as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
         reader = csv.reader(text, delimiter=delim)
@@ -628,6 +632,13 @@ def _member_layout(zf: zipfile.ZipFile, member: str, where: str) -> str:
     return delim
 
 
+def _member_opener(zf: zipfile.ZipFile, member: str) -> Callable[[], IO[bytes]]:
+    def opener() -> IO[bytes]:
+        return zf.open(member)
+
+    return opener
+
+
 def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
     """Read a BACI release zip member by member (nothing unpacked to disk).
 
@@ -638,8 +649,7 @@ def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
     except zipfile.BadZipFile as exc:
         raise InputError(f"{path} is not a valid zip ({exc}); re-download the BACI release") from exc
     with zf:
-        members = [(m, _ZIP_YEAR.search(m)) for m in zf.namelist()]
-        members = [(m, mt) for m, mt in members if mt]
+        members = [(m, mt) for m in zf.namelist() if (mt := _ZIP_YEAR.search(m))]
         if not members:
             raise InputError(f"{path}: no BACI_HSxx_Yyyyy_Vxxxxxx.csv member; is this a BACI release zip?")
         dictionary = _zip_dictionary(zf)
@@ -657,7 +667,7 @@ def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
             start = time.perf_counter()
             results.append(
                 read_baci_source(
-                    lambda member=member: zf.open(member),
+                    _member_opener(zf, member),
                     file=where,
                     ctx=ctx,
                     hs_version=version,
@@ -673,7 +683,7 @@ def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
         found = sorted(int(mt.group(2)) for _, mt in members)
         raise InputError(f"{path}: no member for years {sorted(ctx.years or [])}; the zip has years {found}")
     merged = ReadResult(
-        None,  # type: ignore[arg-type]
+        empty_exports(),
         pd.concat([r.rejected for r in results], ignore_index=True),
         pd.concat([r.unmatched for r in results], ignore_index=True),
         sum(r.rows_read for r in results),

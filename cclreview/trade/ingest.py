@@ -99,7 +99,7 @@ def find_trade_files(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def _cache_key(sha: str, reader: Reader, ctx: ReadContext) -> str:
-    opts = {
+    opts: dict[str, object] = {
         "sha256": sha,
         "reader": reader.name,
         "version": reader.version,
@@ -338,8 +338,8 @@ def ingest_trade(
         ``outputs`` (paths).
     """
     start = time.perf_counter()
-    paths = [Path(p) for p in paths]
-    if not paths:
+    files = [Path(p) for p in paths]
+    if not files:
         raise InputError("no trade files given; pass files or put them in data/raw/trade/")
     if not 0 <= max_rejected <= 1:
         raise InputError(f"--max-rejected must be between 0 and 1, got {max_rejected}")
@@ -360,7 +360,7 @@ def ingest_trade(
         temp_dir=out_dir / CACHE_DIR / TEMP_DIR,
     )
     try:
-        return _run(paths, out_dir, ctx, focus_t, max_rejected, use_cache, rehash, start)
+        return _run(files, out_dir, ctx, focus_t, max_rejected, use_cache, rehash, start)
     finally:
         if ctx.duck is not None:
             ctx.duck.close()
@@ -542,9 +542,9 @@ def _write_all(out_dir: Path, tables: dict[str, pd.DataFrame | Callable[[Path], 
         umask = os.umask(0)
         os.umask(umask)
         for tmp, target in staged:
-            os.chmod(tmp, 0o666 & ~umask)
+            tmp.chmod(0o666 & ~umask)
             try:
-                os.replace(tmp, target)
+                tmp.replace(target)
             except OSError as exc:
                 raise OutputError(
                     f"cannot replace {target}: {exc.strerror or exc}; close it or fix permissions"
