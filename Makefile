@@ -74,7 +74,10 @@ $(PROC)/scores.parquet $(PROC)/sensitivity.parquet &: $(PROC)/ccl_entries.parque
 	$(CLI) score --sensitivity-draws 1000 --out $(PROC)
 
 # The workbook formats every processed table (and carries reviewer notes over from an
-# existing workbook at the same path).
+# existing workbook at the same path). It holds reviewers' work, so make must never delete
+# it (.PRECIOUS overrides .DELETE_ON_ERROR and the delete-on-interrupt rule): cclreview
+# replaces it atomically itself and keeps the old one in reports/history/.
+.PRECIOUS: $(REPORT)
 $(REPORT): $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/ccl_entries.parquet \
            $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/exports.parquet \
            $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP) $(MANIFEST)
