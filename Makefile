@@ -54,7 +54,9 @@ $(MANIFEST): $(SOURCES) | $(STAMP)
 data: $(STAMP) ## Get or refresh every source into data/raw (mirror or download)
 	$(CLI) fetch all
 
-$(PROC)/ccl_entries.parquet: $(CCL_XML) | $(STAMP) $(MANIFEST)
+# A stage writes all its outputs as one unit (temp names, renamed at the end with the
+# targets below last), so a stage killed half-way leaves old targets and is rerun.
+$(PROC)/ccl_entries.parquet $(PROC)/ccl_paragraphs.parquet &: $(CCL_XML) | $(STAMP) $(MANIFEST)
 	$(CLI) ingest-ccl --out $(PROC)
 
 $(PROC)/exports.parquet: $(TRADE_FILES) | $(STAMP) $(MANIFEST)

@@ -35,6 +35,7 @@ from cclreview.errors import OutputError
 MAKE_TARGETS: frozenset[str] = frozenset(
     {
         "ccl_entries.parquet",
+        "ccl_paragraphs.parquet",
         "exports.parquet",
         "evidence.parquet",
         "availability_hs.parquet",

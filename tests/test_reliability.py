@@ -408,18 +408,20 @@ def test_stage_outputs_rename_the_make_target_last(tmp_path: Path, monkeypatch: 
     real = os.replace
     monkeypatch.setattr(cio.os, "replace", lambda a, b: (order.append(Path(b).name), real(a, b)))
     with cio.stage_outputs():
-        cio.write_text("t", tmp_path / "ccl_entries.parquet")
-        cio.write_text("p", tmp_path / "ccl_paragraphs.parquet")
-        assert not (tmp_path / "ccl_entries.parquet").exists(), "nothing is renamed before the stage ends"
-    assert order == ["ccl_paragraphs.parquet", "ccl_entries.parquet"]
+        # The link stage: its make target first, then its other tables.
+        cio.write_text("t", tmp_path / "eccn_hs_links.parquet")
+        cio.write_text("c", tmp_path / "eccn_hs_link_candidates.parquet")
+        cio.write_text("r", tmp_path / "rejected_links.csv")
+        assert not (tmp_path / "eccn_hs_links.parquet").exists(), "nothing is renamed before the stage ends"
+    assert order == ["eccn_hs_link_candidates.parquet", "rejected_links.csv", "eccn_hs_links.parquet"]
 
 
 def test_makefile_targets_are_known_to_io() -> None:
     import re
 
     text = (ROOT / "Makefile").read_text()
-    targets = set(re.findall(r"^\$\(PROC\)/(\w+\.parquet)", text, re.M))
-    targets |= set(re.findall(r"\$\(PROC\)/(\w+\.parquet) &:", text))
+    rules = re.findall(r"^(\$\(PROC\)/[^:]*?)\s*&?:", text, re.M)
+    targets = {t for rule in rules for t in re.findall(r"\$\(PROC\)/(\w+\.parquet)", rule)}
     assert targets and targets <= cio.MAKE_TARGETS
     assert ".PRECIOUS: $(REPORT)" in text
 
