@@ -376,9 +376,7 @@ def _format_error(path: str, err: dict[str, Any]) -> str:
         shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        return (
-            f"{path}: {key}: value {shown} is not a {expected} (write a plain {expected}, e.g. without quotes)"
-        )
+        return f"{path}: {key}: value {shown} is not a {expected} (write a plain {expected}, e.g. without quotes)"
     if kind == "value_error":
         msg = str(ctx.get("error", err.get("msg", "")))
         sub = re.match(r"^([A-Za-z_][A-Za-z0-9_]*): (.*)$", msg, re.S)
