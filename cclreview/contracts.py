@@ -109,7 +109,7 @@ def _is_str_list(values: pd.Series, pattern: re.Pattern[str] | None = None) -> p
     def ok(cell: object) -> bool:
         if cell is None or isinstance(cell, str) or not hasattr(cell, "__iter__"):
             return False
-        return all(isinstance(x, str) and (pattern is None or pattern.match(x)) for x in cell)  # type: ignore[attr-defined]
+        return all(isinstance(x, str) and (pattern is None or pattern.match(x)) for x in cell)
 
     return values.map(ok)
 
@@ -301,7 +301,7 @@ class AvailabilityHs(_Model):
     n_non_us_suppliers: Series[int] = pa.Field(ge=0)
     n_non_us_suppliers_lo: Series[int] = pa.Field(ge=0)
     n_non_us_suppliers_hi: Series[int] = pa.Field(ge=0)
-    hhi_non_us: Series[float] = _unit(nullable=True)
+    hhi_non_us: Series[float] = _unit(nullable=True, description="null when there are no non-U.S. exports")
     hhi_non_us_lo: Series[float] = _unit(nullable=True)
     hhi_non_us_hi: Series[float] = _unit(nullable=True)
     is_bounded: Series[bool]
@@ -346,6 +346,17 @@ class EccnHsLinks(_Model):
     confidence: Series[float] = _unit()
     rank: Series[int] = pa.Field(ge=1, description="1 = best within the ECCN")
     rationale: Series[str]
+    confirmed: Series[bool] = pa.Field(
+        description="evidence as it stands: curated, analyst, trusted imports, inherited from a confirmed "
+        "link; False for suggestions, the China catalogue, conflicting imports (issue 12)"
+    )
+    specificity: Series[float] = pa.Field(
+        gt=0, le=1, description="share of the HS line the item plausibly is, from specificity_classes.csv"
+    )
+    specificity_class: Series[str] = pa.Field(
+        isin=["dedicated", "shared", "residual", "heading"],
+        description="dedicated 1.0, shared 0.6, residual 0.3, heading 0.15",
+    )
 
     class Config:
         name = "eccn_hs_links"

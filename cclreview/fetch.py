@@ -65,7 +65,7 @@ def baci_base() -> str:
 
 def _open(url: str, headers: dict[str, str] | None = None, timeout: float = TIMEOUT_S) -> Any:
     req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
-    return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 - URLs come from config
+    return urllib.request.urlopen(req, timeout=timeout)
 
 
 def _reason(exc: BaseException) -> str:
@@ -144,8 +144,8 @@ def download(
             if exc.code == 416 and have:
                 # Complete only if the server says its file has exactly our size
                 # (Content-Range: bytes */SIZE); else it is larger or unknown: start over.
-                cr = re.fullmatch(r"\s*bytes\s+\*/(\d+)\s*", exc.headers.get("Content-Range") or "")
-                if cr and int(cr.group(1)) == have and total in (None, have):
+                whole = re.fullmatch(r"\s*bytes\s+\*/(\d+)\s*", exc.headers.get("Content-Range") or "")
+                if whole and int(whole.group(1)) == have and total in (None, have):
                     resp = None
                 else:
                     log.warning("%s: server refused the resume (HTTP 416); starting over", part)
@@ -159,7 +159,7 @@ def download(
             with resp:
                 status = getattr(resp, "status", 200)
                 etag, modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
-                length = resp.headers.get("Content-Length")
+                length = str(resp.headers.get("Content-Length") or "")
                 if have:
                     cr = _content_range(resp.headers.get("Content-Range"))
                     same = (
@@ -190,7 +190,7 @@ def download(
                     total=total, initial=have, unit="B", unit_scale=True, desc=desc or target.name
                 )
                 try:
-                    with open(part, "ab" if have else "wb") as fh:
+                    with part.open("ab" if have else "wb") as fh:
                         while True:
                             try:
                                 block = resp.read(CHUNK)
@@ -224,7 +224,7 @@ def download(
                     f"checksum mismatch for {url}: expected sha256 {expected_sha256} (pinned in "
                     f"config/sources.toml), got {got}; check the source, then update the pin"
                 )
-        os.replace(part, target)
+        part.replace(target)
         meta_path.unlink(missing_ok=True)
         return target
     raise FetchError(f"cannot download {url}: the partial file could not be resumed nor restarted; run again")

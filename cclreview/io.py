@@ -149,7 +149,7 @@ def _signals_held() -> Iterator[None]:
 
 def _replace(tmp: Path, target: Path) -> None:
     try:
-        os.replace(tmp, target)
+        tmp.replace(target)
     except PermissionError as exc:
         raise OutputError(
             f"cannot replace {target}: it is open in another program or read-only; close it and run again"
@@ -191,19 +191,19 @@ def atomic_path(
             suffix=suffix if suffix is not None else target.suffix,
             dir=target.parent,
         )
-    except PermissionError as exc:
-        raise OutputError(
-            f"cannot write {target}: folder {target.parent} is not writable; "
-            "choose another --out or fix its permissions"
-        ) from exc
     except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise OutputError(
+                f"cannot write {target}: folder {target.parent} is not writable "
+                f"({exc.strerror or exc.errno}); {_FIXES[exc.errno or errno.EACCES]}"
+            ) from exc
         raise OutputError(os_error_message(exc, target)) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     # mkstemp creates 0600 files; outputs get the usual permissions (0666 less umask).
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+    tmp.chmod(0o666 & ~umask)
     deferred = False
     try:
         try:
@@ -287,7 +287,7 @@ def write_text(text: str, target: str | os.PathLike[str]) -> Path:
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """Return the hex sha256 of a file, read in chunks."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):
             h.update(block)
     return h.hexdigest()

@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -26,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serves the eCFR titles endpoint, a Part 774 XML and a zip, honouring Range."""
 
-    ranges: list[str] = []
-    files: dict[str, bytes] = {}
-    etags: dict[str, str] = {}
+    ranges: ClassVar[list[str]] = []
+    files: ClassVar[dict[str, bytes]] = {}
+    etags: ClassVar[dict[str, str]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         path = self.path.split("?")[0]
         body = self.files.get(path)
         if body is None:
@@ -413,7 +414,7 @@ def test_pinned_sha256_refuses_a_changed_mirror_file(tmp_path: Path) -> None:
     pin = sha256_file_bytes(good.encode())
     assert fetch_file(paths, _spec(pin), mirror).action == "copied"
     (mirror / "hs" / "hs.csv").write_text("code,desc\n01,tampered\n")
-    with pytest.raises(FetchError, match="not the .* pinned in config/sources.toml"):
+    with pytest.raises(FetchError, match=r"not the .* pinned in config/sources\.toml"):
         fetch_file(paths, _spec(pin), mirror)
     assert (paths.raw / "hs/hs.csv").read_text() == good
     # A new pin that the mirror matches takes the new file without --force.

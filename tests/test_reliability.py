@@ -167,7 +167,7 @@ def test_sigint_to_make_when_the_workbook_is_replaced_keeps_every_note(project: 
             f"STAMP={stamp}",
             f"CURATED={ROOT / 'cclreview/reference/eccn_hs_curated.csv'}",
             "CCLREVIEW_MIRROR=",
-        ],  # fmt: skip
+        ],
         cwd=project,
         env=_env(project),
         stdout=subprocess.PIPE,
@@ -178,7 +178,7 @@ def test_sigint_to_make_when_the_workbook_is_replaced_keeps_every_note(project: 
     deadline = time.monotonic() + 240
     while proc.poll() is None and time.monotonic() < deadline:
         try:
-            if os.stat(report).st_ino != ino:
+            if report.stat().st_ino != ino:
                 os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
                 hit = True
                 break
@@ -488,6 +488,8 @@ def test_report_on_a_full_disk_is_one_line_and_keeps_the_workbook(
 def test_stray_os_error_and_long_messages_are_one_short_line() -> None:
     msg = one_line("a\nb\x00" + "x" * 5000)
     assert "\n" not in msg and len(msg) <= 600 and msg.startswith("a b ")
-    with pytest.raises(OutputError, match="cannot write"):
-        with cio.atomic_path("/proc/cclreview-cannot-exist/x.csv"):
-            pass
+    with (
+        pytest.raises(OutputError, match="cannot write"),
+        cio.atomic_path("/proc/cclreview-cannot-exist/x.csv"),
+    ):
+        pass

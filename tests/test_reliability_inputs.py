@@ -70,7 +70,7 @@ def test_200_mb_of_nul_bytes_is_refused_fast_with_a_short_line(tmp_path: Path) -
     folder = tmp_path / "evidence"
     folder.mkdir()
     big = folder / "dump.csv"
-    with open(big, "wb") as fh:  # sparse: no disk space used
+    with big.open("wb") as fh:  # sparse: no disk space used
         fh.truncate(200 * 1024 * 1024)
     start = time.perf_counter()
     with pytest.raises(InputError) as info:
@@ -79,7 +79,7 @@ def test_200_mb_of_nul_bytes_is_refused_fast_with_a_short_line(tmp_path: Path) -
     msg = str(info.value)
     assert "dump.csv" in msg and "larger than the 52 MB" in msg and len(msg) < 300
     small = folder / "dump.csv"
-    with open(small, "wb") as fh:
+    with small.open("wb") as fh:
         fh.truncate(1024 * 1024)
     with pytest.raises(InputError, match="NUL bytes"):
         ingest_evidence([folder], tmp_path / "out")
@@ -87,7 +87,7 @@ def test_200_mb_of_nul_bytes_is_refused_fast_with_a_short_line(tmp_path: Path) -
 
 def test_concordance_size_and_nul_guard(tmp_path: Path) -> None:
     big = tmp_path / "huge.csv"
-    with open(big, "wb") as fh:
+    with big.open("wb") as fh:
         fh.truncate(60 * 1024 * 1024)
     with pytest.raises(InputError, match="larger than the 52 MB a concordance"):
         detect_layout(big)

@@ -189,7 +189,7 @@ def _check_size(path: Path) -> None:
             "may have; is it the right file? Remove it from the concordance folder"
         )
     if path.suffix.lower() not in {".xlsx", ".xlsm"}:
-        with open(path, "rb") as fh:
+        with path.open("rb") as fh:
             if b"\x00" in fh.read(1 << 16):
                 raise InputError(f"{path}: holds NUL bytes, so it is not a text table; remove or replace it")
 

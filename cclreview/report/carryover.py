@@ -120,7 +120,7 @@ def read_previous(path: str | Path) -> PreviousWorkbook:
         rank_rows, notes_rows = _read_rows(wb, path)
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001 - malformed sheet XML, bad cell values: one line
+    except Exception as exc:
         raise InputError(
             f"previous workbook {path} cannot be read: its sheet data is malformed "
             f"({type(exc).__name__}: {str(exc)[:120]}); open and re-save it in a spreadsheet program, "

@@ -34,7 +34,7 @@ HISTORY_KEEP = 10
 MAX_MERGE_ATTEMPTS = 3
 
 
-class _SavedMeanwhile(Exception):
+class _SavedMeanwhileError(Exception):
     """The workbook on disk changed while the new one was built (internal)."""
 
 
@@ -126,7 +126,7 @@ def _path_roots(processed: Path) -> list[tuple[str, str]]:
     roots: list[tuple[str, str]] = []
     try:
         m = mirror_dir(None)
-    except Exception:  # noqa: BLE001 - no mirror configured
+    except Exception:
         m = None
     if m is not None:
         roots += [(str(Path(m).resolve()), "mirror/"), (str(Path(m)), "mirror/")]
@@ -250,7 +250,7 @@ def _ccl_edition(inputs: ReportInputs) -> str:
 
 def _weights_line(inputs: ReportInputs) -> tuple[str, str]:
     """(Summary line, Method note) about the weights file and its match with scores."""
-    if inputs.weights is None:
+    if inputs.weights is None or inputs.weights_path is None or inputs.weights_sha256 is None:
         return (
             "weights file not found",
             "Weights file not found: the values used by scoring cannot be shown.",
@@ -427,11 +427,11 @@ def build_report(
             # Runs with SIGINT/SIGTERM/SIGHUP held, just before the rename.
             if _changed(out, seen):
                 if merging and attempt < MAX_MERGE_ATTEMPTS:
-                    raise _SavedMeanwhile
+                    raise _SavedMeanwhileError
                 side = out.with_name(
                     f"{out.stem}.new-{dt.datetime.now(tz=dt.UTC):%Y-%m-%dT%H%M%SZ}{out.suffix}"
                 )
-                os.replace(tmp, side)
+                tmp.replace(side)
                 raise OutputError(
                     f"{out} was saved by someone else while the report was built; it is left as it is and "
                     f"the new workbook is {side.name}: "
@@ -450,7 +450,7 @@ def build_report(
             return _build(
                 out, date, prev, processed, weights, manifest, max_suppliers, max_links, before_replace
             )
-        except _SavedMeanwhile:
+        except _SavedMeanwhileError:
             log.warning(
                 "%s was saved meanwhile: rebuilding to merge the new notes (attempt %d)", out, attempt + 1
             )
@@ -461,7 +461,7 @@ def _read_prev(
     out: Path, previous: str | os.PathLike[str] | None, carry_from_existing: bool
 ) -> PreviousWorkbook | None:
     if previous is not None:
-        return read_previous(previous)
+        return read_previous(Path(previous))
     if carry_from_existing and out.exists():
         try:
             prev = read_previous(out)
@@ -486,7 +486,11 @@ def _build(
     max_links: int,
     before_replace: Any,
 ) -> ReportResult:
-    inputs = load_inputs(Path(processed), weights, manifest)
+    inputs = load_inputs(
+        Path(processed),
+        Path(weights) if weights is not None else None,
+        Path(manifest) if manifest is not None else None,
+    )
     annotations = prev.annotations if prev is not None else None
     cands = frames.candidates_frame(inputs, annotations)
     headings = dict(zip(cands["eccn"], cands["heading"], strict=True))
@@ -559,7 +563,7 @@ def _discard(wb: Workbook) -> None:
                 elif obj is not None:
                     obj.xf.close()
                     obj.cleanup()
-            except Exception:  # noqa: BLE001 - best effort: the original error matters
+            except Exception:
                 log.debug("cleanup of sheet %s failed", ws.title, exc_info=True)
 
 
@@ -618,13 +622,14 @@ def _write_sheets(
             sheets.write_simple(wb, "Changes", sheets.CHANGES_COLUMNS, changes, dic, note=note,
                                 freeze="C2")  # fmt: skip
         elif step == "Method":
-            text = list(sheets.METHOD_TEXT) + [
+            text = [
+                *list(sheets.METHOD_TEXT),
                 (
                     "Evidence sheet limits",
                     f"Shows the best {limits[1] or 'all'} HS links of each ECCN (by link rank, then confidence) "
                     f"and the {limits[0]} largest non-U.S. suppliers of each; every link is in "
                     "eccn_hs_links.parquet and the Method table below counts them all.",
-                )
+                ),
             ]
             sheets.write_method(wb, inputs.weights, weights_note, _link_sources(inputs), text, dic)
         elif step == "Sources":
