@@ -25,10 +25,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cclreview.errors import OutputError
+
+if TYPE_CHECKING:  # the CLI imports this module: no pandas at start-up (`--help` stays fast)
+    import pandas as pd
 
 #: Stage outputs that are make targets (see the Makefile): renamed after every other
 #: output of their stage, so that make never sees a new target beside stale tables.

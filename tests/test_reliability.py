@@ -152,8 +152,9 @@ def test_sigint_to_make_when_the_workbook_is_replaced_keeps_every_note(project: 
     # Only the report is stale: it is older than every stage output.
     earlier = time.time() - 3600
     os.utime(report, (earlier, earlier))
-    (project / "pyproject.toml").write_text("")
-    os.utime(project / "pyproject.toml", (earlier - 60, earlier - 60))
+    for prereq in ("pyproject.toml", "requirements-dev.lock"):  # what the venv stamp depends on
+        (project / prereq).write_text("")
+        os.utime(project / prereq, (earlier - 60, earlier - 60))
     stamp = project / ".stamp"
     stamp.write_text("")
     ino = report.stat().st_ino
