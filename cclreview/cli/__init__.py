@@ -39,6 +39,7 @@ STAGE_COMMANDS = frozenset(
 COMMAND_MODULES: dict[str, str] = {
     "fetch": "fetch",
     "ingest-ccl": "ccl",
+    "controls": "controls",
     "ingest-trade": "trade",
     "ingest-evidence": "evidence",
     "availability": "availability",
