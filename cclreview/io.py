@@ -38,6 +38,7 @@ MAKE_TARGETS: frozenset[str] = frozenset(
     {
         "ccl_entries.parquet",
         "ccl_paragraphs.parquet",
+        "eccn_controls.parquet",
         "exports.parquet",
         "evidence.parquet",
         "availability_hs.parquet",

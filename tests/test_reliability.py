@@ -494,3 +494,10 @@ def test_stray_os_error_and_long_messages_are_one_short_line() -> None:
         cio.atomic_path("/proc/cclreview-cannot-exist/x.csv"),
     ):
         pass
+
+
+def test_every_stage_command_writes_as_one_unit() -> None:
+    from cclreview.cli import STAGE_COMMANDS
+    from cclreview.contracts import STAGE_ORDER
+
+    assert {s.command for s in STAGE_ORDER} <= STAGE_COMMANDS

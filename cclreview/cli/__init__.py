@@ -30,7 +30,16 @@ MAX_ERROR_CHARS = 600
 
 #: Commands whose outputs are written as one unit (renamed together at the end).
 STAGE_COMMANDS = frozenset(
-    {"ingest-ccl", "ingest-trade", "ingest-evidence", "availability", "link", "score", "sensitivity"}
+    {
+        "ingest-ccl",
+        "ingest-trade",
+        "ingest-evidence",
+        "availability",
+        "link",
+        "controls",
+        "score",
+        "sensitivity",
+    }
 )
 
 # Command name -> the module of ``cclreview/cli`` that defines it. Modules are imported
