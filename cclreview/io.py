@@ -150,6 +150,15 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def _is_cache(target: Path) -> bool:
+    """Files under a hidden folder (``out/.cache/``) are caches a stage may read back at once.
+
+    They are not stage outputs (each is written atomically and validated by its own
+    record), so :func:`stage_outputs` renames them immediately.
+    """
+    return any(part.startswith(".") and part not in (".", "..") for part in target.parent.parts)
+
+
 def _replace(tmp: Path, target: Path) -> None:
     try:
         tmp.replace(target)
@@ -216,7 +225,7 @@ def atomic_path(
             if exc.filename is None or str(exc.filename) == str(tmp):
                 raise OutputError(os_error_message(exc, target)) from exc
             raise
-        if _pending is not None:
+        if _pending is not None and not _is_cache(target):
             if before_replace is not None:
                 before_replace(tmp)
             for i, (old_tmp, old_target) in enumerate(_pending):
@@ -243,7 +252,8 @@ def stage_outputs() -> Iterator[None]:
 
     Outputs written with :func:`atomic_path` (and the ``write_*`` helpers) inside the
     block stay under temporary names until the block ends without error; then they are
-    renamed, the :data:`MAKE_TARGETS` last, with SIGINT/SIGTERM/SIGHUP held. On error
+    renamed, the :data:`MAKE_TARGETS` last, with SIGINT/SIGTERM/SIGHUP held (files under a
+    hidden folder, i.e. caches such as ``out/.cache/``, are renamed at once). On error
     every temporary file is removed and the previous outputs stay as they were.
     Nested blocks join the outer one.
     """

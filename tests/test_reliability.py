@@ -484,3 +484,13 @@ def test_every_stage_command_writes_as_one_unit() -> None:
     from cclreview.contracts import STAGE_ORDER
 
     assert {s.command for s in STAGE_ORDER} <= STAGE_COMMANDS
+
+
+def test_cache_files_are_renamed_at_once_inside_a_stage(tmp_path: Path) -> None:
+    """A stage may read back its cache (trade parts under out/.cache/) before it ends."""
+    with cio.stage_outputs():
+        cio.write_text("part", tmp_path / ".cache" / "abc" / "exports-000.parquet")
+        assert (tmp_path / ".cache" / "abc" / "exports-000.parquet").read_text() == "part"
+        cio.write_text("t", tmp_path / "exports.parquet")
+        assert not (tmp_path / "exports.parquet").exists()
+    assert (tmp_path / "exports.parquet").read_text() == "t"
