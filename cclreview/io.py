@@ -40,6 +40,8 @@ MAKE_TARGETS: frozenset[str] = frozenset(
         "ccl_paragraphs.parquet",
         "eccn_controls.parquet",
         "exports.parquet",
+        "flows_focus.parquet",
+        "us_exports.parquet",
         "evidence.parquet",
         "availability_hs.parquet",
         "eccn_hs_links.parquet",

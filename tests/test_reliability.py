@@ -141,6 +141,13 @@ def test_sigint_to_make_when_the_workbook_is_replaced_keeps_every_note(project: 
     stamp = project / ".stamp"
     stamp.write_text("")
     (project / "cclreview").symlink_to(ROOT / "cclreview")  # reference tables the Makefile names
+    # The focus-importer stamp make keeps beside the stage outputs (cclreview run does not).
+    from cclreview.sources import load_sources
+
+    focus = project / "data/processed/.trade_focus"
+    focus.write_text(f"{load_sources(project / 'config/sources.toml').trade.focus_importers}\n")
+    os.utime(focus, (earlier - 30, earlier - 30))
+    os.utime(project / "config/sources.toml", (earlier - 90, earlier - 90))
     ino = report.stat().st_ino
     proc = subprocess.Popen(
         [
