@@ -64,7 +64,9 @@ $(MANIFEST): $(SOURCES) | $(STAMP)
 data: $(STAMP) ## Get or refresh every source into data/raw (mirror or download)
 	$(CLI) fetch all
 
-$(PROC)/ccl_entries.parquet: $(CCL_XML) | $(STAMP) $(MANIFEST)
+# A stage writes all its outputs as one unit (temp names, renamed at the end with the
+# targets below last), so a stage killed half-way leaves old targets and is rerun.
+$(PROC)/ccl_entries.parquet $(PROC)/ccl_paragraphs.parquet &: $(CCL_XML) | $(STAMP) $(MANIFEST)
 	$(CLI) ingest-ccl --out $(PROC)
 
 EAR_FILES    := $(wildcard $(RAW)/ear/*)
@@ -97,7 +99,10 @@ $(PROC)/scores.parquet $(PROC)/sensitivity.parquet &: $(PROC)/ccl_entries.parque
 	$(CLI) score --sensitivity-draws 1000 --out $(PROC)
 
 # The workbook formats every processed table (and carries reviewer notes over from an
-# existing workbook at the same path).
+# existing workbook at the same path). It holds reviewers' work, so make must never delete
+# it (.PRECIOUS overrides .DELETE_ON_ERROR and the delete-on-interrupt rule): cclreview
+# replaces it atomically itself and keeps the old one in reports/history/.
+.PRECIOUS: $(REPORT)
 $(REPORT): $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/ccl_entries.parquet \
            $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/exports.parquet \
            $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP) $(MANIFEST)

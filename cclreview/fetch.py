@@ -76,6 +76,27 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    """``bytes START-END/TOTAL`` -> (start, end, total or None); None when malformed."""
+    m = re.fullmatch(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*", value or "")
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2)), None if m.group(3) == "*" else int(m.group(3))
+
+
+def _discard_part(part: Path, meta_path: Path) -> None:
+    part.unlink(missing_ok=True)
+    meta_path.unlink(missing_ok=True)
+
+
 def download(
     url: str,
     target: str | os.PathLike[str],
@@ -86,9 +107,13 @@ def download(
 ) -> Path:
     """Download ``url`` to ``target`` with resume, progress bar and atomic rename.
 
-    An interrupted download leaves ``<target>.part``; the next call asks the server for
-    the remaining bytes (HTTP Range) and appends them. The file appears at ``target``
-    only when complete (and, when ``expected_sha256`` is given, verified).
+    An interrupted download leaves ``<target>.part`` and ``<target>.part.json`` (URL,
+    ETag, Last-Modified, total size). The next call resumes only when all of these
+    still hold: same URL, the server answers 206 with a ``Content-Range`` that starts at
+    the partial size and has the recorded total, and the same ETag/Last-Modified (sent
+    as ``If-Range``). Otherwise (a stale ``.part`` of another version, a changed file, a
+    416 for a partial file larger than the server's) it starts over. The file appears at
+    ``target`` only when complete and, when ``expected_sha256`` is given, verified.
 
     Raises
     ------
@@ -98,52 +123,111 @@ def download(
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
-    have = part.stat().st_size if part.exists() else 0
-    headers = {"Range": f"bytes={have}-"} if have else {}
-    try:
-        resp = _open(url, headers, timeout)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:  # the .part file is already complete
-            resp = None
-        else:
+    meta_path = target.with_name(target.name + ".part.json")
+    for attempt in (1, 2):
+        have = part.stat().st_size if part.exists() else 0
+        meta = _read_meta(meta_path) if have else None
+        if have and (meta is None or meta.get("url") != url):
+            log.warning("%s: partial file of unknown origin; starting the download over", part)
+            _discard_part(part, meta_path)
+            have, meta = 0, None
+        headers: dict[str, str] = {}
+        if have and meta is not None:
+            headers["Range"] = f"bytes={have}-"
+            validator = meta.get("etag") or meta.get("last_modified")
+            if validator:
+                headers["If-Range"] = str(validator)
+        total: int | None = meta.get("total") if meta else None
+        try:
+            resp = _open(url, headers, timeout)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416 and have:
+                # Complete only if the server says its file has exactly our size
+                # (Content-Range: bytes */SIZE); else it is larger or unknown: start over.
+                whole = re.fullmatch(r"\s*bytes\s+\*/(\d+)\s*", exc.headers.get("Content-Range") or "")
+                if whole and int(whole.group(1)) == have and total in (None, have):
+                    resp = None
+                else:
+                    log.warning("%s: server refused the resume (HTTP 416); starting over", part)
+                    _discard_part(part, meta_path)
+                    continue
+            else:
+                raise FetchError(f"cannot download {url}: {_reason(exc)}") from exc
+        except (urllib.error.URLError, OSError) as exc:
             raise FetchError(f"cannot download {url}: {_reason(exc)}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise FetchError(f"cannot download {url}: {_reason(exc)}") from exc
-    if resp is not None:
-        with resp:
-            status = getattr(resp, "status", 200)
-            if have and status != 206:  # server ignored Range: start over
-                have = 0
-            length = resp.headers.get("Content-Length")
-            total = have + int(length) if length and length.isdigit() else None
-            bar = progress.bar(total=total, initial=have, unit="B", unit_scale=True, desc=desc or target.name)
-            try:
-                with part.open("ab" if have else "wb") as fh:
-                    while True:
-                        try:
-                            block = resp.read(CHUNK)
-                        except (OSError, urllib.error.URLError) as exc:
-                            raise FetchError(
-                                f"download of {url} interrupted ({_reason(exc)}); run the same command again to resume"
-                            ) from exc
-                        if not block:
-                            break
-                        fh.write(block)
-                        bar.update(len(block))
-            finally:
-                bar.close()
-            if total is not None and part.stat().st_size < total:
-                raise FetchError(
-                    f"download of {url} ended early ({part.stat().st_size} of {total} bytes); "
-                    "run the same command again to resume"
+        if resp is not None:
+            with resp:
+                status = getattr(resp, "status", 200)
+                etag, modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+                length = str(resp.headers.get("Content-Length") or "")
+                if have:
+                    cr = _content_range(resp.headers.get("Content-Range"))
+                    same = (
+                        status == 206
+                        and cr is not None
+                        and cr[0] == have
+                        and (total is None or cr[2] is None or cr[2] == total)
+                        and (not meta or not meta.get("etag") or meta.get("etag") == etag)
+                        and (
+                            not meta or not meta.get("last_modified") or meta.get("last_modified") == modified
+                        )
+                    )
+                    if not same:
+                        if status == 206:  # a range of another version: ask for the whole file
+                            log.warning("%s: the server's file changed; starting over", part)
+                            _discard_part(part, meta_path)
+                            continue
+                        have = 0  # a full 200 answer: take it from the start
+                    elif cr is not None and cr[2] is not None:
+                        total = cr[2]
+                if not have:
+                    total = int(length) if length and length.isdigit() else None
+                meta_path.write_text(
+                    json.dumps({"url": url, "etag": etag, "last_modified": modified, "total": total}),
+                    encoding="utf-8",
                 )
-    if expected_sha256:
-        got = sha256_file(part)
-        if got != expected_sha256:
-            part.unlink()
-            raise FetchError(f"checksum mismatch for {url}: expected sha256 {expected_sha256}, got {got}")
-    part.replace(target)
-    return target
+                bar = progress.bar(
+                    total=total, initial=have, unit="B", unit_scale=True, desc=desc or target.name
+                )
+                try:
+                    with part.open("ab" if have else "wb") as fh:
+                        while True:
+                            try:
+                                block = resp.read(CHUNK)
+                            except (OSError, urllib.error.URLError) as exc:
+                                raise FetchError(
+                                    f"download of {url} interrupted ({_reason(exc)}); "
+                                    "run the same command again to resume"
+                                ) from exc
+                            if not block:
+                                break
+                            fh.write(block)
+                            bar.update(len(block))
+                finally:
+                    bar.close()
+        size = part.stat().st_size
+        if total is not None and size < total:
+            raise FetchError(
+                f"download of {url} ended early ({size} of {total} bytes); run the same command again to resume"
+            )
+        if total is not None and size > total:
+            log.warning("%s: %d bytes, more than the server's %d; starting over", part, size, total)
+            _discard_part(part, meta_path)
+            continue
+        if expected_sha256:
+            got = sha256_file(part)
+            if got != expected_sha256:
+                _discard_part(part, meta_path)
+                if have and attempt == 1:  # the resumed part may be the culprit: once more whole
+                    continue
+                raise FetchError(
+                    f"checksum mismatch for {url}: expected sha256 {expected_sha256} (pinned in "
+                    f"config/sources.toml), got {got}; check the source, then update the pin"
+                )
+        part.replace(target)
+        meta_path.unlink(missing_ok=True)
+        return target
+    raise FetchError(f"cannot download {url}: the partial file could not be resumed nor restarted; run again")
 
 
 def copy_file(src: Path, target: Path) -> Path:
@@ -180,16 +264,62 @@ def _manifest_entry(paths: ProjectPaths, path: Path, **fields: Any) -> dict[str,
     return entry
 
 
-def _unchanged(paths: ProjectPaths, target: Path, src: Path | None = None) -> bool:
-    """True when ``target`` is recorded in the manifest with its current sha256 (and equals ``src``)."""
-    if not target.exists():
-        return False
-    entry = entry_for(paths.manifest, target.relative_to(paths.raw).as_posix())
-    if not entry or entry.get("bytes") != target.stat().st_size:
-        return False
-    if src is not None and src.stat().st_size != target.stat().st_size:
-        return False
-    return entry.get("sha256") == sha256_file(target) and (src is None or sha256_file(src) == entry["sha256"])
+def _from_mirror(
+    paths: ProjectPaths, src: Path, target: Path, pin: str, force: bool, label: str
+) -> tuple[str, str]:
+    """Copy ``src`` to ``target`` unless that would silently lose or change data.
+
+    Returns ``(action, detail)``: ``copied``; ``kept`` (same bytes); or ``differs`` when
+    ``target`` was edited in data/raw, or the mirror's copy changed since it was taken:
+    the file in data/raw stays and the detail says why (``--force`` replaces it).
+    A pinned sha256 (``pin``) that the mirror file does not match is an error; one
+    that it matches lets a changed mirror copy replace the recorded one.
+
+    Raises
+    ------
+    FetchError
+        The mirror file does not match the pinned sha256.
+    """
+    src_sha = sha256_file(src)
+    if pin and src_sha != pin:
+        raise FetchError(
+            f"{label}: mirror file {src.name} has sha256 {src_sha[:16]}..., not the {pin[:16]}... pinned in "
+            "config/sources.toml; the mirror's copy changed: check it, then update the pin"
+        )
+    if target.exists():
+        tgt_sha = sha256_file(target)
+        rel = target.relative_to(paths.raw).as_posix()
+        entry = entry_for(paths.manifest, rel)
+        if tgt_sha == src_sha:
+            if not entry or entry.get("sha256") != tgt_sha:
+                return "copied", "same bytes, now recorded"  # caller records it
+            return "kept", "same sha256"
+        if not force:
+            if not entry or entry.get("sha256") != tgt_sha:
+                return "differs", (
+                    f"data/raw/{rel} was edited or placed by hand (sha256 {tgt_sha[:12]}, "
+                    f"manifest {str((entry or {}).get('sha256') or 'none')[:12]}); kept, the mirror's copy "
+                    f"({src_sha[:12]}) not taken: pass --force to replace it"
+                )
+            if not pin:
+                return "differs", (
+                    f"the mirror's {src.name} changed (sha256 {src_sha[:12]}, recorded {tgt_sha[:12]}); "
+                    "kept the recorded copy: pass --force to take the new one, or pin its sha256 in config/sources.toml"
+                )
+        log.warning("%s: replacing data/raw/%s (sha256 %s) by the mirror's copy (%s)", label, rel, tgt_sha[:12],
+                    src_sha[:12])  # fmt: skip
+    copy_file(src, target)
+    return "copied", str(src.name)
+
+
+def _check_kept(paths: ProjectPaths, target: Path, pin: str, label: str) -> tuple[str, str]:
+    """A file kept in data/raw: ``kept``, or ``differs`` when it does not match the pin."""
+    if pin and sha256_file(target) != pin:
+        return "differs", (
+            f"data/raw/{target.relative_to(paths.raw).as_posix()} does not match the sha256 pinned in "
+            "config/sources.toml; kept: pass --force to fetch it again, or update the pin"
+        )
+    return "kept", "already in data/raw"
 
 
 def _mirror(mirror: str | os.PathLike[str] | None) -> Path | None:
@@ -228,8 +358,14 @@ def fetch_ccl(
     date: str | None = None,
     mirror: str | os.PathLike[str] | None = None,
     base_url: str | None = None,
+    pin: str = "",
+    force: bool = False,
 ) -> FetchResult:
     """Get the eCFR XML of 15 CFR 774 into ``data/raw/ccl/``.
+
+    ``pin`` is the sha256 the file must have (``[ccl] sha256`` of sources.toml); a
+    file already in data/raw that differs from the mirror's is replaced only with
+    ``force`` (see :func:`_from_mirror`).
 
     With a mirror, the newest ``ccl/*.xml`` there is copied (or the one whose name holds
     ``date``). Otherwise the eCFR versioner API is asked for ``date`` (default: the
@@ -249,15 +385,15 @@ def fetch_ccl(
             raise SourceMissingError(f"no CCL XML in mirror {m / 'ccl'}; {how_to}")
         src = candidates[-1]
         target = dest_dir / src.name
-        if _unchanged(paths, target, src):
-            return FetchResult("ccl", target, "kept", "already in data/raw with the same sha256")
-        copy_file(src, target)
+        action, detail = _from_mirror(paths, src, target, pin, force, "ccl")
+        if action != "copied":
+            return FetchResult("ccl", target, action, detail)
         vintage = _date_in_name(src.name) or "unknown"
         _manifest_entry(
             paths,
             target,
             kind="ccl",
-            url=f"mirror:{src}",
+            url=f"mirror:ccl/{src.name}",
             vintage=vintage,
             licence=CCL_LICENCE,
             note="eCFR 15 CFR 774 Supp. 1",
@@ -268,7 +404,13 @@ def fetch_ccl(
             date = latest_ecfr_date(base_url)
         url = ccl_url(date, base_url)
         target = dest_dir / f"ccl_supp1_ecfr_{date}.xml"
-        download(url, target, desc=f"CCL {date}")
+        if target.exists() and not force:
+            action, detail = _check_kept(paths, target, pin, "ccl")
+            _record_if_new(
+                paths, target, kind="ccl", vintage=date, licence=CCL_LICENCE, note="placed by the user"
+            )
+            return FetchResult("ccl", target, action, detail)
+        download(url, target, desc=f"CCL {date}", expected_sha256=pin or None)
     except FetchError as exc:
         raise SourceMissingError(f"{exc}; {how_to}") from exc
     _manifest_entry(
@@ -356,6 +498,8 @@ def fetch_baci(
     mirror: str | os.PathLike[str] | None = None,
     base_url: str | None = None,
     required: bool = True,
+    pin: str = "",
+    force: bool = False,
 ) -> FetchResult:
     """Get the BACI release zip into ``data/raw/trade/`` (mirror first, else CEPII).
 
@@ -372,17 +516,20 @@ def fetch_baci(
             if required:
                 raise SourceMissingError(f"{name} is not in mirror {m}; {how_to}")
             return FetchResult("baci", None, "skipped", f"{name} not in mirror {m}")
-        if _unchanged(paths, target, src):
-            return FetchResult("baci", target, "kept", "already in data/raw with the same sha256")
-        copy_file(src, target)
-        _manifest_entry(paths, target, url=f"mirror:{src}", **_baci_fields(release, hs))
-        return FetchResult("baci", target, "copied", str(src))
-    if target.exists() and not target.with_name(name + ".part").exists():
+        action, detail = _from_mirror(paths, src, target, pin, force, "baci")
+        if action != "copied":
+            return FetchResult("baci", target, action, detail)
+        _manifest_entry(
+            paths, target, url=f"mirror:{src.relative_to(m).as_posix()}", **_baci_fields(release, hs)
+        )
+        return FetchResult("baci", target, "copied", src.name)
+    if target.exists() and not target.with_name(name + ".part").exists() and not force:
         _record_if_new(paths, target, **_baci_fields(release, hs))
-        return FetchResult("baci", target, "kept", "already in data/raw")
+        action, detail = _check_kept(paths, target, pin, "baci")
+        return FetchResult("baci", target, action, detail)
     url = baci_url(release, hs, base_url)
     try:
-        download(url, target, desc=name)
+        download(url, target, desc=name, expected_sha256=pin or None)
     except FetchError as exc:
         if required:
             raise SourceMissingError(f"{exc}; {how_to}") from exc
@@ -395,9 +542,14 @@ def fetch_baci(
 
 
 def fetch_file(
-    paths: ProjectPaths, spec: FileSource, mirror: str | os.PathLike[str] | None = None
+    paths: ProjectPaths, spec: FileSource, mirror: str | os.PathLike[str] | None = None, force: bool = False
 ) -> FetchResult:
-    """Get one listed file: keep it if present, else copy from the mirror, else download."""
+    """Get one listed file: keep it if present, else copy from the mirror, else download.
+
+    A file in data/raw that differs from the mirror's copy (edited by hand, or the
+    mirror changed) is kept and reported (action ``differs``) unless ``force``; a
+    pinned ``sha256`` is checked on mirror copies and downloads.
+    """
     target = paths.raw / spec.target
     fields = {"kind": spec.kind, "vintage": spec.vintage, "licence": spec.licence, "note": spec.origin}
     where = f"put {Path(spec.mirror).name} at {target}" + (
@@ -407,19 +559,24 @@ def fetch_file(
     if m is not None:
         src = m / spec.mirror
         if src.exists():
-            if _unchanged(paths, target, src):
-                return FetchResult(spec.name, target, "kept", "same sha256")
-            copy_file(src, target)
+            action, detail = _from_mirror(paths, src, target, spec.sha256, force, f"source '{spec.name}'")
+            if action != "copied":
+                return FetchResult(spec.name, target, action, detail)
             _manifest_entry(
-                paths, target, url=spec.url or f"mirror:{spec.mirror}", source=f"mirror:{src}", **fields
+                paths,
+                target,
+                url=spec.url or f"mirror:{spec.mirror}",
+                source=f"mirror:{spec.mirror}",
+                **fields,
             )
             return FetchResult(spec.name, target, "copied", str(src))
-    if target.exists():
+    if target.exists() and not (force and m is None and spec.url):
         _record_if_new(paths, target, **fields)
-        return FetchResult(spec.name, target, "kept", "already in data/raw")
+        action, detail = _check_kept(paths, target, spec.sha256, f"source '{spec.name}'")
+        return FetchResult(spec.name, target, action, detail)
     if m is None and spec.url:
         try:
-            download(spec.url, target, desc=spec.name)
+            download(spec.url, target, desc=spec.name, expected_sha256=spec.sha256 or None)
         except FetchError as exc:
             if spec.required:
                 raise SourceMissingError(f"source '{spec.name}': {exc}; {where}") from exc
@@ -438,6 +595,7 @@ def fetch_all(
     paths: ProjectPaths,
     sources: SourcesConfig,
     mirror: str | os.PathLike[str] | None = None,
+    force: bool = False,
 ) -> list[FetchResult]:
     """Fetch the CCL, the BACI release (when enabled) and every listed file.
 
@@ -456,14 +614,17 @@ def fetch_all(
             licence=CCL_LICENCE,
             note="placed by the user",
         )
-        results.append(FetchResult("ccl", target, "kept", "already in data/raw"))
+        results.append(FetchResult("ccl", target, *_check_kept(paths, target, sources.ccl.sha256, "ccl")))
     else:
         date = None if sources.ccl.date == "latest" else sources.ccl.date
-        results.append(fetch_ccl(paths, date=date, mirror=mirror))
+        results.append(fetch_ccl(paths, date=date, mirror=mirror, pin=sources.ccl.sha256, force=force))
     for spec in sources.files:
-        results.append(fetch_file(paths, spec, mirror))
+        results.append(fetch_file(paths, spec, mirror, force=force))
     if sources.baci.enabled:
-        results.append(fetch_baci(paths, sources.baci.release, sources.baci.hs, mirror, required=False))
+        results.append(
+            fetch_baci(paths, sources.baci.release, sources.baci.hs, mirror, required=False,
+                       pin=sources.baci.sha256, force=force)
+        )  # fmt: skip
     trade = [r for r in results if r.path is not None and "trade" in r.path.parts]
     if not trade:
         raise SourceMissingError(

@@ -21,6 +21,7 @@ from cclreview import contracts
 from cclreview.config import ProjectPaths
 from cclreview.contracts import SCORES, TIER_ORDER, UNLINKED_ECCNS
 from cclreview.errors import SourceMissingError
+from cclreview.io import stage_outputs
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,9 @@ def run_pipeline(
         if on_stage is not None:
             on_stage(stage)
         start = time.perf_counter()
-        result = STAGE_FUNCTIONS[stage](run)
+        # Each stage's outputs are renamed together when it succeeds (make targets last).
+        with stage_outputs():
+            result = STAGE_FUNCTIONS[stage](run)
         done.append(StageRun(stage, time.perf_counter() - start, result))
         log.info("%s took %.1f s", stage, done[-1].seconds)
     return done

@@ -24,6 +24,9 @@ class CclSource(_Strict):
     """The Commerce Control List edition to fetch."""
 
     date: str = "latest"
+    #: Pinned sha256 (64 hex digits) the file must have; "" = not pinned. A download or
+    #: mirror copy that does not match is refused.
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
 
     @field_validator("date")
     @classmethod
@@ -45,6 +48,9 @@ class BaciSource(_Strict):
     release: str = Field(default="V202601", pattern=r"^V\d{6}$")
     hs: str = Field(default="HS22", pattern=r"^HS\d{2}$")
     years: list[int] = Field(default_factory=list)
+    #: Pinned sha256 (64 hex digits) the file must have; "" = not pinned. A download or
+    #: mirror copy that does not match is refused.
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
 
     @property
     def zip_name(self) -> str:
@@ -78,6 +84,9 @@ class FileSource(_Strict):
     licence: str = ""
     required: bool = False
     use: str = ""
+    #: Pinned sha256 (64 hex digits) the file must have; "" = not pinned. A download or
+    #: mirror copy that does not match is refused.
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
 
 
 class SourcesConfig(_Strict):

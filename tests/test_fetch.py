@@ -29,6 +29,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     ranges: ClassVar[list[str]] = []
     files: ClassVar[dict[str, bytes]] = {}
+    etags: ClassVar[dict[str, str]] = {}
 
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
@@ -38,11 +39,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         rng = self.headers.get("Range")
+        etag = self.etags.get(path)
+        if rng and etag and self.headers.get("If-Range") not in (None, etag):
+            rng = None  # If-Range does not match: the whole (changed) file, as RFC 9110 says
         if rng:
             type(self).ranges.append(rng)
             start = int(rng.split("=")[1].split("-")[0])
             if start >= len(body):
                 self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(body)}")
                 self.end_headers()
                 return
             chunk = body[start:]
@@ -52,6 +57,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             chunk = body
             self.send_response(200)
         self.send_header("Content-Length", str(len(chunk)))
+        if etag:
+            self.send_header("ETag", etag)
         self.end_headers()
         self.wfile.write(chunk)
 
@@ -68,6 +75,7 @@ def _no_mirror(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture()
 def server() -> Iterator[str]:
     _Handler.ranges = []
+    _Handler.etags = {}
     _Handler.files = {
         "/api/versioner/v1/titles.json": json.dumps(
             {
@@ -116,14 +124,103 @@ def test_fetch_ccl_latest_from_loopback(tmp_path: Path, server: str) -> None:
     assert not list(target.parent.glob("*.part")), "no partial file left behind"
 
 
+XML_PATH = "/api/versioner/v1/full/2026-06-24/title-15.xml"
+
+
+def _interrupted(tmp_path: Path, url: str, data: bytes, total: int | None, etag: str | None = None) -> Path:
+    """What an interrupted download leaves: the .part and its .part.json."""
+    part = tmp_path / "out.xml.part"
+    part.write_bytes(data)
+    meta = {"url": url, "etag": etag, "last_modified": None, "total": total}
+    (tmp_path / "out.xml.part.json").write_text(json.dumps(meta))
+    return part
+
+
 def test_download_resumes_a_partial_file(tmp_path: Path, server: str) -> None:
     target = tmp_path / "out.xml"
-    part = tmp_path / "out.xml.part"
-    part.write_bytes(XML[:100])
-    download(f"{server}/api/versioner/v1/full/2026-06-24/title-15.xml", target)
+    url = f"{server}{XML_PATH}"
+    part = _interrupted(tmp_path, url, XML[:100], len(XML))
+    download(url, target)
     assert target.read_bytes() == XML
     assert _Handler.ranges == ["bytes=100-"]
-    assert not part.exists()
+    assert not part.exists() and not (tmp_path / "out.xml.part.json").exists()
+
+
+def test_download_records_what_it_needs_to_resume(tmp_path: Path, server: str) -> None:
+    """An interrupted download leaves the validators a resume checks."""
+    _Handler.etags[XML_PATH] = '"v1"'
+    url = f"{server}{XML_PATH}"
+    target = tmp_path / "out.xml"
+    import cclreview.fetch as fetch_mod
+
+    real_read = fetch_mod.CHUNK
+    try:
+        fetch_mod.CHUNK = 64
+        calls = {"n": 0}
+        orig_open = fetch_mod._open
+
+        def cut(*a: object, **k: object) -> object:
+            resp = orig_open(*a, **k)
+            read = resp.read
+
+            def read_then_fail(n: int) -> bytes:
+                calls["n"] += 1
+                if calls["n"] > 2:
+                    raise OSError("connection reset")
+                return read(n)
+
+            resp.read = read_then_fail
+            return resp
+
+        fetch_mod._open = cut
+        with pytest.raises(FetchError, match="interrupted"):
+            download(url, target)
+    finally:
+        fetch_mod.CHUNK = real_read
+        fetch_mod._open = orig_open
+    meta = json.loads((tmp_path / "out.xml.part.json").read_text())
+    assert meta == {"url": url, "etag": '"v1"', "last_modified": None, "total": len(XML)}
+    download(url, target)
+    assert target.read_bytes() == XML and _Handler.ranges == ["bytes=128-"]
+
+
+@pytest.mark.parametrize(
+    ("case", "data", "total", "etag"),
+    [
+        ("stale .part without its record", XML[:100], "none", None),
+        ("other version (total differs)", b"X" * 100, len(XML) + 7, None),
+        ("server file changed (ETag)", b"X" * 100, len(XML), '"old"'),
+        ("larger than the server's file (416)", XML + b"trailing junk", len(XML) + 13, None),
+    ],
+)
+def test_download_restarts_a_partial_file_it_cannot_trust(
+    tmp_path: Path, server: str, case: str, data: bytes, total: object, etag: str | None
+) -> None:
+    _Handler.etags[XML_PATH] = '"new"'
+    url = f"{server}{XML_PATH}"
+    target = tmp_path / "out.xml"
+    if total == "none":
+        (tmp_path / "out.xml.part").write_bytes(data)
+    else:
+        _interrupted(tmp_path, url, data, int(total), etag)  # type: ignore[call-overload]
+    download(url, target)
+    assert target.read_bytes() == XML, case
+    assert not (tmp_path / "out.xml.part").exists()
+
+
+def test_download_pinned_sha_is_checked_after_a_resume(tmp_path: Path, server: str) -> None:
+    url = f"{server}{XML_PATH}"
+    target = tmp_path / "out.xml"
+    # Right size and total, wrong bytes (a corrupted part): the pin catches it; one fresh retry.
+    _interrupted(tmp_path, url, b"Z" * 100, len(XML))
+    download(url, target, expected_sha256=sha256_file_bytes(XML))
+    assert target.read_bytes() == XML
+
+
+def sha256_file_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def test_download_checksum_mismatch_leaves_nothing(tmp_path: Path, server: str) -> None:
@@ -259,6 +356,94 @@ def test_every_cli_module_command_is_mapped() -> None:
     assert result.exit_code == 0
     for name in COMMAND_MODULES:
         assert f"  {name} " in result.output
+
+
+# --- mirror integrity: changed mirror files, local edits, pins ------------------------
+
+
+def _mirror_with_hs(tmp_path: Path, text: str) -> Path:
+    mirror = tmp_path / "mirror"
+    (mirror / "hs").mkdir(parents=True, exist_ok=True)
+    (mirror / "hs" / "hs.csv").write_text(text)
+    return mirror
+
+
+def _spec(pin: str = "") -> object:
+    from cclreview.sources import FileSource
+
+    return FileSource(name="hs", kind="hs", target="hs/hs.csv", mirror="hs/hs.csv", sha256=pin)
+
+
+def test_changed_mirror_file_is_reported_not_copied_silently(tmp_path: Path) -> None:
+    from cclreview.fetch import fetch_file
+
+    paths = project_paths(tmp_path / "p")
+    mirror = _mirror_with_hs(tmp_path, "code,desc\n01,old\n")
+    assert fetch_file(paths, _spec(), mirror).action == "copied"
+    (mirror / "hs" / "hs.csv").write_text("code,desc\n01,new\n")
+    r = fetch_file(paths, _spec(), mirror)
+    assert r.action == "differs" and "mirror's hs.csv changed" in r.detail and "--force" in r.detail
+    assert (paths.raw / "hs/hs.csv").read_text().endswith("old\n")
+    r = fetch_file(paths, _spec(), mirror, force=True)
+    assert r.action == "copied" and (paths.raw / "hs/hs.csv").read_text().endswith("new\n")
+    [entry] = load_manifest(paths.manifest)["files"]
+    assert entry["sha256"] == sha256_file(paths.raw / "hs/hs.csv")
+    assert entry["source"] == "mirror:hs/hs.csv", "no absolute mirror path recorded"
+
+
+def test_local_edit_in_data_raw_is_kept_and_reported(tmp_path: Path) -> None:
+    from cclreview.fetch import fetch_file
+
+    paths = project_paths(tmp_path / "p")
+    mirror = _mirror_with_hs(tmp_path, "code,desc\n01,mirror\n")
+    fetch_file(paths, _spec(), mirror)
+    (paths.raw / "hs/hs.csv").write_text("code,desc\n01,my fix\n")
+    r = fetch_file(paths, _spec(), mirror)
+    assert r.action == "differs" and "edited or placed by hand" in r.detail
+    assert (paths.raw / "hs/hs.csv").read_text().endswith("my fix\n")
+    assert fetch_file(paths, _spec(), mirror, force=True).action == "copied"
+    assert (paths.raw / "hs/hs.csv").read_text().endswith("mirror\n")
+
+
+def test_pinned_sha256_refuses_a_changed_mirror_file(tmp_path: Path) -> None:
+    from cclreview.fetch import fetch_file
+
+    paths = project_paths(tmp_path / "p")
+    good = "code,desc\n01,pinned\n"
+    mirror = _mirror_with_hs(tmp_path, good)
+    pin = sha256_file_bytes(good.encode())
+    assert fetch_file(paths, _spec(pin), mirror).action == "copied"
+    (mirror / "hs" / "hs.csv").write_text("code,desc\n01,tampered\n")
+    with pytest.raises(FetchError, match=r"not the .* pinned in config/sources\.toml"):
+        fetch_file(paths, _spec(pin), mirror)
+    assert (paths.raw / "hs/hs.csv").read_text() == good
+    # A new pin that the mirror matches takes the new file without --force.
+    new_pin = sha256_file(mirror / "hs" / "hs.csv")
+    assert fetch_file(paths, _spec(new_pin), mirror).action == "copied"
+
+
+def test_fetch_all_cli_prints_differs_and_accepts_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "p"
+    (project / "config").mkdir(parents=True)
+    mirror = _mirror_with_hs(tmp_path, "code,desc\n01,a\n")
+    (mirror / "ccl").mkdir()
+    (mirror / "ccl" / "ccl_supp1_ecfr_2026-01-15.xml").write_bytes(XML)
+    (mirror / "trade").mkdir()
+    (mirror / "trade" / "t.csv").write_text("x\n")
+    (project / "config" / "sources.toml").write_text(
+        '[baci]\nenabled = false\n[[files]]\nname = "hs"\nkind = "hs"\ntarget = "hs/hs.csv"\nmirror = "hs/hs.csv"\n'
+        '[[files]]\nname = "t"\nkind = "trade"\ntarget = "trade/t.csv"\nmirror = "trade/t.csv"\n'
+    )
+    monkeypatch.setenv("CCLREVIEW_HOME", str(project))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["fetch", "all", "--mirror", str(mirror)]).exit_code == 0
+    (mirror / "hs" / "hs.csv").write_text("code,desc\n01,b\n")
+    res = runner.invoke(cli, ["fetch", "all", "--mirror", str(mirror)])
+    assert res.exit_code == 0 and "differs" in res.output and "--force" in res.output
+    res = runner.invoke(cli, ["fetch", "all", "--mirror", str(mirror), "--force"])
+    assert res.exit_code == 0 and "differs" not in res.output
 
 
 # --- EAR parts (Country Chart, MEU list) from the eCFR versioner API ------------------------

@@ -233,7 +233,9 @@ def test_summary_facts_and_chart(wb):
     ws = wb["Summary"]
     values = {r[0]: r[1] for r in ws.iter_rows(values_only=True) if r and r[0]}
     assert values["Run date"] == RUN_DATE
-    assert values["CCL edition (eCFR date)"] == "2030-01-15"
+    # The edition of the file actually parsed, with its name and sha256 (issue 16).
+    assert values["CCL edition (eCFR date)"].startswith("2030-01-15 (parsed from ")
+    assert "sha256 " in values["CCL edition (eCFR date)"]
     assert values["ECCNs ranked"] == 24
     assert "Top 20 candidates" in values
     assert len(ws._charts) == 2

@@ -176,3 +176,76 @@ def test_sha_and_show_round_trip(tmp_path: Path) -> None:
     assert weights_sha256(weights=again) == weights_sha256(weights=w)
     changed = _edited(tmp_path, "AT1 = 0.05", "AT1 = 0.06")
     assert weights_sha256(changed) != sha
+
+
+# --- issue 16: empty/partial files, guardrails that vanish, non-finite and wrong types ---
+
+
+@pytest.mark.parametrize("text", ["", '[meta]\nname = "mine"\n'])
+def test_empty_or_meta_only_file_is_refused(tmp_path: Path, text: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_weights(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: guardrails: required key is missing;") and "guardrails = []" in msg
+    assert "\n" not in msg
+
+
+def test_partial_file_is_refused_naming_the_first_missing_key(tmp_path: Path) -> None:
+    text = SHIPPED.read_text(encoding="utf-8")
+    path = _write(tmp_path, text.replace("inside_china = 0.10\n", "", 1))
+    with pytest.raises(ConfigError) as info:
+        load_weights(path)
+    assert str(info.value).startswith(f"{path}: availability.inside_china: required key is missing;")
+    start = text.index("[decontrol]")
+    end = text.index("\n[", start + 1)
+    path = _write(tmp_path, text[:start] + text[end + 1 :])
+    with pytest.raises(ConfigError, match=r": decontrol: required key is missing"):
+        load_weights(path)
+
+
+def test_explicit_empty_guardrails_is_accepted(tmp_path: Path) -> None:
+    w = load_weights(SHIPPED)
+    w.guardrails = []
+    again = load_weights(_write(tmp_path, format_weights(w)))
+    assert again.guardrails == [] and again == w
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "available_in_fact = 0.25",
+            "available_in_fact = inf",
+            "availability.available_in_fact: value inf is not a finite number",
+        ),
+        (
+            "available_in_fact = 0.25",
+            "available_in_fact = nan",
+            "availability.available_in_fact: value nan is not a finite number",
+        ),
+        (
+            "available_in_fact = 0.25",
+            "available_in_fact = true",
+            "availability.available_in_fact: value True is not a number",
+        ),
+        (
+            "available_in_fact = 0.25",
+            'available_in_fact = "0.25"',
+            "availability.available_in_fact: value '0.25' is not a number",
+        ),
+        ("AT1 = 0.05", "AT1 = false", "security.reasons.AT1: value False is not a number"),
+    ],
+)
+def test_non_finite_and_wrongly_typed_values_are_refused(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    path = _edited(tmp_path, old, new)
+    with pytest.raises(ConfigError) as info:
+        load_weights(path)
+    assert str(info.value).startswith(f"{path}: {message}")
+
+
+def test_integer_values_still_count_as_numbers(tmp_path: Path) -> None:
+    w = load_weights(_edited(tmp_path, "supplier_saturation = 5.0", "supplier_saturation = 5"))
+    assert w.availability_params.supplier_saturation == 5.0

@@ -17,11 +17,20 @@ _mirror_option = options.mirror(
 )
 
 
+_force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Replace files in data/raw that differ from the mirror or the pinned sha256 "
+    "(by default they are kept and reported as 'differs').",
+)
+
+
 def _echo(results: list[FetchResult]) -> None:
     for r in results:
         where = r.path.as_posix() if r.path else "-"
         click.echo(
-            f"{r.action:<10} {r.name:<28} {where}" + (f"  ({r.detail})" if r.action == "skipped" else "")
+            f"{r.action:<10} {r.name:<28} {where}"
+            + (f"  ({r.detail})" if r.action in ("skipped", "differs") else "")
         )
 
 
@@ -41,7 +50,8 @@ def fetch() -> None:
 @fetch.command("ccl")
 @click.option("--date", default=None, metavar="YYYY-MM-DD", help="eCFR issue date (default: latest).")
 @_mirror_option
-def fetch_ccl_cmd(date: str | None, mirror: str | None) -> None:
+@_force_option
+def fetch_ccl_cmd(date: str | None, mirror: str | None, force: bool) -> None:
     """Download 15 CFR 774 (the CCL) from the eCFR versioner API.
 
     \b
@@ -50,7 +60,7 @@ def fetch_ccl_cmd(date: str | None, mirror: str | None) -> None:
     """
     from cclreview.fetch import fetch_ccl
 
-    _echo([fetch_ccl(project_paths(), date=date, mirror=mirror)])
+    _echo([fetch_ccl(project_paths(), date=date, mirror=mirror, force=force)])
 
 
 @fetch.command("ear")
@@ -74,7 +84,8 @@ def fetch_ear_cmd(date: str | None) -> None:
 @click.option("--release", default="V202601", show_default=True, help="BACI release, e.g. V202601.")
 @click.option("--hs", default="HS22", show_default=True, help="HS revision of the release, e.g. HS22.")
 @_mirror_option
-def fetch_baci_cmd(release: str, hs: str, mirror: str | None) -> None:
+@_force_option
+def fetch_baci_cmd(release: str, hs: str, mirror: str | None, force: bool) -> None:
     """Download a CEPII BACI release zip (resumable, sha256 in the manifest).
 
     \b
@@ -83,7 +94,7 @@ def fetch_baci_cmd(release: str, hs: str, mirror: str | None) -> None:
     """
     from cclreview.fetch import fetch_baci
 
-    _echo([fetch_baci(project_paths(), release=release, hs=hs, mirror=mirror)])
+    _echo([fetch_baci(project_paths(), release=release, hs=hs, mirror=mirror, force=force)])
 
 
 @fetch.command("all")
@@ -95,7 +106,8 @@ def fetch_baci_cmd(release: str, hs: str, mirror: str | None) -> None:
     help="Sources file (default config/sources.toml).",
 )
 @_mirror_option
-def fetch_all_cmd(sources_file: str | None, mirror: str | None) -> None:
+@_force_option
+def fetch_all_cmd(sources_file: str | None, mirror: str | None, force: bool) -> None:
     """Get every source listed in config/sources.toml (CCL, HS, trade, evidence).
 
     \b
@@ -106,7 +118,7 @@ def fetch_all_cmd(sources_file: str | None, mirror: str | None) -> None:
     from cclreview.sources import load_sources
 
     paths = project_paths()
-    _echo(fetch_all(paths, load_sources(sources_file or paths.sources), mirror=mirror))
+    _echo(fetch_all(paths, load_sources(sources_file or paths.sources), mirror=mirror, force=force))
 
 
 commands: list[click.Command] = [fetch]

@@ -53,6 +53,15 @@ from cclreview.config import project_paths
 )
 @options.out_file("Workbook to write [default: reports/decontrol_candidates.xlsx].")
 @click.option(
+    "--keep-history",
+    type=click.IntRange(0, 10_000),
+    default=10,
+    show_default=True,
+    envvar="CCLREVIEW_KEEP_HISTORY",
+    help="Dated backups of the replaced workbook kept in reports/history/ (0 = none) "
+    "[env CCLREVIEW_KEEP_HISTORY].",
+)
+@click.option(
     "--summary", is_flag=True, help="Then print the five-line build summary (as `cclreview summary`)."
 )
 def report(
@@ -65,6 +74,7 @@ def report(
     max_suppliers: int,
     max_links: int,
     out: Path | None,
+    keep_history: int,
     summary: bool,
 ) -> None:
     """Write the ranked review workbook (Excel) from the scored tables.
@@ -73,6 +83,8 @@ def report(
     Unlinked, Guardrails, Sensitivity/Scenarios (when present), Changes, Method,
     Sources, Data dictionary. Reviewer decisions and notes of the previous workbook
     are carried over to the same ECCN; notes for removed ECCNs are kept on Changes.
+    The replaced workbook is kept in reports/history/; a reviewer's save during the
+    build is merged (rebuild) or the run stops keeping both files.
 
     \b
     Example:
@@ -93,6 +105,7 @@ def report(
         run_date=run_date,
         max_suppliers=max_suppliers,
         max_links=max_links,
+        keep_history=keep_history,
     )
     click.echo(
         f"wrote {result.path}: {result.n_eccns} ECCNs, {result.n_evidence_rows} evidence rows, "

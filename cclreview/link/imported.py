@@ -175,22 +175,46 @@ def read_generic(path: str | os.PathLike[str], name: str | None = None) -> tuple
     return _collect(records, src, path)
 
 
+#: Largest concordance file read (bytes): the real ones are under 0.1 MB; the EU
+#: correlation workbook a few MB.
+MAX_CONCORDANCE_BYTES = 50 * 1024 * 1024
+
+
+def _check_size(path: Path) -> None:
+    """Refuse a concordance over :data:`MAX_CONCORDANCE_BYTES` or with NUL bytes in a text file."""
+    size = path.stat().st_size
+    if size > MAX_CONCORDANCE_BYTES:
+        raise InputError(
+            f"{path}: {size / 1e6:.0f} MB is larger than the {MAX_CONCORDANCE_BYTES / 1e6:.0f} MB a concordance "
+            "may have; is it the right file? Remove it from the concordance folder"
+        )
+    if path.suffix.lower() not in {".xlsx", ".xlsm"}:
+        with path.open("rb") as fh:
+            if b"\x00" in fh.read(1 << 16):
+                raise InputError(f"{path}: holds NUL bytes, so it is not a text table; remove or replace it")
+
+
 def detect_layout(path: str | os.PathLike[str]) -> str:
     """Name the layout of a concordance file: ``cn_pairs``, ``cn_psv``, ``eu_xlsx``,
     ``curated`` (analyst override), ``generic`` or ``unknown``."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in {".xlsx", ".xlsm"}:
-        return "eu_xlsx"
-    if suffix == ".psv":
-        return "cn_psv"
+    if suffix in {".xlsx", ".xlsm", ".psv"}:
+        _check_size(path)
+        return "eu_xlsx" if suffix != ".psv" else "cn_psv"
     if suffix not in {".csv", ".txt"}:
         return "unknown"
+    _check_size(path)
     cols = {c.strip().lower() for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns}
     if {"control_code", "hs10"} <= cols:
         return "cn_pairs"
     if {"eccn", "hs6", "confidence", "rationale"} <= cols:
         return "curated"
+    if {"eccn", "hs6", "rationale"} <= cols:  # an analyst file without its confidence column
+        raise InputError(
+            f"{path}: an analyst concordance (eccn, hs6, rationale) needs a confidence column "
+            "(high, medium, low or none) on every row; add it, or drop rationale to import it as a generic table"
+        )
     if {"eccn", "hs6"} <= cols:
         return "generic"
     return "unknown"

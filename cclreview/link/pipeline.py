@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cclreview import contracts
-from cclreview.errors import InputError, SourceMissingError
+from cclreview.errors import InputError, SourceMissingError, ValidationError
 from cclreview.io import write_csv
 from cclreview.link.curated import CURATED_FILE, check_hs6, load_curated
 from cclreview.link.hs import HS_VERSION, load_hs
@@ -187,6 +187,9 @@ def build_links(
             log.info("%d curated link(s) name ECCNs absent from this CCL edition", int(gone.sum()))
             rejected.append(_rejected_curated(cur[gone], "ECCN not in this CCL edition"))
             cur = cur[~gone]
+        cur, bad_para = _check_paragraphs(cur, paragraphs)
+        if bad_para is not None:
+            rejected.append(bad_para)
     frames = [_curated_rows(cur)] if cur is not None and not cur.empty else []
 
     sug = suggest_links(entries, paragraphs, hs, top_k=top_k)
@@ -273,6 +276,32 @@ def _classify(df: pd.DataFrame, hs: pd.DataFrame) -> pd.DataFrame:
     # (measured: 1A227 shielding windows -> hand tools); an analyst can confirm it.
     df["confirmed"] = confirmed_source(df["source"]) & ~conflict
     return df
+
+
+def _check_paragraphs(
+    cur: pd.DataFrame, paragraphs: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Curated rows naming a paragraph the ECCN does not have (``6A997.z``).
+
+    An analyst's row is an error to fix (it would otherwise count as a second 6A997
+    link); a shipped row is reported as rejected. ECCNs without paragraphs in the table
+    are not checked.
+    """
+    if paragraphs is None or paragraphs.empty or not {"eccn", "paragraph_id"} <= set(paragraphs.columns):
+        return cur, None
+    known = set(paragraphs["paragraph_id"])
+    has_paras = set(paragraphs["eccn"])
+    bad = cur["paragraph"].fillna("").ne("") & cur["eccn"].isin(has_paras) & ~cur["paragraph"].isin(known)
+    if not bad.any():
+        return cur, None
+    analyst = bad & (cur["source"] == "curated:analyst")
+    if analyst.any():
+        r = cur[analyst].iloc[0]
+        raise ValidationError(
+            f"{r['origin']}: paragraph {r['paragraph']!r} is not in ECCN {r['eccn']} of this CCL edition; "
+            f"correct it (e.g. {r['eccn']} for the whole entry)"
+        )
+    return cur[~bad], _rejected_curated(cur[bad], "paragraph not in this CCL edition")
 
 
 def _dedupe(df: pd.DataFrame) -> pd.DataFrame:

@@ -60,6 +60,26 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def _note(value: Any) -> str:
+    """A reviewer's text as typed (leading/trailing spaces and line breaks kept); "" if blank."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    return text if text.strip() else ""
+
+
+def _eccn(value: Any) -> str:
+    """The ECCN of a cell, its five-character core upper-cased ("3a090" -> "3A090").
+
+    Reviewers may retype an ECCN in lower case; the note must stay with it. Suffixes
+    such as ``.c`` keep their case.
+    """
+    text = _text(value)
+    return text[:5].upper() + text[5:]
+
+
 def _sheet_rows(ws: Any) -> tuple[dict[str, int], list[tuple[Any, ...]]]:
     rows = ws.iter_rows(values_only=True)
     header = next(rows, None) or ()
@@ -91,59 +111,21 @@ def read_previous(path: str | Path) -> PreviousWorkbook:
         raise InputError(f"previous workbook {path} not found; check --previous")
     try:
         wb = load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, SyntaxError) as exc:
         raise InputError(
             f"previous workbook {path} cannot be read as .xlsx ({exc}); "
             "pass a workbook written by `cclreview report`"
         ) from exc
     try:
-        if CANDIDATES_SHEET not in wb.sheetnames:
-            raise InputError(
-                f"previous workbook {path} has no '{CANDIDATES_SHEET}' sheet (sheets: "
-                f"{', '.join(wb.sheetnames)}); pass a workbook written by `cclreview report`"
-            )
-        index, rows = _sheet_rows(wb[CANDIDATES_SHEET])
-        need = ["ECCN", DECISION_HEADER, NOTES_HEADER]
-        missing = [h for h in need if h not in index]
-        if missing:
-            raise InputError(
-                f"previous workbook {path}, sheet '{CANDIDATES_SHEET}', row 1 lacks header(s) "
-                f"{', '.join(missing)}; restore the header row (reviewers may add columns, not rename them)"
-            )
-        rank_rows = []
-        notes_rows = []
-        for row in rows:
-            eccn = _text(_get(row, index, "ECCN"))
-            if not eccn:
-                continue
-            rank = _get(row, index, "Rank")
-            rank_rows.append(
-                {
-                    "eccn": eccn,
-                    "rank": rank if isinstance(rank, int | float) else None,
-                    "tier": _text(_get(row, index, "Tier")),
-                    "heading": _text(_get(row, index, "Heading")),
-                }
-            )
-            decision = _text(_get(row, index, DECISION_HEADER))
-            notes = _text(_get(row, index, NOTES_HEADER))
-            if decision or notes:
-                notes_rows.append(
-                    {"eccn": eccn, "decision": decision, "notes": notes, "origin": CANDIDATES_SHEET}
-                )
-        if CHANGES_SHEET in wb.sheetnames:
-            # Annotations kept for removed ECCNs in an earlier rebuild must survive this one.
-            c_index, c_rows = _sheet_rows(wb[CHANGES_SHEET])
-            for row in c_rows:
-                if _text(_get(row, c_index, "Change")) != ORPHAN_LABEL:
-                    continue
-                eccn = _text(_get(row, c_index, "ECCN"))
-                decision = _text(_get(row, c_index, PREV_DECISION_HEADER))
-                notes = _text(_get(row, c_index, PREV_NOTES_HEADER))
-                if eccn and (decision or notes):
-                    notes_rows.append(
-                        {"eccn": eccn, "decision": decision, "notes": notes, "origin": CHANGES_SHEET}
-                    )
+        rank_rows, notes_rows = _read_rows(wb, path)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(
+            f"previous workbook {path} cannot be read: its sheet data is malformed "
+            f"({type(exc).__name__}: {str(exc)[:120]}); open and re-save it in a spreadsheet program, "
+            "or pass another --previous (reports/history/ keeps earlier copies)"
+        ) from exc
     finally:
         wb.close()
     ranks = pd.DataFrame(rank_rows, columns=["eccn", "rank", "tier", "heading"])
@@ -151,6 +133,58 @@ def read_previous(path: str | Path) -> PreviousWorkbook:
     annotations = merge_annotations(pd.DataFrame(notes_rows, columns=["eccn", "decision", "notes", "origin"]))
     log.info("previous workbook %s: %d ECCNs, %d annotations", path, len(ranks), len(annotations))
     return PreviousWorkbook(path=path, ranks=ranks, annotations=annotations)
+
+
+def _read_rows(wb: Any, path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rank rows and annotation rows of the Candidates (and Changes) sheets."""
+    if CANDIDATES_SHEET not in wb.sheetnames:
+        raise InputError(
+            f"previous workbook {path} has no '{CANDIDATES_SHEET}' sheet (sheets: "
+            f"{', '.join(wb.sheetnames)}); pass a workbook written by `cclreview report`"
+        )
+    index, rows = _sheet_rows(wb[CANDIDATES_SHEET])
+    need = ["ECCN", DECISION_HEADER, NOTES_HEADER]
+    missing = [h for h in need if h not in index]
+    if missing:
+        raise InputError(
+            f"previous workbook {path}, sheet '{CANDIDATES_SHEET}', row 1 lacks header(s) "
+            f"{', '.join(missing)}; restore the header row (reviewers may add columns, not rename them)"
+        )
+    rank_rows = []
+    notes_rows = []
+    for row in rows:
+        eccn = _eccn(_get(row, index, "ECCN"))
+        if not eccn:
+            continue
+        rank = _get(row, index, "Rank")
+        rank_rows.append(
+            {
+                "eccn": eccn,
+                "rank": rank if isinstance(rank, int | float) else None,
+                "tier": _text(_get(row, index, "Tier")),
+                "heading": _text(_get(row, index, "Heading")),
+            }
+        )
+        decision = _text(_get(row, index, DECISION_HEADER))
+        notes = _note(_get(row, index, NOTES_HEADER))
+        if decision or notes:
+            notes_rows.append(
+                {"eccn": eccn, "decision": decision, "notes": notes, "origin": CANDIDATES_SHEET}
+            )
+    if CHANGES_SHEET in wb.sheetnames:
+        # Annotations kept for removed ECCNs in an earlier rebuild must survive this one.
+        c_index, c_rows = _sheet_rows(wb[CHANGES_SHEET])
+        for row in c_rows:
+            if _text(_get(row, c_index, "Change")) != ORPHAN_LABEL:
+                continue
+            eccn = _eccn(_get(row, c_index, "ECCN"))
+            decision = _text(_get(row, c_index, PREV_DECISION_HEADER))
+            notes = _note(_get(row, c_index, PREV_NOTES_HEADER))
+            if eccn and (decision or notes):
+                notes_rows.append(
+                    {"eccn": eccn, "decision": decision, "notes": notes, "origin": CHANGES_SHEET}
+                )
+    return rank_rows, notes_rows
 
 
 def _join_unique(values: list[str]) -> str:

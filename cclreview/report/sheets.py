@@ -539,6 +539,8 @@ class SummaryFacts:
     trade_vintages: list[str]
     weights_line: str
     carry_line: str | None
+    #: Lines shown in red under "This run" (e.g. no guardrails).
+    warnings: list[str] = field(default_factory=list)
 
 
 def write_summary(
@@ -565,6 +567,8 @@ def write_summary(
     for i, v in enumerate(facts.trade_vintages or ["(no trade data recorded)"]):
         b.label("Trade data vintages" if i == 0 else "", v)
     b.label("Weights", facts.weights_line)
+    for text in facts.warnings:
+        b.line(text, font=styles.WARNING_FONT)
     if facts.carry_line:
         b.label("Reviewer work", facts.carry_line)
 

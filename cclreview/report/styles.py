@@ -31,6 +31,8 @@ TITLE_FONT = Font(bold=True, size=16, color="1F3864")
 SECTION_FONT = Font(bold=True, size=12, color="1F3864")
 LABEL_FONT = Font(bold=True)
 NOTE_FONT = Font(italic=True, color="595959")
+#: Summary warnings a reviewer must not miss (e.g. a run without guardrails).
+WARNING_FONT = Font(bold=True, color="C00000")
 WRAP_ALIGN = Alignment(wrap_text=True, vertical="top")
 
 #: Fill colour of each tier (light, print-friendly), used by conditional formatting.

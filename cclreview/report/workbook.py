@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import pandas as pd
 from openpyxl import Workbook
 
 from cclreview.errors import CCLReviewError, InputError, OutputError
-from cclreview.io import atomic_path
+from cclreview.io import atomic_path, sha256_file
 from cclreview.progress import progress
 from cclreview.report import frames, sheets
 from cclreview.report.carryover import PreviousWorkbook, read_previous
@@ -25,6 +27,115 @@ log = logging.getLogger(__name__)
 
 #: Environment variable with a Unix time that fixes the run date (reproducible builds).
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
+
+#: Default number of dated backups of the replaced workbook kept in ``reports/history/``.
+HISTORY_KEEP = 10
+
+#: Rebuilds tried when reviewers keep saving the workbook while it is being rebuilt.
+MAX_MERGE_ATTEMPTS = 3
+
+
+class _SavedMeanwhileError(Exception):
+    """The workbook on disk changed while the new one was built (internal)."""
+
+
+@dataclass(frozen=True)
+class _Fingerprint:
+    """What identifies the content of the workbook on disk."""
+
+    mtime_ns: int
+    size: int
+    sha256: str
+
+
+def _fingerprint(path: Path) -> _Fingerprint | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return _Fingerprint(st.st_mtime_ns, st.st_size, sha256_file(path))
+
+
+def _changed(path: Path, before: _Fingerprint | None) -> bool:
+    """True when ``path`` no longer holds what ``before`` recorded (a save meanwhile)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return before is not None
+    if before is None:
+        return True
+    if (st.st_mtime_ns, st.st_size) == (before.mtime_ns, before.size):
+        return False
+    return sha256_file(path) != before.sha256  # touched but same bytes: unchanged
+
+
+def backup_workbook(out: Path, keep: int, now: dt.datetime | None = None) -> Path | None:
+    """Keep a dated copy of ``out`` in ``out.parent/history/``; prune to the last ``keep``.
+
+    The copy is a hard link when possible (instant; the replaced inode lives on as the
+    backup). An identical newest backup is not duplicated. ``keep`` 0 disables backups.
+
+    Returns
+    -------
+    Path or None
+        The backup written (or the identical one already there); None when disabled or
+        ``out`` does not exist.
+    """
+    if keep <= 0 or not out.is_file():
+        return None
+    hist = out.parent / "history"
+    hist.mkdir(parents=True, exist_ok=True)
+    pattern = re.compile(
+        rf"^{re.escape(out.stem)}\.\d{{4}}-\d\d-\d\dT\d{{6}}Z(-\d+)?{re.escape(out.suffix)}$"
+    )
+    existing = sorted(p for p in hist.iterdir() if pattern.match(p.name))
+    if (
+        existing
+        and existing[-1].stat().st_size == out.stat().st_size
+        and sha256_file(existing[-1]) == sha256_file(out)
+    ):
+        return existing[-1]
+    now = now or dt.datetime.now(tz=dt.UTC)
+    stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
+    dest = hist / f"{out.stem}.{stamp}{out.suffix}"
+    n = 0
+    while dest.exists():
+        n += 1
+        dest = hist / f"{out.stem}.{stamp}-{n}{out.suffix}"
+    try:
+        os.link(out, dest)
+    except OSError:
+        shutil.copy2(out, dest)
+    existing = sorted(p for p in hist.iterdir() if pattern.match(p.name))
+    for old in existing[: max(0, len(existing) - keep)]:
+        old.unlink()
+    return dest
+
+
+def _project_relative(value: str, roots: list[tuple[str, str]]) -> str:
+    """Replace absolute local folders in ``value`` by their project-relative name."""
+    for absolute, shown in roots:
+        if absolute and absolute in value:
+            value = value.replace(absolute + os.sep, shown).replace(absolute, shown.rstrip("/") or ".")
+    return value
+
+
+def _path_roots(processed: Path) -> list[tuple[str, str]]:
+    """(absolute folder, shown as) pairs: mirror -> "mirror/", project root -> ""."""
+    from cclreview.config import mirror_dir, project_paths
+
+    roots: list[tuple[str, str]] = []
+    try:
+        m = mirror_dir(None)
+    except Exception:
+        m = None
+    if m is not None:
+        roots += [(str(Path(m).resolve()), "mirror/"), (str(Path(m)), "mirror/")]
+    root = project_paths().root
+    roots += [(str(root.resolve()), ""), (str(root), "")]
+    roots += [(str(processed.resolve().parent), "data/"), (str(Path.home()), "~/")]
+    # Longest first, so that a mirror inside the project is named "mirror".
+    return sorted({r for r in roots if r[0] not in ("", "/", ".")}, key=lambda r: -len(r[0]))
 
 
 @dataclass
@@ -100,11 +211,38 @@ def _trade_vintages(inputs: ReportInputs) -> list[str]:
     return lines
 
 
+def _parsed_ccl(inputs: ReportInputs) -> list[tuple[str, str]]:
+    """(file name, sha256) of the CCL XML(s) ccl_entries.parquet was parsed from."""
+    e = inputs.entries
+    if not {"source_file", "source_sha256"} <= set(e.columns):
+        return []
+    pairs = e[["source_file", "source_sha256"]].dropna().drop_duplicates()
+    return sorted((str(a), str(b)) for a, b in pairs.itertuples(index=False))
+
+
 def _ccl_edition(inputs: ReportInputs) -> str:
+    """The edition of the CCL actually parsed (from ccl_entries.parquet, not the manifest)."""
+    dates: list[str] = []
     if "ecfr_date" in inputs.entries.columns:
         dates = sorted({str(d) for d in inputs.entries["ecfr_date"].dropna()})
-        if dates:
-            return ", ".join(dates)
+    parsed = _parsed_ccl(inputs)
+    files = "; ".join(f"{name}, sha256 {sha[:12]}" for name, sha in parsed)
+    if dates:
+        return ", ".join(dates) + (f" (parsed from {files})" if files else "")
+    if parsed:
+        # No eCFR date inside the XML: the manifest's vintage counts only if it describes
+        # the very bytes that were parsed; else the file name's date.
+        by_sha = {
+            f.get("sha256"): f for f in (inputs.manifest or {}).get("files", []) if f.get("kind") == "ccl"
+        }
+        labels = []
+        for name, sha in parsed:
+            f = by_sha.get(sha)
+            m = re.search(r"(\d{4}-\d{2}(?:-\d{2})?)", name)
+            labels.append(
+                str(f["vintage"]) if f and f.get("vintage") else (m.group(1) if m else "date unknown")
+            )
+        return f"{', '.join(dict.fromkeys(labels))} (parsed from {files})"
     for f in (inputs.manifest or {}).get("files", []):
         if f.get("kind") == "ccl" and f.get("vintage"):
             return f"{f['vintage']} (vintage of {f.get('path')} in the manifest)"
@@ -131,8 +269,30 @@ def _weights_line(inputs: ReportInputs) -> tuple[str, str]:
             f"{used[:12]}); re-run `cclreview score`"
         )
     line = f"{inputs.weights_path.name}, sha256 {inputs.weights_sha256[:12]}{match}"
-    note = f"From {inputs.weights_path} (validated by the score stage){match}."
+    note = f"From {_shown_path(inputs.weights_path)} (validated by the score stage){match}."
     return line, note
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the project root when inside it, else its name (no local paths)."""
+    from cclreview.config import project_paths
+
+    try:
+        return str(path.resolve().relative_to(project_paths().root.resolve()))
+    except ValueError:
+        return path.name
+
+
+def _weights_warnings(inputs: ReportInputs) -> list[str]:
+    """Red Summary lines about the weights: a run without any guardrail."""
+    if inputs.weights is None:
+        return []
+    if not any(k.startswith("guardrails[") for k in inputs.weights):
+        return [
+            "WARNING: no guardrails: the weights file sets `guardrails = []`, so no ECCN (not even "
+            "3A090 or 600-series items) is held back from the candidate tier by a guardrail."
+        ]
+    return []
 
 
 def _link_sources(inputs: ReportInputs) -> pd.DataFrame | None:
@@ -150,16 +310,49 @@ def _link_sources(inputs: ReportInputs) -> pd.DataFrame | None:
 
 def _sources_frame(inputs: ReportInputs) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
+    parsed = _parsed_ccl(inputs)
+    parsed_shas = {sha for _, sha in parsed}
     for f in sorted((inputs.manifest or {}).get("files", []), key=lambda f: str(f.get("path", ""))):
-        rows.append({k: f.get(k) for k in ("kind", "path", "url", "vintage", "retrieved", "bytes", "sha256", "note")}
-                    | {"licence": f.get("licence") or f.get("license")})  # fmt: skip
+        row = {
+            k: f.get(k) for k in ("kind", "path", "url", "vintage", "retrieved", "bytes", "sha256", "note")
+        }
+        row["licence"] = f.get("licence") or f.get("license")
+        if f.get("kind") == "ccl" and parsed and f.get("sha256") not in parsed_shas:
+            row["note"] = "NOT the file parsed for this workbook (see the 'ccl (parsed)' row)" + (
+                f"; {row['note']}" if row.get("note") else ""
+            )
+        rows.append(row)
+    for name, sha in parsed:
+        rows.append({"kind": "ccl (parsed)", "path": f"ccl/{name}", "sha256": sha,
+                     "note": "the CCL XML ccl_entries.parquet was parsed from"})  # fmt: skip
     for p in inputs.files:
         rows.append({"kind": "processed", "path": f"processed/{p.name}", "bytes": p.bytes, "rows": p.rows,
                      "sha256": p.sha256})  # fmt: skip
     if inputs.weights_path is not None:
-        rows.append({"kind": "config", "path": inputs.weights_path.name, "bytes": inputs.weights_path.stat().st_size,
+        rows.append({"kind": "config", "path": _shown_path(inputs.weights_path), "bytes": inputs.weights_path.stat().st_size,
                      "sha256": inputs.weights_sha256})  # fmt: skip
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    roots = _path_roots(inputs.processed_dir)
+    for col in ("url", "note", "path"):
+        if col in df.columns:
+            df[col] = [_scrub(v, roots, p) for v, p in zip(df[col], df.get("path", df[col]), strict=True)]
+    return df
+
+
+_ABS_PATH = re.compile(r"(?<![\w:/.])/(?:[^\s/;,'\"()]+/)+([^\s/;,'\"()]+)")
+
+
+def _scrub(value: Any, roots: list[tuple[str, str]], rel: Any = None) -> Any:
+    """A cell value without absolute local paths ("mirror:/x/y/hs/a.csv" -> "mirror:hs/a.csv")."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith("mirror:/"):
+        parts = Path(value[len("mirror:") :]).parts
+        depth = len(Path(str(rel)).parts) if isinstance(rel, str) and rel else 1
+        return "mirror:" + "/".join(parts[-depth:])
+    value = _project_relative(value, roots)
+    # Anything still absolute (outside the project, the mirror and home): its name only.
+    return _ABS_PATH.sub(lambda m: m.group(1), value)
 
 
 def build_report(
@@ -173,8 +366,16 @@ def build_report(
     run_date: dt.date | str | None = None,
     max_suppliers: int = 10,
     max_links: int = 5,
+    keep_history: int = HISTORY_KEEP,
 ) -> ReportResult:
     """Write the review workbook.
+
+    The workbook a reviewer works in is never lost: the old one is kept in
+    ``history/`` beside ``out`` (the last ``keep_history``), and just before the new
+    one replaces it the file on disk is checked again. If a reviewer saved it
+    meanwhile, the report is rebuilt from the saved notes (up to
+    :data:`MAX_MERGE_ATTEMPTS` times); with ``--previous``/``--fresh``, or when saves
+    keep coming, the run stops and keeps both files.
 
     Parameters
     ----------
@@ -198,6 +399,8 @@ def build_report(
         Non-U.S. suppliers listed per ECCN x HS code on the Evidence sheet.
     max_links
         Best HS links per ECCN shown on the Evidence sheet (0 = all).
+    keep_history
+        Dated backups of the replaced workbook kept in ``history/`` (0 = none).
 
     Returns
     -------
@@ -208,17 +411,59 @@ def build_report(
     InputError
         Missing/invalid processed tables or an unreadable previous workbook.
     OutputError
-        The target is open, read-only or in a read-only folder.
+        The target is open, read-only or in a read-only folder, or was saved by someone
+        else during the build and could not be merged.
     """
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
         raise OutputError(f"--out {out} must end in .xlsx")
     date = resolve_run_date(run_date)
     _check_target_writable(out)
-    prev: PreviousWorkbook | None = None
+    merging = previous is None and carry_from_existing
+    for attempt in range(1, MAX_MERGE_ATTEMPTS + 1):
+        seen = _fingerprint(out)
+        prev = _read_prev(out, previous, carry_from_existing)
+
+        def before_replace(tmp: Path, seen: _Fingerprint | None = seen, attempt: int = attempt) -> None:
+            # Runs with SIGINT/SIGTERM/SIGHUP held, just before the rename.
+            if _changed(out, seen):
+                if merging and attempt < MAX_MERGE_ATTEMPTS:
+                    raise _SavedMeanwhileError
+                side = out.with_name(
+                    f"{out.stem}.new-{dt.datetime.now(tz=dt.UTC):%Y-%m-%dT%H%M%SZ}{out.suffix}"
+                )
+                tmp.replace(side)
+                raise OutputError(
+                    f"{out} was saved by someone else while the report was built; it is left as it is and "
+                    f"the new workbook is {side.name}: "
+                    + (
+                        "close the workbook and run again"
+                        if merging
+                        else "merge by hand, or run again without --previous/--fresh to carry the notes over"
+                    )
+                )
+            try:
+                backup_workbook(out, keep_history)
+            except OSError as exc:  # the new workbook carries every note; the copy is a bonus
+                log.warning("no backup of %s kept in history/: %s", out, exc)
+
+        try:
+            return _build(
+                out, date, prev, processed, weights, manifest, max_suppliers, max_links, before_replace
+            )
+        except _SavedMeanwhileError:
+            log.warning(
+                "%s was saved meanwhile: rebuilding to merge the new notes (attempt %d)", out, attempt + 1
+            )
+    raise AssertionError("unreachable")  # pragma: no cover - the last attempt raises or returns
+
+
+def _read_prev(
+    out: Path, previous: str | os.PathLike[str] | None, carry_from_existing: bool
+) -> PreviousWorkbook | None:
     if previous is not None:
-        prev = read_previous(Path(previous))
-    elif carry_from_existing and out.exists():
+        return read_previous(Path(previous))
+    if carry_from_existing and out.exists():
         try:
             prev = read_previous(out)
         except CCLReviewError as exc:
@@ -227,7 +472,21 @@ def build_report(
                 "move it away, or pass --fresh to overwrite it"
             ) from exc
         log.info("carrying reviewer work over from the existing %s", out)
+        return prev
+    return None
 
+
+def _build(
+    out: Path,
+    date: dt.date,
+    prev: PreviousWorkbook | None,
+    processed: str | os.PathLike[str],
+    weights: str | os.PathLike[str] | None,
+    manifest: str | os.PathLike[str] | None,
+    max_suppliers: int,
+    max_links: int,
+    before_replace: Any,
+) -> ReportResult:
     inputs = load_inputs(
         Path(processed),
         Path(weights) if weights is not None else None,
@@ -257,6 +516,7 @@ def build_report(
         trade_vintages=_trade_vintages(inputs),
         weights_line=weights_line,
         carry_line=carry_line,
+        warnings=_weights_warnings(inputs),
     )
 
     wb = Workbook(write_only=True)
@@ -276,7 +536,7 @@ def build_report(
         _write_sheets(wb, steps, inputs, cands, links, score_fmt, has_sens, evidence, changes, prev, facts,
                       weights_note, summary_ws, dic, (max_suppliers, max_links))  # fmt: skip
         names = list(wb.sheetnames)
-        with atomic_path(out) as tmp:
+        with atomic_path(out, before_replace=before_replace) as tmp:
             wb.save(tmp)
     except BaseException:
         _discard(wb)
@@ -333,12 +593,12 @@ def _write_sheets(
         elif step == "Evidence":
             note = None
             if inputs.links is None and inputs.evidence is None:
-                note = f"(eccn_hs_links.parquet and evidence.parquet not found in {inputs.processed_dir})"
+                note = f"(eccn_hs_links.parquet and evidence.parquet not found in {_shown_path(inputs.processed_dir)})"
             sheets.write_evidence(wb, evidence, links, dic, note)
         elif step == "Unlinked":
             sheets.write_simple(
                 wb, "Unlinked", sheets.UNLINKED_COLUMNS, frames.unlinked_frame(inputs, cands), dic, links=links,
-                note=f"(unlinked_eccns.csv not found in {inputs.processed_dir})" if inputs.unlinked is None
+                note=f"(unlinked_eccns.csv not found in {_shown_path(inputs.processed_dir)})" if inputs.unlinked is None
                 else "(every ECCN has at least one HS link)",
             )  # fmt: skip
         elif step == "China licence relief":

@@ -77,9 +77,13 @@ _GUARDRAIL_TOKEN = re.compile(r"\[[0-9A-E]+\]|[0-9A-E?x]")
 
 
 class _Strict(BaseModel):
-    """Base model: unknown keys are errors, values are validated on assignment."""
+    """Base model: unknown keys are errors, values are validated on assignment.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Strict types: ``true`` or ``"0.25"`` is not a number (TOML integers still count as
+    floats), and ``inf``/``nan`` are refused (one would make every score NaN).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
 
 
 def _w(default: float, le: float | None = None, gt: bool = False, doc: str = "") -> Any:
@@ -429,6 +433,16 @@ def _format_error(path: str, err: dict[str, Any]) -> str:
         return f"{path}: {key}: value {value!r} out of range (allowed: {allowed})"
     if kind == "missing":
         return f"{path}: {key}: required key is missing"
+    if kind == "finite_number":
+        return f"{path}: {key}: value {value!r} is not a finite number (inf and nan are not allowed)"
+    if kind in ("float_type", "int_type", "bool_type", "string_type", "list_type", "model_type", "dict_type"):
+        expected = {"float_type": "number", "int_type": "whole number", "bool_type": "true/false",
+                    "string_type": "quoted text", "list_type": "list", "model_type": "table",
+                    "dict_type": "table"}[kind]  # fmt: skip
+        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        return f"{path}: {key}: value {shown} is not a {expected} (write a plain {expected}, e.g. without quotes)"
     if kind == "value_error":
         msg = str(ctx.get("error", err.get("msg", "")))
         sub = re.match(r"^([A-Za-z_][A-Za-z0-9_]*): (.*)$", msg, re.S)
@@ -488,8 +502,33 @@ def parse_weights(data: dict[str, Any], source: str = "<weights>") -> Weights:
         raise ConfigError(first + more) from None
 
 
+def missing_keys(data: dict[str, Any], model: type[BaseModel] | None = None, prefix: str = "") -> list[str]:
+    """Key paths of ``model`` (default :class:`Weights`) that ``data`` does not set.
+
+    Tables are walked recursively; a list of tables (``guardrails``) must be present but
+    its items may leave optional keys out. ``meta`` (a free-text label) may be omitted.
+    """
+    model = Weights if model is None else model
+    missing: list[str] = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        if key == "meta":
+            continue
+        if name not in data:
+            missing.append(key)
+            continue
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(data[name], dict):
+            missing += missing_keys(data[name], ann, f"{key}.")
+    return missing
+
+
 def load_weights(path: str | os.PathLike[str]) -> Weights:
     """Load and validate a weights TOML file.
+
+    A file must set every key (an empty or partial file is refused, so that a missing
+    table can never fall back silently to values nobody reviewed), and ``guardrails``
+    must be there: ``[[guardrails]]`` tables, or ``guardrails = []`` to run without any.
 
     Parameters
     ----------
@@ -516,7 +555,20 @@ def load_weights(path: str | os.PathLike[str]) -> Weights:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{shown}: not valid TOML ({exc}); fix the syntax at that line") from None
-    return parse_weights(data, shown)
+    weights = parse_weights(data, shown)
+    missing = missing_keys(data)
+    if "guardrails" in missing:
+        raise ConfigError(
+            f"{shown}: guardrails: required key is missing; add the [[guardrails]] tables of "
+            "config/weights.toml, or write `guardrails = []` at the top to run without any"
+        )
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise ConfigError(
+            f"{shown}: {missing[0]}: required key is missing{more}; a weights file must set every key: "
+            "copy the missing ones from config/weights.toml (`cclreview weights --show` prints a complete file)"
+        )
+    return weights
 
 
 def weights_sha256(path: str | os.PathLike[str] | None = None, weights: Weights | None = None) -> str:
@@ -549,6 +601,8 @@ def format_weights(weights: Weights) -> str:
             if isinstance(v, dict):
                 emit(f"{prefix}.{k}" if prefix else k, v)
 
+    if not data["guardrails"]:  # a top-level key must come before the first table
+        lines += ["guardrails = []", ""]
     emit("", {k: v for k, v in data.items() if k != "guardrails"})
     for g in data["guardrails"]:
         lines.append("[[guardrails]]")

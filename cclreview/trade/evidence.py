@@ -71,13 +71,36 @@ TEMPLATE_COLUMNS = (
     "date",
 )
 QUALITY = ("yes", "no", "unknown")
+#: Largest evidence file read (bytes): the real CSET tables are ~0.2 MB and an analyst
+#: sheet a few thousand rows; anything far larger is a wrong file (a dump, a binary).
+MAX_EVIDENCE_BYTES = 50 * 1024 * 1024
+#: Shares of one item, year and provider type may add up to a little over 100% (the
+#: published percentages are rounded; the real CSET tables reach 102%), not more.
+MAX_SHARE_SUM_PERCENT = 105.0
 _PROVISION = ("provider_id", "provided_name", "provided_id", "share_provided", "year", "source")
 _PROVIDERS = ("provider_name", "provider_id", "provider_type", "country")
+
+
+def _check_size(path: Path) -> None:
+    """Refuse a file over :data:`MAX_EVIDENCE_BYTES` or with NUL bytes (not a text table)."""
+    size = path.stat().st_size
+    if size > MAX_EVIDENCE_BYTES:
+        raise InputError(
+            f"{path}: {size / 1e6:.0f} MB is larger than the {MAX_EVIDENCE_BYTES / 1e6:.0f} MB an evidence "
+            "file may have; is it the right file? Split it or remove it from the evidence folder"
+        )
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        with path.open("rb") as fh:
+            if b"\x00" in fh.read(1 << 16):
+                raise InputError(
+                    f"{path}: holds NUL bytes, so it is not a CSV text table; remove or replace it"
+                )
 
 
 def _read(path: Path, required: Iterable[str]) -> pd.DataFrame:
     if not path.is_file():
         raise SourceMissingError(f"{path} not found; check the evidence folder")
+    _check_size(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         df = pd.read_excel(path, dtype=str, keep_default_na=False)
     else:
@@ -133,6 +156,7 @@ def read_cset(folder: str | os.PathLike[str], resolver: CountryResolver | None =
             f"{folder / 'provision.csv'} line {i + 2}: share_provided {df['share_provided'].iloc[i]!r} "
             "is not a percentage between 0 and 100"
         )
+    _check_share_sums(folder / "provision.csv", df, share, is_country)
     links = load_cset_links().set_index("item_id")
     out = pd.DataFrame(
         {
@@ -163,6 +187,23 @@ def read_cset(folder: str | os.PathLike[str], resolver: CountryResolver | None =
         int(out["hs6"].notna().sum()),
     )
     return out[EVIDENCE_COLUMNS]
+
+
+def _check_share_sums(path: Path, df: pd.DataFrame, share: pd.Series, is_country: pd.Series) -> None:
+    """Shares of one item, year and provider type cannot add up to (much) more than 100%."""
+    key = pd.DataFrame({"item": df["provided_id"], "year": df["year"], "country": is_country, "share": share})
+    sums = key.groupby(["item", "year", "country"], sort=True)["share"].sum()
+    over = sums[sums > MAX_SHARE_SUM_PERCENT]
+    if len(over):
+        (item, year, country), total = next(iter(over.items()))
+        lines = (
+            key.index[(key["item"] == item) & (key["year"] == year) & (key["country"] == country)] + 2
+        ).tolist()
+        shown = ", ".join(map(str, lines[:8])) + (" ..." if len(lines) > 8 else "")
+        raise InputError(
+            f"{path} lines {shown}: the {'country' if country else 'firm'} shares of item {item!r} in {year} "
+            f"add up to {total:g}% (more than {MAX_SHARE_SUM_PERCENT:g}%); fix the shares or the item/year"
+        )
 
 
 def read_template(path: str | os.PathLike[str], resolver: CountryResolver | None = None) -> pd.DataFrame:
@@ -199,10 +240,18 @@ def read_template(path: str | os.PathLike[str], resolver: CountryResolver | None
     if bad.any():
         i = int(bad.idxmax())
         fail(i, f"country {df['country'].iloc[i]!r} is not recognised; use an ISO3 code such as DEU")
-    year = pd.to_numeric(df["date"].str.extract(r"((?:19|20)\d{2})")[0], errors="coerce").astype("Int64")
+    year = pd.to_numeric(df["date"].str.extract(r"(?<!\d)(\d{4})(?!\d)")[0], errors="coerce").astype("Int64")
     bad = df["date"].ne("") & year.isna()
     if bad.any():
         fail(int(bad.idxmax()), f"date {df['date'][bad].iloc[0]!r} has no year; write YYYY-MM-DD")
+    import datetime as dt
+
+    latest = dt.date.today().year + 1
+    bad = year.notna() & ((year < 1900) | (year > latest))
+    if bad.any():
+        i = int(bad.idxmax())
+        fail(i, f"date {df['date'].iloc[i]!r}: year {int(year.iloc[i])} is not between 1900 and {latest}; "
+                "write the date the evidence was published, YYYY-MM-DD")  # fmt: skip
     out = pd.DataFrame(
         {
             "eccn": df["eccn"].str.upper().replace("", None),
@@ -250,6 +299,10 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, Path]]:
 
 
 def _looks_like_template(path: Path) -> bool:
+    try:
+        _check_size(path)
+    except InputError:
+        return True  # read_template then says what is wrong with it
     try:
         if path.suffix.lower() == ".xlsx":
             cols = pd.read_excel(path, nrows=0).columns
