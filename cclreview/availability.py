@@ -28,10 +28,12 @@ exporter ``i`` in USD, ``W`` = world exports, ``US`` = exports of the USA):
   ``country_groups.csv``), so scoring can pick the regime relevant to an ECCN.
 * ``top_suppliers`` = the five largest non-U.S. exporters with their share of ``W``,
   ``"CHN 41%; DEU 12%; ..."``; ``top_suppliers_list`` their ISO3 codes.
-* ``unit_value_ratio`` = median over non-U.S. exporters with ``qty > 0`` of
-  ``v_i / qty_i``, divided by the U.S. ``v / qty``; empty when the U.S. or every other
-  exporter lacks quantities. A crude comparable-quality proxy (> 1: foreign goods
-  dearer per tonne).
+* ``unit_value_ratio`` = non-U.S. unit value (sum of ``v_i`` over sum of ``qty_i``,
+  exporters with ``qty > 0``) divided by the U.S. ``v / qty``; empty when either
+  side has less than ``min_quantity_tonnes`` (default 10 t, weights
+  ``suppliers.min_quantity_tonnes``): a few tonnes cannot make a ratio.
+  ``unit_value_qty_tonnes`` = the smaller of the two quantities. A crude
+  comparable-quality proxy (> 1: foreign goods dearer per tonne).
 * ``entrepot_share`` = exports of HKG, SGP, NLD, BEL, ARE / ``W`` (re-exporters,
   flagged rather than discounted).
 * ``n_exporters`` = exporters with a value or a rank (truncated tables: the larger of
@@ -108,6 +110,8 @@ ENTREPOTS: tuple[str, ...] = ("HKG", "SGP", "NLD", "BEL", "ARE")
 DEFAULT_PRECEDENCE: tuple[str, ...] = ("baci", "comtrade", "otstats", "oec_baci_top40")
 MIN_SHARE = 0.01
 MIN_VALUE_USD = 1e6
+#: Unit values need at least this many tonnes on each side (U.S., non-U.S.).
+MIN_QTY_TONNES = 10.0
 #: A source (file) with fewer distinct exporters in a year, over all its products, is a
 #: partial extract (e.g. a two-exporter sample): it is demoted and not used for links.
 MIN_SOURCE_EXPORTERS = 20
@@ -157,6 +161,7 @@ OUTPUT_COLUMNS = [
     "top_suppliers",
     "top_suppliers_list",
     "unit_value_ratio",
+    "unit_value_qty_tonnes",
     "entrepot_share",
     "years_covered",
     "non_us_share_trend",
@@ -228,7 +233,11 @@ def _as_category(series: pd.Series, fill: str = "", func: Callable[[str], str] |
 
 
 def _prepare(
-    exports: pd.DataFrame, target: str, concordance: hsrev.Concordance | None
+    exports: pd.DataFrame,
+    target: str,
+    concordance: hsrev.Concordance | None,
+    trade_weights: hsrev.TradeWeights | None = None,
+    hs4_min_main_share: float = 0.85,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validate, add defaults, convert HS6 codes to ``target``.
 
@@ -290,15 +299,28 @@ def _prepare(
             parts, reports = [df[~six]], []
             for rev, chunk in df[six].groupby("hs_version", observed=True):
                 chunk = chunk.assign(hs6=chunk["hs6"].astype(str))
-                conv, rep = concordance.convert(chunk, str(rev), target, "hs6", ("value_usd", "qty"))
+                if trade_weights is not None and trade_weights.has_path(str(rev), target):
+                    # Trade-weighted split of each old code over its new codes.
+                    conv, unc = trade_weights.convert(chunk, str(rev), target, "hs6", ("value_usd", "qty"))
+                    log.info("HS conversion %s -> %s by trade weights: %d rows", rev, target, len(conv))
+                    if not unc.empty:
+                        reports.append(unc.assign(level=6))
+                else:
+                    conv, rep = concordance.convert(chunk, str(rev), target, "hs6", ("value_usd", "qty"))
+                    log.info("HS conversion %s -> %s: %s", rev, target, rep.as_dict())
+                    if not rep.unconverted.empty:
+                        reports.append(
+                            rep.unconverted.assign(level=6, reason="HS6 code not in the UN concordance step")
+                        )
                 conv = conv.drop(columns="hs6_from")
                 conv["hs_version"] = target
                 parts.append(conv)
-                log.info("HS conversion %s -> %s: %s", rev, target, rep.as_dict())
-                if not rep.unconverted.empty:
-                    reports.append(rep.unconverted)
             df = pd.concat([p.astype({"hs6": str, "hs_version": str}) for p in parts], ignore_index=True)
             unconverted = pd.concat(reports, ignore_index=True) if reports else pd.DataFrame()
+    if concordance is not None:
+        df, refused = _convert_headings(df, target, concordance, hs4_min_main_share)
+        if not refused.empty:
+            unconverted = pd.concat([unconverted, refused], ignore_index=True)
     df = df.rename(columns={"hs6": "hs_code"})
     for col in ("unit", "hs_code", "exporter_iso3", "value_kind", "hs_version", "hs_version_source"):
         if not isinstance(df[col].dtype, pd.CategoricalDtype):
@@ -306,8 +328,88 @@ def _prepare(
     return df, unconverted
 
 
+UNCONVERTED_COLUMNS = ["code", "level", "n_rows", "value", "from_rev", "to_rev", "reason"]
+
+
+def heading_decisions(
+    concordance: hsrev.Concordance, from_rev: str, target: str, min_main_share: float = 0.85
+) -> pd.DataFrame:
+    """Per old heading: the target heading, or why its table rows are refused.
+
+    A heading converts when its content is the same in ``target``: status
+    ``unchanged``/``renamed``, or a split whose main target receives at least
+    ``min_main_share`` of its subheadings and nothing from other headings. Otherwise
+    (a real split, e.g. HS1992 8525 whose mobile phones moved to 8517 in HS2007, or a
+    merge with other headings) its figures describe another set of goods: refused.
+
+    Returns ``hs4_from, hs4_to, status, share, convert (bool), reason``.
+    """
+    hm = concordance.heading_map(from_rev, target)
+    main = hm[hm["is_main"]].drop_duplicates("hs4_from").copy()
+    inflow = hm.groupby("hs4_to")["hs4_from"].nunique()
+    main["inflow"] = main["hs4_to"].map(inflow).fillna(0).astype(int)
+    clean = main["status"].isin(["unchanged", "renamed"])
+    minor = (main["status"] == "split") & (main["share"] >= min_main_share) & (main["inflow"] == 1)
+    main["convert"] = clean | minor
+    main["reason"] = np.where(
+        main["convert"],
+        "",
+        f"heading content changed between {from_rev} and {target} (status "
+        + main["status"].astype(str)
+        + ", "
+        + (main["share"] * 100).round().astype(int).astype(str)
+        + "% of its subheadings go to "
+        + main["hs4_to"].astype(str)
+        + ", which receives "
+        + main["inflow"].astype(str)
+        + " old heading(s)): figures not comparable, refused",
+    )
+    return main[["hs4_from", "hs4_to", "status", "share", "convert", "reason"]].reset_index(drop=True)
+
+
+def _convert_headings(
+    df: pd.DataFrame, target: str, concordance: hsrev.Concordance, min_main_share: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Move HS4 rows of older revisions to ``target`` headings, refusing changed ones."""
+    four = (df["hs_level"] == 4).to_numpy() & (df["hs_version"].astype(str) != target).to_numpy()
+    if not four.any():
+        return df, pd.DataFrame(columns=UNCONVERTED_COLUMNS)
+    keep, refused = [df[~four]], []
+    for rev, chunk in df[four].groupby("hs_version", observed=True):
+        try:
+            dec = heading_decisions(concordance, str(rev), target, min_main_share).set_index("hs4_from")
+        except InputError as exc:
+            log.warning("HS4 rows of %s keep their revision: %s", rev, exc)
+            keep.append(chunk)
+            continue
+        code = chunk["hs6"].astype(str)
+        ok = code.map(dec["convert"]).fillna(False).astype(bool).to_numpy()
+        # WLD total rows of a refused heading go too: they are the same heading.
+        bad = chunk[~ok]
+        if len(bad):
+            rc = bad["hs6"].astype(str)
+            agg = bad.assign(code=rc).groupby("code").agg(n_rows=("year", "size"), value=("value_usd", "sum"))
+            agg = agg.reset_index()
+            reason = agg["code"].map(dec["reason"]).fillna(
+                f"heading not in the {rev} to {target} concordance: refused"
+            )
+            refused.append(agg.assign(level=4, from_rev=str(rev), to_rev=target, reason=reason))
+        good = chunk[ok].copy()
+        good["hs6"] = good["hs6"].astype(str).map(dec["hs4_to"])
+        good["hs_version"] = target
+        keep.append(good)
+        log.info("HS4 %s -> %s: %d headings converted, %d refused", rev, target, int(ok.sum()), len(bad))
+    out = pd.concat([k.astype({"hs6": str, "hs_version": str}) for k in keep], ignore_index=True)
+    ref = pd.concat(refused, ignore_index=True) if refused else pd.DataFrame(columns=UNCONVERTED_COLUMNS)
+    return out, ref[UNCONVERTED_COLUMNS]
+
+
 def _per_unit(
-    df: pd.DataFrame, min_share: float, min_value: float, members: dict[str, frozenset[str]]
+    df: pd.DataFrame,
+    min_share: float,
+    min_value: float,
+    members: dict[str, frozenset[str]],
+    min_qty: float = 0.0,
 ) -> pd.DataFrame:
     """Indicators for every (unit, hs_level, hs_code, year) group.
 
@@ -402,13 +504,18 @@ def _per_unit(
         g.index
     )
 
-    # Unit values: median non-U.S. v/q over U.S. v/q.
+    # Unit values: non-U.S. sum(v)/sum(q) over U.S. v/q, over exporters reporting both;
+    # either side below min_qty tonnes gives no ratio (a few tonnes cannot make one).
     vqq = val["q"].to_numpy(float)
     ok = (vqq > 0) & (vv > 0)
-    uv = np.where(ok, vv / np.where(ok, vqq, 1), np.nan)
-    us_uv = per_group(vg[ok & is_us], uv[ok & is_us], "first", np.nan)
-    nonus_uv = per_group(vg[ok & ~is_us], uv[ok & ~is_us], "median", np.nan)
-    g["unit_value_ratio"] = nonus_uv / us_uv
+    us_v = per_group(vg[ok & is_us], vv[ok & is_us])
+    us_q = per_group(vg[ok & is_us], vqq[ok & is_us])
+    nu_v = per_group(vg[ok & ~is_us], vv[ok & ~is_us])
+    nu_q = per_group(vg[ok & ~is_us], vqq[ok & ~is_us])
+    enough = (us_q >= max(min_qty, 1e-12)) & (nu_q >= max(min_qty, 1e-12))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["unit_value_ratio"] = np.where(enough, (nu_v / nu_q) / (us_v / us_q), np.nan)
+    g["unit_value_qty_tonnes"] = np.where(enough, np.minimum(us_q, nu_q), np.nan)
 
     # Exporter counts and the truncated tail.
     tgid, tcode = tail["gid"].to_numpy(), tail["e"].to_numpy()
@@ -591,11 +698,14 @@ def compute_availability(
     *,
     min_share: float = MIN_SHARE,
     min_value_usd: float = MIN_VALUE_USD,
+    min_quantity_tonnes: float = MIN_QTY_TONNES,
     precedence: Sequence[str] = DEFAULT_PRECEDENCE,
     tolerance: float = CONFLICT_TOLERANCE,
     min_source_exporters: int = MIN_SOURCE_EXPORTERS,
     target_revision: str = hsrev.DEFAULT_TARGET,
     concordance: hsrev.Concordance | None = None,
+    trade_weights: hsrev.TradeWeights | None = None,
+    hs4_min_main_share: float = 0.85,
 ) -> AvailabilityResult:
     """Compute ``availability_hs`` from an ``exports`` table (formulas: module docstring).
 
@@ -633,8 +743,8 @@ def compute_availability(
         raise InputError(
             "the exports table is empty; run `cclreview ingest-trade` with some trade files first"
         )
-    df, unconverted = _prepare(exports, target, concordance)
-    cands = _per_unit(df, min_share, min_value_usd, _membership())
+    df, unconverted = _prepare(exports, target, concordance, trade_weights, hs4_min_main_share)
+    cands = _per_unit(df, min_share, min_value_usd, _membership(), min_quantity_tonnes)
     # Back to plain strings: the candidate table is small and is what users see.
     cands = cands.astype({"unit": str, "hs_code": str})
     src = cands["unit"].str.split("|", n=1)
@@ -745,7 +855,9 @@ def run_availability(
     except SourceMissingError as exc:
         log.warning("%s", exc)
         conc = None
-    res = compute_availability(exports, concordance=conc, **kwargs)  # type: ignore[arg-type]
+    folder = Path(concordance_path).parent if concordance_path is not None else None
+    weights = hsrev.load_trade_weights(folder)
+    res = compute_availability(exports, concordance=conc, trade_weights=weights, **kwargs)  # type: ignore[arg-type]
     if evidence is not None:
         res.availability = attach_evidence(res.availability, evidence)
     out_dir = Path(out_dir)

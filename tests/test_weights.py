@@ -76,7 +76,8 @@ def test_guardrail_patterns_match_intended_eccns() -> None:
             "evidence.hs4_facter: unknown key 'hs4_facter' (allowed: hs4_factor, bounded_factor, "
             "missing_exporter_factor, missing_exporter_floor, recency_decay_per_year, recency_floor, "
             "reference_year, inherited_factor, supply_side_strength, supply_side_min_link_confidence, "
-            "min_strength)",
+            "min_strength, unconfirmed_links_count, unconfirmed_factor, specificity_exponent, "
+            "hs4_only_caps_at_review, stale_after_years, stale_factor)",
         ),
         (
             "NS2 = 0.45",

@@ -176,7 +176,7 @@ def _sensitivity(
     for row in result.head(10).itertuples():
         click.echo(
             f"  {row.eccn}  median rank {row.median_rank:g}  90% [{row.rank_p05:g}, {row.rank_p95:g}]"
-            f"  p(top25) {row.p_top25:.2f}"
+            f"  p(top25) {row.p_top25:.2f}  p(candidate) {row.p_candidate:.2f}  moved most by {row.moved_most_by}"
         )
 
 

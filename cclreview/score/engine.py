@@ -31,12 +31,15 @@ import pandas as pd
 from cclreview.errors import InputError, SourceMissingError
 from cclreview.io import write_parquet
 from cclreview.score.availability import (
+    INDICATOR_TABLE_COLUMNS,
     REGIME_NAMES,
-    aggregate_availability,
+    LinkArrays,
+    aggregate_with_links,
     availability_matrix,
     link_indicators,
     subscores,
 )
+from cclreview.score.gates import apply_evidence_gates, candidate_allowed
 from cclreview.score.explain import explain
 from cclreview.score.security import (
     SECURITY_COMPONENTS,
@@ -52,9 +55,21 @@ from cclreview.score.tiers import (
     rank_groups,
     rank_matrix,
 )
-from cclreview.score.weights import AVAILABILITY_COMPONENTS, GUARDRAIL_FLAGS, Weights, weights_sha256
+from cclreview.score.weights import AVAILABILITY_COMPONENTS, GUARDRAIL_FLAGS, REGIMES, Weights, weights_sha256
 
 log = logging.getLogger(__name__)
+
+#: Per-ECCN indicators that supply-side evidence may have set (kept fixed in draws).
+_SUPPLY_COLUMNS = (
+    "non_us_share",
+    "non_us_to_us_ratio",
+    "n_effective_suppliers",
+    "hhi_non_us",
+    "china_share",
+    "outside_regime_share",
+    "quality_flag",
+    "unit_value_ratio",
+)
 
 #: Columns of ``scores.parquet`` in order (contract columns first, then convenience).
 SCORE_COLUMNS = (
@@ -89,6 +104,11 @@ SCORE_COLUMNS = (
     "outside_regime_share",
     "unit_value_ratio",
     "latest_year",
+    "n_effective_suppliers",
+    "n_links_confirmed",
+    "oldest_year",
+    "evidence_notes",
+    "insufficient_reason",
 )
 
 INPUT_FILES = {
@@ -121,6 +141,11 @@ class Prepared:
     guardrail: np.ndarray
     insufficient: np.ndarray
     retained: np.ndarray
+    links: LinkArrays | None = None
+    link_table: pd.DataFrame | None = None
+    regimes_listed: np.ndarray | None = None
+    supply: dict[str, np.ndarray] | None = None
+    candidate_ok: np.ndarray | None = None
 
     @property
     def group(self) -> np.ndarray:
@@ -235,7 +260,7 @@ def prepare(
         )
     if regime_members is None and evidence is not None and len(evidence):
         regime_members = _regime_members()
-    agg = aggregate_availability(regs, indicators, weights, evidence, regime_members)
+    agg, la, link_table = aggregate_with_links(regs, indicators, weights, evidence, regime_members)
     sub = subscores(agg, weights)
     frame = ent.set_index("eccn").join(agg).join(sub)
     frame["regimes"] = regs.reindex(frame.index)
@@ -253,10 +278,24 @@ def prepare(
     flags = [{f for f, col in flag_cols.items() if col[i]} for i in range(len(frame))]
     guard = guardrail_reasons(list(frame.index), list(frame["reasons"]), weights, flags)
     frame["guardrail_reason"] = guard
+    frame["candidate_gate"] = candidate_allowed(frame, weights)
     sec = security_matrix(ent)
     frame["security_components"] = [[SECURITY_COMPONENTS[k] for k in np.flatnonzero(row)] for row in sec]
     base_security = security_scores(sec, security_weight_vector(weights))
+    supply_mask = frame["supply_side"].fillna(False).astype(bool).to_numpy()
+    supply = {
+        "mask": supply_mask,
+        "strength": np.where(supply_mask, evidence_strength, np.nan),
+        **{c: frame[c].to_numpy(dtype=float) for c in _SUPPLY_COLUMNS if c in frame.columns},
+    }
     return Prepared(
+        links=la,
+        link_table=link_table,
+        regimes_listed=np.array(
+            [[r in (rs if isinstance(rs, list) else []) for r in REGIMES] for rs in frame["regimes"]], dtype=bool
+        ).reshape(len(frame), len(REGIMES)),
+        supply=supply,
+        candidate_ok=frame["candidate_gate"].to_numpy(dtype=bool),
         retained=base_security >= weights.tiers.retain_min_security,
         frame=frame,
         sub=sub.to_numpy(dtype=float),
@@ -275,6 +314,8 @@ def score_prepared(prep: Prepared, weights: Weights, sha: str) -> pd.DataFrame:
     S = security_scores(prep.sec_matrix, security_weight_vector(weights))
     D = decontrol_matrix(A, S, prep.evidence, prep.multilateral, weights)
     tier = assign_tiers(D, S, prep.guardrail, prep.insufficient, weights)
+    if prep.candidate_ok is not None:
+        tier = apply_evidence_gates(tier, prep.candidate_ok)
     rank = rank_matrix(D, prep.group)
     f = prep.frame.copy()
     f["availability_score"] = A
@@ -385,4 +426,30 @@ def run_score(
     scores = score_prepared(prep, weights, weights_sha256(weights_path))
     path = write_parquet(scores, Path(out_dir) / "scores.parquet")
     log.info("wrote %s (%d ECCNs)", path, len(scores))
+    ipath = write_parquet(indicator_table(prep), Path(out_dir) / INDICATORS_FILE)
+    log.info("wrote %s", ipath)
     return scores, path
+
+
+INDICATORS_FILE = "eccn_hs_indicators.parquet"
+
+
+def indicator_table(prep: Prepared) -> pd.DataFrame:
+    """The per-link indicators scoring used (``eccn_hs_indicators.parquet``).
+
+    One row per ECCN x HS link: the link (source, confidence, specificity, whether it
+    counted), the availability row it drew on (code, level, revision, year, source),
+    its weight and share of weight in the ECCN's indicators, and why it was not used.
+    """
+    t = prep.link_table if prep.link_table is not None else pd.DataFrame()
+    out = pd.DataFrame({c: t[c] if c in t.columns else None for c in INDICATOR_TABLE_COLUMNS})
+    out["missing_major_exporters"] = [
+        [str(x) for x in v] if isinstance(v, (list, np.ndarray)) else [] for v in out["missing_major_exporters"]
+    ]
+    for c in ("hs_code", "hs_version", "hs_version_source", "heading_status", "source", "alt_source",
+              "top_suppliers", "paragraph", "specificity_class", "granularity", "why_not_used"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+        out[c] = [None if v is None else str(v) for v in out[c]]
+    for c in ("year", "hs_level", "alt_year", "alt_hs_level"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    return out.sort_values(["eccn", "weight", "hs6"], ascending=[True, False, True], kind="stable").reset_index(drop=True)
