@@ -254,7 +254,9 @@ def _prepare(
     df = exports[[c for c in used if c in exports.columns]].copy()  # only what is used: memory
     df["hs6"] = _as_category(df["hs6"])
     if "hs_level" not in df.columns:
-        df["hs_level"] = df["hs6"].cat.rename_categories(lambda c: len(c)).astype("int64")
+        # Per category, then mapped: renaming categories to lengths would collide.
+        lengths = np.array([len(str(c)) for c in df["hs6"].cat.categories], dtype="int64")
+        df["hs_level"] = lengths[df["hs6"].cat.codes.to_numpy()]
     df["hs_level"] = df["hs_level"].astype("int64")
     for col, default in (("qty", np.nan), ("value_kind", "value"), ("rank", pd.NA), ("n_exporters", pd.NA)):
         if col not in df.columns:
@@ -351,16 +353,19 @@ def heading_decisions(
     clean = main["status"].isin(["unchanged", "renamed"])
     minor = (main["status"] == "split") & (main["share"] >= min_main_share) & (main["inflow"] == 1)
     main["convert"] = clean | minor
+    # Where the subheadings go, e.g. "8525 50%, 8517 50%".
+    hm = hm.assign(pct=(hm["share"] * 100).round().astype(int).astype(str))
+    goes = (hm["hs4_to"].astype(str) + " " + hm["pct"] + "%").groupby(hm["hs4_from"]).agg(", ".join)
     main["reason"] = np.where(
         main["convert"],
         "",
         f"heading content changed between {from_rev} and {target} (status "
         + main["status"].astype(str)
-        + ", "
-        + (main["share"] * 100).round().astype(int).astype(str)
-        + "% of its subheadings go to "
+        + "; its subheadings go to "
+        + main["hs4_from"].map(goes).astype(str)
+        + "; "
         + main["hs4_to"].astype(str)
-        + ", which receives "
+        + " receives "
         + main["inflow"].astype(str)
         + " old heading(s)): figures not comparable, refused",
     )
@@ -390,8 +395,10 @@ def _convert_headings(
             rc = bad["hs6"].astype(str)
             agg = bad.assign(code=rc).groupby("code").agg(n_rows=("year", "size"), value=("value_usd", "sum"))
             agg = agg.reset_index()
-            reason = agg["code"].map(dec["reason"]).fillna(
-                f"heading not in the {rev} to {target} concordance: refused"
+            reason = (
+                agg["code"]
+                .map(dec["reason"])
+                .fillna(f"heading not in the {rev} to {target} concordance: refused")
             )
             refused.append(agg.assign(level=4, from_rev=str(rev), to_rev=target, reason=reason))
         good = chunk[ok].copy()

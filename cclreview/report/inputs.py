@@ -36,6 +36,7 @@ PROCESSED_FILES: tuple[str, ...] = (
     "evidence.parquet",
     "availability_hs.parquet",
     "scores.parquet",
+    "eccn_hs_indicators.parquet",
     "sensitivity.parquet",
     "scenarios.parquet",
     "weights_comparison.csv",
@@ -66,6 +67,7 @@ class ReportInputs:
     exports: pd.DataFrame | None = None
     evidence: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    indicators: pd.DataFrame | None = None
     scenarios: pd.DataFrame | None = None
     comparison: pd.DataFrame | None = None
     manifest: dict[str, Any] | None = None
@@ -212,6 +214,7 @@ def load_inputs(
         exports=tables.get("exports.parquet"),
         evidence=tables.get("evidence.parquet"),
         sensitivity=tables.get("sensitivity.parquet"),
+        indicators=tables.get("eccn_hs_indicators.parquet"),
         scenarios=tables.get("scenarios.parquet"),
         comparison=tables.get("weights_comparison.csv"),
         files=files,

@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cclreview.errors import InputError
 from cclreview.score.weights import AVAILABILITY_COMPONENTS, REGIMES, Weights
 
 log = logging.getLogger(__name__)
@@ -198,13 +197,17 @@ def dedupe_links(links: pd.DataFrame) -> pd.DataFrame:
     df["confirmed"] = df["confirmed"].fillna(False).astype(bool)
     if "specificity" not in df.columns:
         df["specificity"] = DEFAULT_SPECIFICITY
-    df["specificity"] = pd.to_numeric(df["specificity"], errors="coerce").fillna(DEFAULT_SPECIFICITY).clip(0, 1)
+    df["specificity"] = (
+        pd.to_numeric(df["specificity"], errors="coerce").fillna(DEFAULT_SPECIFICITY).clip(0, 1)
+    )
     if "specificity_class" not in df.columns:
         df["specificity_class"] = "unknown"
     if "paragraph" not in df.columns:
         df["paragraph"] = ""
     df["paragraph"] = df["paragraph"].fillna("").astype(str)
-    paragraphs = df.groupby(["eccn", "hs6"])["paragraph"].agg(lambda s: ", ".join(sorted({p for p in s if p})))
+    paragraphs = df.groupby(["eccn", "hs6"])["paragraph"].agg(
+        lambda s: ", ".join(sorted({p for p in s if p}))
+    )
     # A confirmed link outranks an unconfirmed one; then confidence.
     df = df.sort_values(
         ["eccn", "hs6", "confirmed", "confidence"], ascending=[True, True, False, False], kind="stable"
@@ -302,12 +305,12 @@ class LinkArrays:
         from scipy import sparse
 
         L = len(self.eccn_idx)
-        return sparse.csr_matrix(
-            (np.ones(L), (self.eccn_idx, np.arange(L))), shape=(self.n_eccns, max(L, 0))
-        )
+        return sparse.csr_matrix((np.ones(L), (self.eccn_idx, np.arange(L))), shape=(self.n_eccns, max(L, 0)))
 
 
-def link_arrays(ind: pd.DataFrame, eccns: pd.Index, weights: Weights) -> tuple[LinkArrays, pd.DataFrame]:
+def link_arrays(
+    ind: pd.DataFrame, eccns: pd.Index, weights: Weights, ref_year: int | None = None
+) -> tuple[LinkArrays, pd.DataFrame]:
     """Build :class:`LinkArrays` and the per-link indicator table for ``eccns``.
 
     A link counts when it is confirmed (or, with ``evidence.unconfirmed_links_count``,
@@ -327,9 +330,10 @@ def link_arrays(ind: pd.DataFrame, eccns: pd.Index, weights: Weights) -> tuple[L
         W = _num(ind, prefix + "world_exports_usd")
         return ~np.isnan(W) & (W >= floor) & (W > 0)
 
-    years = np.concatenate([_num(ind, "year"), _num(ind, "alt_year")])
-    years = years[~np.isnan(years)]
-    ref_year = ev.reference_year or (int(years.max()) if years.size else 0)
+    if ref_year is None:
+        years = np.concatenate([_num(ind, "year"), _num(ind, "alt_year")])
+        years = years[~np.isnan(years)]
+        ref_year = ev.reference_year or (int(years.max()) if years.size else 0)
     confirmed = ind["confirmed"].fillna(False).astype(bool).to_numpy() if len(ind) else np.zeros(0, bool)
     counted = confirmed | bool(ev.unconfirmed_links_count)
     scale = np.where(confirmed, 1.0, ev.unconfirmed_factor)
@@ -367,13 +371,19 @@ def link_arrays(ind: pd.DataFrame, eccns: pd.Index, weights: Weights) -> tuple[L
     table["used"] = used
     table["why_not_used"] = np.select(
         [~la.counted, ~np.isin(table["granularity"].astype(str), ["HS6", "HS4"]), ~la.usable],
-        ["unconfirmed link (suggestion)", "no trade data for this HS code", "HS line below the world-exports floor"],
+        [
+            "unconfirmed link (suggestion)",
+            "no trade data for this HS code",
+            "HS line below the world-exports floor",
+        ],
         "",
     )
     table["weight"] = np.where(used, w, 0.0)
     tot = pd.Series(table["weight"].to_numpy()).groupby(la.eccn_idx).transform("sum").to_numpy()
     table["weight_share"] = np.where(tot > 0, table["weight"] / np.where(tot > 0, tot, 1), 0.0)
-    table["strength"] = np.where(used, la.confidence * la.specificity**ev.specificity_exponent * la.quality * la.scale, 0.0)
+    table["strength"] = np.where(
+        used, la.confidence * la.specificity**ev.specificity_exponent * la.quality * la.scale, 0.0
+    )
     table["n_effective"] = la.values[:, LINK_VALUES.index("n_effective")] if len(ind) else []
     table["_age"] = age
     table["_n_missing"] = n_missing
@@ -467,6 +477,7 @@ def aggregate_with_links(
     weights: Weights,
     evidence: pd.DataFrame | None = None,
     regime_members: dict[str, frozenset[str]] | None = None,
+    ref_year: int | None = None,
 ) -> tuple[pd.DataFrame, LinkArrays, pd.DataFrame]:
     """As :func:`aggregate_availability`, plus the :class:`LinkArrays` and link table.
 
@@ -483,10 +494,12 @@ def aggregate_with_links(
     """
     eccns = pd.Index(eccn_regimes.index, name="eccn")
     indicators = _ensure_link_columns(indicators)
-    la, table = link_arrays(indicators, eccns, weights)
+    la, table = link_arrays(indicators, eccns, weights, ref_year)
     vals, strength, has, _ = aggregate_arrays(la, weights)
     out = pd.DataFrame(index=eccns)
-    out["n_links"] = pd.Series(1, index=table.index).groupby(table["eccn"]).sum().reindex(eccns).fillna(0).astype(int)
+    out["n_links"] = (
+        pd.Series(1, index=table.index).groupby(table["eccn"]).sum().reindex(eccns).fillna(0).astype(int)
+    )
     out["n_links_confirmed"] = table.groupby("eccn")["counted"].sum().reindex(eccns).fillna(0).astype(int)
     out["n_links_with_data"] = table.groupby("eccn")["used"].sum().reindex(eccns).fillna(0).astype(int)
     out["non_us_share"] = vals["non_us_share"][:, 0]
@@ -506,8 +519,12 @@ def aggregate_with_links(
     out["evidence_source"] = np.where(has_trade, "trade", "")
     used = table[table["used"]]
     yrs = pd.to_numeric(used["year"], errors="coerce") if len(used) else pd.Series(dtype=float)
-    out["latest_year"] = yrs.groupby(used["eccn"]).max().reindex(eccns).astype("Float64").round().astype("Int64")
-    out["oldest_year"] = yrs.groupby(used["eccn"]).min().reindex(eccns).astype("Float64").round().astype("Int64")
+    out["latest_year"] = (
+        yrs.groupby(used["eccn"]).max().reindex(eccns).astype("Float64").round().astype("Int64")
+    )
+    out["oldest_year"] = (
+        yrs.groupby(used["eccn"]).min().reindex(eccns).astype("Float64").round().astype("Int64")
+    )
     u = table["used"].to_numpy(bool)
     out["granularity"] = _granularity(table, u, eccns)
     out["hs6_evidence"] = out["granularity"].str.contains("HS6")
@@ -551,7 +568,11 @@ def _evidence_notes(table: pd.DataFrame, usable: np.ndarray, eccns: pd.Index, we
         if len(old):
             yrs = sorted({int(y) for y in pd.to_numeric(old["year"], errors="coerce").dropna()})
             parts.append(f"data from {', '.join(map(str, yrs))} (older than {stale_after} years)")
-        miss = sorted({m for v in rows["missing_major_exporters"] for m in _as_list(v)}) if "missing_major_exporters" in rows else []
+        miss = (
+            sorted({m for v in rows["missing_major_exporters"] for m in _as_list(v)})
+            if "missing_major_exporters" in rows
+            else []
+        )
         if miss:
             parts.append(f"major exporter(s) missing from the data: {', '.join(miss)}")
         notes[str(e)] = parts
@@ -756,7 +777,11 @@ def subscore_arrays(
         nus = np.clip((share - p.non_us_share_floor) / (1.0 - p.non_us_share_floor), 0, 1)
         qty = np.clip(np.log10(1.0 + np.maximum(ratio, 0)) / np.log10(1.0 + p.quantity_ratio_full), 0, 1)
         qty = qty * (1.0 - p.hhi_penalty * np.clip(np.nan_to_num(hhi, nan=0.0), 0, 1))
-        cq = np.where(np.isnan(quality_flag), np.minimum(1.0, np.maximum(uvr, 0) / p.unit_value_ratio_full), quality_flag)
+        cq = np.where(
+            np.isnan(quality_flag),
+            np.minimum(1.0, np.maximum(uvr, 0) / p.unit_value_ratio_full),
+            quality_flag,
+        )
         chn = np.minimum(1.0, np.clip(china, 0, 1) / p.china_share_full)
         outr = np.minimum(1.0, np.clip(outside, 0, 1) / p.outside_regime_share_full)
     out = np.stack([aif, nus, qty, cq, chn, outr], axis=-1)
@@ -768,6 +793,7 @@ def subscores(agg: pd.DataFrame, weights: Weights) -> pd.DataFrame:
 
     See :func:`subscore_arrays`; an ECCN without evidence keeps NaN sub-scores.
     """
+
     def col(name: str) -> np.ndarray:
         return agg[name].to_numpy(dtype=float) if name in agg.columns else np.full(len(agg), np.nan)
 

@@ -39,8 +39,8 @@ from cclreview.score.availability import (
     link_indicators,
     subscores,
 )
-from cclreview.score.gates import apply_evidence_gates, candidate_allowed
 from cclreview.score.explain import explain
+from cclreview.score.gates import apply_evidence_gates, candidate_allowed
 from cclreview.score.security import (
     SECURITY_COMPONENTS,
     regimes_of,
@@ -260,7 +260,11 @@ def prepare(
         )
     if regime_members is None and evidence is not None and len(evidence):
         regime_members = _regime_members()
-    agg, la, link_table = aggregate_with_links(regs, indicators, weights, evidence, regime_members)
+    # Recency is measured against the latest year of the availability data, not of
+    # the ECCN's own links (a 2017-only ECCN is old however it is linked).
+    years = pd.to_numeric(availability["year"], errors="coerce") if "year" in availability else pd.Series()
+    ref_year = weights.evidence.reference_year or (int(years.max()) if years.notna().any() else None)
+    agg, la, link_table = aggregate_with_links(regs, indicators, weights, evidence, regime_members, ref_year)
     sub = subscores(agg, weights)
     frame = ent.set_index("eccn").join(agg).join(sub)
     frame["regimes"] = regs.reindex(frame.index)
@@ -292,7 +296,8 @@ def prepare(
         links=la,
         link_table=link_table,
         regimes_listed=np.array(
-            [[r in (rs if isinstance(rs, list) else []) for r in REGIMES] for rs in frame["regimes"]], dtype=bool
+            [[r in (rs if isinstance(rs, list) else []) for r in REGIMES] for rs in frame["regimes"]],
+            dtype=bool,
         ).reshape(len(frame), len(REGIMES)),
         supply=supply,
         candidate_ok=frame["candidate_gate"].to_numpy(dtype=bool),
@@ -444,12 +449,26 @@ def indicator_table(prep: Prepared) -> pd.DataFrame:
     t = prep.link_table if prep.link_table is not None else pd.DataFrame()
     out = pd.DataFrame({c: t[c] if c in t.columns else None for c in INDICATOR_TABLE_COLUMNS})
     out["missing_major_exporters"] = [
-        [str(x) for x in v] if isinstance(v, (list, np.ndarray)) else [] for v in out["missing_major_exporters"]
+        [str(x) for x in v] if isinstance(v, (list, np.ndarray)) else []
+        for v in out["missing_major_exporters"]
     ]
-    for c in ("hs_code", "hs_version", "hs_version_source", "heading_status", "source", "alt_source",
-              "top_suppliers", "paragraph", "specificity_class", "granularity", "why_not_used"):
+    for c in (
+        "hs_code",
+        "hs_version",
+        "hs_version_source",
+        "heading_status",
+        "source",
+        "alt_source",
+        "top_suppliers",
+        "paragraph",
+        "specificity_class",
+        "granularity",
+        "why_not_used",
+    ):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
         out[c] = [None if v is None else str(v) for v in out[c]]
     for c in ("year", "hs_level", "alt_year", "alt_hs_level"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
-    return out.sort_values(["eccn", "weight", "hs6"], ascending=[True, False, True], kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        ["eccn", "weight", "hs6"], ascending=[True, False, True], kind="stable"
+    ).reset_index(drop=True)

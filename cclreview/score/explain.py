@@ -180,7 +180,9 @@ def evidence_gate_phrases(row: dict[str, Any], weights: Weights) -> list[str]:
         and not _nan(score)
         and score >= weights.tiers.candidate_min_score
     ):
-        out.append("capped at review: HS4-heading evidence only (a candidate needs HS6 or supply-side evidence)")
+        out.append(
+            "capped at review: HS4-heading evidence only (a candidate needs HS6 or supply-side evidence)"
+        )
     notes = row.get("evidence_notes")
     if isinstance(notes, str) and notes:
         out.append(notes)

@@ -25,8 +25,16 @@ def candidate_allowed(frame: pd.DataFrame, weights: Weights) -> np.ndarray:
     n = len(frame)
     if not weights.evidence.hs4_only_caps_at_review:
         return np.ones(n, bool)
-    hs6 = frame["hs6_evidence"].fillna(False).astype(bool).to_numpy() if "hs6_evidence" in frame else np.zeros(n, bool)
-    supply = frame["supply_side"].fillna(False).astype(bool).to_numpy() if "supply_side" in frame else np.zeros(n, bool)
+    hs6 = (
+        frame["hs6_evidence"].fillna(False).astype(bool).to_numpy()
+        if "hs6_evidence" in frame
+        else np.zeros(n, bool)
+    )
+    supply = (
+        frame["supply_side"].fillna(False).astype(bool).to_numpy()
+        if "supply_side" in frame
+        else np.zeros(n, bool)
+    )
     return hs6 | supply
 
 

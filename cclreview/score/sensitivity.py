@@ -58,7 +58,11 @@ SENSITIVITY_COLUMNS = (
     "base_rank",
     "rank_spread",
     "moved_most_by",
-    *(f"{stat}_{k}" for k in KINDS for stat in ("p_candidate", "p_top25", "rank_p05", "median_rank", "rank_p95")),
+    *(
+        f"{stat}_{k}"
+        for k in KINDS
+        for stat in ("p_candidate", "p_top25", "rank_p05", "median_rank", "rank_p95")
+    ),
 )
 METHODS = ("lognormal", "dirichlet")
 #: Draws evaluated at once (bounds memory: links x chunk arrays).
@@ -211,7 +215,9 @@ def _ranks(score: np.ndarray, group: np.ndarray) -> np.ndarray:
     key = 4.0 * group + np.where(np.isnan(score), 2.0, np.round(1.0 - np.clip(score, 0, 1), 12))
     order = np.argsort(key, axis=0, kind="stable")
     ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(1, score.shape[0] + 1)[:, None].repeat(score.shape[1], axis=1), axis=0)
+    np.put_along_axis(
+        ranks, order, np.arange(1, score.shape[0] + 1)[:, None].repeat(score.shape[1], axis=1), axis=0
+    )
     return ranks
 
 
@@ -220,7 +226,10 @@ def _counted_only(la: LinkArrays) -> LinkArrays:
     keep = la.counted
     if keep.all():
         return la
-    fields = {k: (v[keep] if isinstance(v, np.ndarray) and v.shape[:1] == keep.shape else v) for k, v in la.__dict__.items()}
+    fields = {
+        k: (v[keep] if isinstance(v, np.ndarray) and v.shape[:1] == keep.shape else v)
+        for k, v in la.__dict__.items()
+    }
     return LinkArrays(**fields)
 
 
@@ -313,9 +322,22 @@ def sensitivity(
     singles = [k for k in ("links", "data", "weights") if k in kinds]
     if singles:
         spreads = np.column_stack([out[f"rank_p95_{k}"] - out[f"rank_p05_{k}"] for k in singles])
-        out["moved_most_by"] = np.where(spreads.max(axis=1) > 0, np.array(singles)[spreads.argmax(axis=1)], "none")
+        out["moved_most_by"] = np.where(
+            spreads.max(axis=1) > 0, np.array(singles)[spreads.argmax(axis=1)], "none"
+        )
     else:
         out["moved_most_by"] = "none"
     out["base_rank"] = out["base_rank"].astype("int64")
-    log.info("sensitivity: %d draws x %d kinds x %d ECCNs (spread %.2f, seed %d)", draws, len(kinds), n, spread, seed)
-    return out[list(SENSITIVITY_COLUMNS)].sort_values(["median_rank", "eccn"], kind="stable").reset_index(drop=True)
+    log.info(
+        "sensitivity: %d draws x %d kinds x %d ECCNs (spread %.2f, seed %d)",
+        draws,
+        len(kinds),
+        n,
+        spread,
+        seed,
+    )
+    return (
+        out[list(SENSITIVITY_COLUMNS)]
+        .sort_values(["median_rank", "eccn"], kind="stable")
+        .reset_index(drop=True)
+    )
