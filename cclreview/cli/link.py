@@ -61,7 +61,9 @@ def link_cmd(
     """Link ECCNs to HS6 codes: curated > imported > suggested; D/E entries inherit.
 
     Writes eccn_hs_links.parquet (primary links), eccn_hs_link_candidates.parquet (all
-    rows incl. lower-ranked suggestions), unlinked_eccns.csv, rejected_concordance_rows.csv.
+    rows incl. lower-ranked suggestions), unlinked_eccns.csv, link_suggestions.csv (the
+    suggestions to confirm), rejected_concordance_rows.csv. Suggestions are marked
+    confirmed = False: they are not evidence until an analyst confirms them.
     Analyst CSVs with columns eccn,hs6,confidence,rationale,added in a concordance folder
     override the shipped curated rows.
 
@@ -96,6 +98,10 @@ def link_cmd(
     )
     click.echo(
         "ECCNs by primary source: " + ", ".join(f"{k} {v}" for k, v in s["eccns_by_primary_source"].items())
+    )
+    click.echo(
+        f"ECCNs with a confirmed link: {s['eccns_confirmed']}; with unconfirmed links only: "
+        f"{s['eccns_unconfirmed_only']} (not evidence; offered in {out / 'link_suggestions.csv'})"
     )
     click.echo(
         "ECCNs with any link from: " + ", ".join(f"{k} {v}" for k, v in s["eccns_with_any_source"].items())
