@@ -237,7 +237,7 @@ def _prepare(
     target: str,
     concordance: hsrev.Concordance | None,
     trade_weights: hsrev.TradeWeights | None = None,
-    hs4_min_main_share: float = 0.85,
+    hs4_min_main_share: float = 0.8,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validate, add defaults, convert HS6 codes to ``target``.
 
@@ -320,7 +320,7 @@ def _prepare(
             df = pd.concat([p.astype({"hs6": str, "hs_version": str}) for p in parts], ignore_index=True)
             unconverted = pd.concat(reports, ignore_index=True) if reports else pd.DataFrame()
     if concordance is not None:
-        df, refused = _convert_headings(df, target, concordance, hs4_min_main_share)
+        df, refused = _convert_headings(df, target, concordance, hs4_min_main_share, trade_weights)
         if not refused.empty:
             unconverted = pd.concat([unconverted, refused], ignore_index=True)
     df = df.rename(columns={"hs6": "hs_code"})
@@ -334,46 +334,101 @@ UNCONVERTED_COLUMNS = ["code", "level", "n_rows", "value", "from_rev", "to_rev",
 
 
 def heading_decisions(
-    concordance: hsrev.Concordance, from_rev: str, target: str, min_main_share: float = 0.85
+    concordance: hsrev.Concordance,
+    from_rev: str,
+    target: str,
+    min_main_share: float = 0.8,
+    trade_weights: hsrev.TradeWeights | None = None,
+    heading_values: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Per old heading: the target heading, or why its table rows are refused.
 
-    A heading converts when its content is the same in ``target``: status
-    ``unchanged``/``renamed``, or a split whose main target receives at least
-    ``min_main_share`` of its subheadings and nothing from other headings. Otherwise
-    (a real split, e.g. HS1992 8525 whose mobile phones moved to 8517 in HS2007, or a
-    merge with other headings) its figures describe another set of goods: refused.
+    Shares of a heading's content are means over its subheadings of the share of each
+    subheading's trade landing in each new heading: from the Growth Lab trade weights
+    when they cover the path, else from the UN concordance (where a split subheading
+    goes wholly to one target). A heading converts to its main new heading when at
+    least ``min_main_share`` of it goes there and the new heading gets at most
+    ``1 - min_main_share`` of its content from other old headings. Otherwise (HS1992
+    8525, whose mobile phones moved to 8517 in HS2007; 8517, which received them) the
+    table's figures describe another set of goods: refused. ``heading_values`` (the
+    table's world total per old heading) weighs what flows in from other headings by
+    trade; without it every heading counts alike.
 
     Returns ``hs4_from, hs4_to, status, share, convert (bool), reason``.
     """
-    hm = concordance.heading_map(from_rev, target)
-    main = hm[hm["is_main"]].drop_duplicates("hs4_from").copy()
-    inflow = hm.groupby("hs4_to")["hs4_from"].nunique()
-    main["inflow"] = main["hs4_to"].map(inflow).fillna(0).astype(int)
-    clean = main["status"].isin(["unchanged", "renamed"])
-    minor = (main["status"] == "split") & (main["share"] >= min_main_share) & (main["inflow"] == 1)
-    main["convert"] = clean | minor
-    # Where the subheadings go, e.g. "8525 50%, 8517 50%".
-    hm = hm.assign(pct=(hm["share"] * 100).round().astype(int).astype(str))
-    goes = (hm["hs4_to"].astype(str) + " " + hm["pct"] + "%").groupby(hm["hs4_from"]).agg(", ".join)
+    if trade_weights is not None and trade_weights.has_path(from_rev, target):
+        cm = trade_weights.code_map(from_rev, target)
+        basis = "trade weights"
+    else:
+        cm = concordance.code_map(from_rev, target)[["code_from", "code_to", "share"]]
+        basis = "UN concordance"
+    cm = cm.assign(hs4_from=cm["code_from"].str[:4], hs4_to=cm["code_to"].str[:4])
+    n_sub = cm.groupby("hs4_from")["code_from"].nunique()
+    # Carved-out residual headings fed by many old headings (HS2022 8549 e-waste, 8524
+    # display modules) are left out, as the UN conversion does (RESIDUAL_MIN_SOURCES):
+    # the trade weights spread every parts subheading a little into them.
+    # A feeder counts when it sends at least 5% of a subheading (not a 1% leak); the
+    # residual link is dropped only where the subheading has somewhere else to go.
+    big = cm[cm["share"] >= 0.05]
+    feeders = big.groupby("hs4_to")["hs4_from"].nunique()
+    residual = set(feeders[feeders >= concordance.residual_min_sources].index)
+    is_res = cm["hs4_to"].isin(residual)
+    other = (~is_res).groupby(cm["code_from"]).transform("sum")
+    rest = cm[~(is_res & (other > 0))]
+    cm = rest.assign(share=rest["share"] / rest.groupby("code_from")["share"].transform("sum"))
+    g = cm.groupby(["hs4_from", "hs4_to"], as_index=False)["share"].sum()
+    g["share"] = g["share"] / g["hs4_from"].map(n_sub)
+    g["same"] = g["hs4_from"] == g["hs4_to"]
+    order = g.sort_values(["hs4_from", "share", "same", "hs4_to"], ascending=[True, False, False, True])
+    main = order.drop_duplicates("hs4_from").copy()
+    # What the main target receives from OTHER old headings, as a fraction of all it
+    # receives; senders passing it under 5% of themselves are estimation spread, not
+    # content (the trade weights leak ~1% of many codes into residual headings).
+    # With the table's own heading totals (``heading_values``) flows are weighed by
+    # trade: a parts heading sending 40% of itself to 8542 is small beside 8542.
+    size = g["hs4_from"].map(heading_values).fillna(0.0) if heading_values is not None else 1.0
+    flow = g.assign(mass=g["share"] * size)
+    recv = flow[flow["share"] >= 0.05].groupby("hs4_to")["mass"].sum()
+    own = main["share"] * (
+        main["hs4_from"].map(heading_values).fillna(0.0) if heading_values is not None else 1.0
+    )
+    total = main["hs4_to"].map(recv).fillna(0.0)
+    main["others"] = np.where(total > 0, 1.0 - own / total.where(total > 0, 1.0), 0.0).clip(0, 1)
+    ok = (main["share"] >= min_main_share) & (main["others"] <= 1.0 - min_main_share)
+    main["convert"] = ok
+    main["status"] = np.select(
+        [ok & (main["share"] > 0.999) & (main["others"] < 0.001) & main["same"], ok & main["same"], ok],
+        ["unchanged", "minor change", "renamed"],
+        "content changed",
+    )
+    g = g[g["share"] >= 0.01]
+    g = g.assign(pct=(g["share"] * 100).round().astype(int).astype(str))
+    goes = (
+        g.sort_values(["hs4_from", "share"], ascending=[True, False])
+        .assign(t=lambda d: d["hs4_to"] + " " + d["pct"] + "%")
+        .groupby("hs4_from")["t"]
+        .agg(", ".join)
+    )
     main["reason"] = np.where(
-        main["convert"],
+        ok,
         "",
-        f"heading content changed between {from_rev} and {target} (status "
-        + main["status"].astype(str)
-        + "; its subheadings go to "
-        + main["hs4_from"].map(goes).astype(str)
+        f"heading content changed between {from_rev} and {target} ({basis}: it goes to "
+        + main["hs4_from"].map(goes).fillna("").astype(str)
         + "; "
         + main["hs4_to"].astype(str)
-        + " receives "
-        + main["inflow"].astype(str)
-        + " old heading(s)): figures not comparable, refused",
+        + " gets "
+        + (main["others"] * 100).round().astype(int).astype(str)
+        + "% of its content from other headings): figures not comparable, refused",
     )
     return main[["hs4_from", "hs4_to", "status", "share", "convert", "reason"]].reset_index(drop=True)
 
 
 def _convert_headings(
-    df: pd.DataFrame, target: str, concordance: hsrev.Concordance, min_main_share: float
+    df: pd.DataFrame,
+    target: str,
+    concordance: hsrev.Concordance,
+    min_main_share: float,
+    trade_weights: hsrev.TradeWeights | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Move HS4 rows of older revisions to ``target`` headings, refusing changed ones."""
     four = (df["hs_level"] == 4).to_numpy() & (df["hs_version"].astype(str) != target).to_numpy()
@@ -382,7 +437,13 @@ def _convert_headings(
     keep, refused = [df[~four]], []
     for rev, chunk in df[four].groupby("hs_version", observed=True):
         try:
-            dec = heading_decisions(concordance, str(rev), target, min_main_share).set_index("hs4_from")
+            vals = chunk[chunk["value_kind"].astype(str).isin(["value", "world_total"])]
+            wld = vals["exporter_iso3"].astype(str) == WORLD
+            # Heading totals: the published world row where there is one, else the sum.
+            sums = vals[~wld].groupby(vals.loc[~wld, "hs6"].astype(str))["value_usd"].sum()
+            sums = sums.combine(vals[wld].groupby(vals.loc[wld, "hs6"].astype(str))["value_usd"].max(), max)
+            dec = heading_decisions(concordance, str(rev), target, min_main_share, trade_weights, sums)
+            dec = dec.set_index("hs4_from")
         except InputError as exc:
             log.warning("HS4 rows of %s keep their revision: %s", rev, exc)
             keep.append(chunk)
@@ -699,6 +760,46 @@ def _missing_major(
     return pd.Series([lists.get(i, []) for i in range(len(chosen))], index=chosen.index, dtype=object)
 
 
+#: An exporter in the top 5 of at least this many products of other sources, but with no
+#: row at all in a source, is missing from every product of that source.
+MAJOR_MIN_PRODUCTS = 5
+#: Sources with fewer distinct products are not used for (or checked by) that rule.
+MIN_BROAD_PRODUCTS = 100
+
+
+def _absent_from_source(df: pd.DataFrame, partial_units: frozenset[str]) -> dict[str, list[str]]:
+    """Per source unit: major exporters it has no row for at all (Taiwan in the 2017 table).
+
+    Comtrade-based tables leave Taiwan out entirely ("Other Asia, nes"): the absence
+    concerns every product of the table, including those no other source covers.
+    """
+    real = df[(df["exporter_iso3"] != WORLD) & (df["value_kind"] == "value")]
+    if real.empty:
+        return {}
+    t = real[["unit", "hs_level", "hs_code", "year", "exporter_iso3", "value_usd"]].astype(
+        {"unit": str, "exporter_iso3": str, "hs_code": str}
+    )
+    t["r"] = t.groupby(["unit", "hs_level", "hs_code", "year"])["value_usd"].rank(
+        ascending=False, method="first"
+    )
+    # Only broad tables (many products) say who is "major" and can be found lacking:
+    # a 30-code extract has no view on who exports everything else.
+    n_products = t.groupby("unit")["hs_code"].nunique()
+    broad = set(n_products[n_products >= MIN_BROAD_PRODUCTS].index) - set(partial_units)
+    t = t[t["unit"].isin(broad)]
+    top = t[t["r"] <= TOP_K]
+    counts = top.groupby(["unit", "exporter_iso3"]).size().rename("n").reset_index()
+    present = t.groupby("unit")["exporter_iso3"].agg(set).to_dict()
+    out: dict[str, list[str]] = {}
+    for unit, have in present.items():
+        others = counts[(counts["unit"] != unit)]
+        major = set(others.loc[others["n"] >= MAJOR_MIN_PRODUCTS, "exporter_iso3"]) - {USA}
+        miss = sorted(major - have)
+        if miss and unit not in partial_units:
+            out[unit] = miss
+    return out
+
+
 # ------------------------------------------------------------------------------ API
 def compute_availability(
     exports: pd.DataFrame,
@@ -712,7 +813,7 @@ def compute_availability(
     target_revision: str = hsrev.DEFAULT_TARGET,
     concordance: hsrev.Concordance | None = None,
     trade_weights: hsrev.TradeWeights | None = None,
-    hs4_min_main_share: float = 0.85,
+    hs4_min_main_share: float = 0.8,
 ) -> AvailabilityResult:
     """Compute ``availability_hs`` from an ``exports`` table (formulas: module docstring).
 
@@ -780,6 +881,12 @@ def compute_availability(
     chosen = chosen.merge(hv, on=["unit", *KEY], how="left")
     partial_units = frozenset(cover.loc[cover["source_exporters"] < min_source_exporters, "unit"])
     chosen["missing_major_exporters"] = _missing_major(df, chosen, concordance, target, partial_units)
+    absent = _absent_from_source(df, partial_units)
+    if absent:
+        chosen["missing_major_exporters"] = [
+            sorted(set(m) | set(absent.get(u, ())))
+            for u, m in zip(chosen["unit"], chosen["missing_major_exporters"], strict=True)
+        ]
     chosen["hs6"] = chosen["hs_code"].where(chosen["hs_level"] == 6)
     chosen["hs4"] = chosen["hs_code"].str[:4]
     chosen["top_suppliers"] = chosen["top_suppliers"].fillna("")
@@ -919,6 +1026,12 @@ def indicators_for_links(
     """
     if "hs6" not in links_df.columns:
         raise InputError(f"links table lacks column hs6; found {list(links_df.columns)}")
+    four_revs = set(availability_df.loc[availability_df["hs_level"] == 4, "hs_version"].astype(str))
+    if isinstance(concordance, str) and four_revs <= {hsrev.DEFAULT_TARGET}:
+        # Every heading table is already in HS2022 (converted by the availability stage).
+        concordance = hsrev.Concordance(
+            pd.DataFrame(columns=["after", "before", "relationship", "to_rev", "from_rev"])
+        )
     if isinstance(concordance, str):
         try:
             concordance = hsrev.load_concordance()
