@@ -206,3 +206,21 @@ def test_evidence_perturbation_lowers_a_one_link_leader(weights) -> None:
         assert s["p_top25_links"] < 1.0  # leave its one link out: no evidence in that draw
         assert s["p_top25"] < 1.0
         assert s["rank_p95_links"] > s["rank_p95_weights"]
+
+
+def test_a_broad_table_without_taiwan_names_it_on_every_row() -> None:
+    """Taiwan is absent from the whole 2017 table but major in the other broad table."""
+    rows = []
+    for h in range(120):  # two broad HS4 tables (>= 100 headings each), both HS2022
+        code = f"{8400 + h}"
+        for iso, v in (("TWN", 9e8), ("CHN", 8e8), ("DEU", 5e8), ("JPN", 4e8), ("KOR", 3e8), ("USA", 2e8)):
+            rows.append({"year": 2023, "exporter_iso3": iso, "hs6": code, "hs_level": 4, "hs_version": "HS2022",
+                         "value_usd": v, "source": "oec_baci_top40", "value_kind": "value"})  # fmt: skip
+            if iso != "TWN":
+                rows.append({"year": 2017, "exporter_iso3": iso, "hs6": code, "hs_level": 4,
+                             "hs_version": "HS2022", "value_usd": v, "source": "otstats",
+                             "value_kind": "value"})  # fmt: skip
+    av = compute_availability(pd.DataFrame(rows), min_source_exporters=1).availability
+    old = av[av["year"] == 2017]
+    assert old["missing_major_exporters"].map(lambda m: "TWN" in m).all()
+    assert not av[av["year"] == 2023]["missing_major_exporters"].map(len).any()
