@@ -47,7 +47,7 @@ def _defaults(
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Also write sensitivity.parquet with this many draws (spread 0.2, seed 0), in the same process.",
+    help="Also write sensitivity.parquet with this many draws of each kind (links, data, weights, all; seed 0), in the same process.",
 )
 def score(
     processed: Path | None, weights_path: Path | None, out_dir: Path | None, sensitivity_draws: int
@@ -77,7 +77,7 @@ def score(
     for row in top.itertuples():
         click.echo(f"  #{row.rank:<4} {row.eccn}  {row.decontrol_score:.3f}  {row.explanation}")
     if sensitivity_draws:
-        _sensitivity(prepared, out_dir, sensitivity_draws, 0.2, 0, "lognormal")
+        _sensitivity(prepared, out_dir, sensitivity_draws, None, 0, "lognormal")
 
 
 @click.command("weights")
@@ -125,9 +125,8 @@ def weights(weights_path: Path | None, show: bool, out_dir: Path | None) -> None
 @click.option(
     "--spread",
     type=click.FloatRange(0, 5),
-    default=0.2,
-    show_default=True,
-    help="Noise scale (0.2 ~ +/-20%).",
+    default=None,
+    help="Weight noise scale (0.2 ~ +/-20%) [default: weights sensitivity.spread].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same result).")
 @click.option(
@@ -142,14 +141,15 @@ def sensitivity(
     weights_path: Path | None,
     out_dir: Path | None,
     draws: int,
-    spread: float,
+    spread: float | None,
     seed: int,
     method: str,
 ) -> None:
-    """Perturb the weights and write sensitivity.parquet (rank robustness per ECCN).
+    """Perturb links, data and weights; write sensitivity.parquet (rank robustness).
 
-    For each ECCN: median rank, 90% rank interval (rank_p05, rank_p95) and the
-    probability of ranking in the top 25 across the draws.
+    For each ECCN and each kind of perturbation (links, data, weights, all): median
+    rank, 90% rank interval, P(top 25) and P(candidate); [sensitivity] in the weights
+    file sets the sizes of the draws.
 
     \b
     Example:
@@ -162,7 +162,7 @@ def sensitivity(
 
 
 def _sensitivity(
-    prepared: tuple[Any, Any], out_dir: Path, draws: int, spread: float, seed: int, method: str
+    prepared: tuple[Any, Any], out_dir: Path, draws: int, spread: float | None, seed: int, method: str
 ) -> None:
     from cclreview.io import write_parquet
     from cclreview.score.sensitivity import sensitivity as run
@@ -171,7 +171,8 @@ def _sensitivity(
     result = run(prep, w, draws=draws, spread=spread, seed=seed, method=method)
     path = write_parquet(result, out_dir / "sensitivity.parquet")
     robust = int((result["p_top25"] >= 0.9).sum())
-    click.echo(f"{draws} draws, spread {spread}, seed {seed} -> {path}")
+    shown = w.sensitivity.spread if spread is None else spread
+    click.echo(f"{draws} draws per kind (links, data, weights, all), spread {shown}, seed {seed} -> {path}")
     click.echo(f"  {robust} ECCN(s) in the top 25 in at least 90% of draws")
     for row in result.head(10).itertuples():
         click.echo(

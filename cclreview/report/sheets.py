@@ -668,25 +668,34 @@ def write_summary(
 # --------------------------------------------------------------------------- Method
 METHOD_TEXT = (
     ("Availability score A", "Weighted mean of six sub-scores in [0, 1]: the four foreign-availability "
-     "criteria of 15 CFR 768.6 (available-in-fact: number of significant non-U.S. suppliers; non-U.S. source: "
+     "criteria of 15 CFR 768.6 (available-in-fact: effective number of non-U.S. suppliers, 1/HHI; non-U.S. source: "
      "non-U.S. share of world exports; sufficient quantity: non-U.S. supply relative to U.S. exports, "
      "discounted for concentration; comparable quality: unit value ratio non-U.S./U.S. or analyst quality "
      "flags), availability inside China, and supply from outside the regime that lists the item. Weights of "
-     "[availability], renormalised over the sub-scores that have data."),
+     "[availability], renormalised over the sub-scores that have data. Each indicator is the mean over the "
+     "ECCN's confirmed links weighted by link confidence x specificity (x the HS4 factor for heading data), "
+     "never by trade value; text-similarity suggestions are not evidence until confirmed."),
     ("Security score S", "1 - product of (1 - w) over the entry's reason/Country Chart codes and status flags "
      "(noisy-or: each reason adds relevance, none lowers it); w from [security.reasons] and [security.flags]."),
-    ("Evidence strength E", "Link confidence x coverage x factors for HS4-only data, bounded data, missing "
-     "major exporters, data age and inherited links ([evidence]); supply-side evidence sets a floor."),
+    ("Evidence strength E", "Link confidence x specificity^e x coverage x factors for HS4-only data, bounded "
+     "data, missing major exporters, data age (and data older than five years) and inherited links "
+     "([evidence]); supply-side evidence sets a floor. Old data and missing exporters are named in the "
+     "explanation."),
     ("Decontrol score", "A^availability_exponent x (1 - S)^security_exponent x (evidence_floor + (1 - "
      "evidence_floor) x E) x multilateral_factor when a regime lists the item ([decontrol])."),
     ("Tiers (first rule wins)", "guardrail: the ECCN matches a [[guardrails]] entry, whatever the scores; "
      "insufficient evidence: no linked trade or supply-side data, or E below evidence.min_strength; retain: "
      "S >= tiers.retain_min_security or decontrol score < tiers.review_min_score; candidate: decontrol "
-     "score >= tiers.candidate_min_score; review: everything else."),
+     "score >= tiers.candidate_min_score, with HS6-level trade or supply-side evidence (HS4 headings only: "
+     "review); review: everything else."),
     ("Ranking", "Scored entries (candidate, review, retain) first by decontrol score, then insufficient "
      "evidence, then guardrail; ties broken by decontrol score, then ECCN."),
-    ("Evidence sheet", "For each ECCN-HS6 link (best link per pair), the latest year of trade data: the HS6 "
-     "row when it exists, else its HS4 heading (HS level 4). Suppliers are the largest non-U.S. exporters of "
+    ("Sensitivity", "Draws of each kind: links (one link left out, confidences drawn), data (another year or "
+     "source of the HS line, suppliers bootstrapped), weights, and all together ([sensitivity]); per ECCN the "
+     "probability of a top-25 place and of candidate, the rank interval, and the kind that moves it most."),
+    ("Evidence sheet", "The links and indicator rows scoring used (eccn_hs_indicators.parquet): per link its "
+     "share of the ECCN's weight, whether it counted and why not, and the HS code, level, revision and year "
+     "of its data (all aligned to HS2022 first). Suppliers are the largest non-U.S. exporters of "
      "that code, year and source in exports.parquet (share = exports / world exports; unit value ratio = "
      "supplier USD per tonne / U.S. USD per tonne); without exports.parquet, the shares listed by "
      "availability_hs. Supply-side market shares from evidence.parquet follow."),

@@ -7,10 +7,17 @@ The formula (weights and thresholds in ``config/weights.toml``):
 * ``security_score S`` = ``1 - prod(1 - w)`` over the entry's reason families (strictest
   chart column of each) and
   status flags (:mod:`cclreview.score.security`).
-* ``evidence_strength E`` = coverage (confidence share of links with usable data) x
-  the confidence-weighted mean over usable links of ``confidence x factors`` (HS4 vs
-  HS6, bounded data, missing major exporters, recency, inherited links); at least
-  ``evidence.supply_side_strength`` with supply-side data.
+* Indicators per ECCN: means over its confirmed links weighted by ``confidence x
+  specificity`` (x ``evidence.hs4_factor`` for heading data), never by trade value
+  (:func:`cclreview.score.availability.aggregate_arrays`); the links and rows used go
+  to ``eccn_hs_indicators.parquet``. Suggestions only: ``insufficient evidence``
+  ("unconfirmed links").
+* ``evidence_strength E`` = sum over used links of ``weight x confidence x
+  specificity^e x factors`` (HS4 vs HS6, bounded data, missing major exporters,
+  recency, data older than ``stale_after_years``, inherited links) over the weight of
+  all counted links; at least ``evidence.supply_side_strength`` with supply-side data.
+* Evidence gate (:mod:`cclreview.score.gates`): ``candidate`` needs HS6 or
+  supply-side evidence, else ``review``.
 * ``decontrol_score = A^a x (1 - S)^b x (f + (1 - f) E) x m``
   (:mod:`cclreview.score.tiers`, which also documents tiers and ranking).
 
