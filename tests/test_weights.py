@@ -97,7 +97,7 @@ def test_guardrail_patterns_match_intended_eccns() -> None:
             "the review band must lie below the candidate band",
         ),
         (
-            "supplier_saturation = 5.0",
+            "supplier_saturation = 8.0",
             "supplier_saturation = 0",
             "availability_params.supplier_saturation: value 0 out of range (allowed: > 0)",
         ),
