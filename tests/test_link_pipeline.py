@@ -173,9 +173,8 @@ def test_suggestions_are_unconfirmed_and_not_evidence(mini: dict[str, Path]) -> 
     # Text similarity never confirms itself; curated, analyst and imported rows are confirmed.
     assert not cand.loc[cand["source"] == "suggested", "confirmed"].any()
     assert cand.loc[fam == "curated", "confirmed"].all()
-    imp = cand[fam == "imported"]
-    # Imported pairs are confirmed unless flagged as conflicting with the control text.
-    assert (imp["confirmed"] == ~imp["conflict"]).all() and imp["conflict"].any() and imp["confirmed"].any()
+    # The China catalogue is not evidence until confirmed (link_sources.csv evidence = no).
+    assert not cand.loc[cand["source"] == "imported:cn_catalogue", "confirmed"].any()
     # 6A005 has suggestions only: its primary links are all unconfirmed, and it is listed
     # as "unconfirmed links" with its suggestions offered for confirmation.
     six = res.links[res.links["eccn"] == "6A005"]
@@ -186,7 +185,8 @@ def test_suggestions_are_unconfirmed_and_not_evidence(mini: dict[str, Path]) -> 
     assert offered["confirm_row"].str.startswith("6A005").all()
     # Inherited rows are confirmed exactly when the commodity link they copy is.
     inh = cand[cand["source"] == "inherited"]
-    assert (inh["confirmed"] == ~inh["rationale"].str.contains(r"\(suggested\)")).all()
+    from_unconfirmed = inh["rationale"].str.contains(r"\((?:suggested|imported:cn_catalogue)\)")
+    assert (inh["confirmed"] == ~from_unconfirmed).all()
     assert res.summary["eccns_unconfirmed_only"] >= 1
 
 

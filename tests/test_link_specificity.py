@@ -35,6 +35,17 @@ def test_auto_class_reads_the_subheading_words() -> None:
     assert auto_class(hs6, desc).tolist() == ["residual", "residual", "shared", "shared", "shared", "shared"]
 
 
-def test_only_suggestions_are_unconfirmed_by_source() -> None:
-    src = pd.Series(["curated", "curated:analyst", "imported:cn_catalogue", "suggested"])
-    assert confirmed_source(src).tolist() == [True, True, True, False]
+def test_confirmation_by_source() -> None:
+    src = pd.Series(
+        [
+            "curated",
+            "curated:analyst",
+            "imported:eu_correlation",
+            "imported:other",
+            "imported:cn_catalogue",
+            "suggested",
+        ]
+    )
+    # Unknown imports follow imported:generic; the noisy China catalogue and the suggester
+    # are not evidence until an analyst confirms a pair.
+    assert confirmed_source(src).tolist() == [True, True, True, True, False, False]

@@ -30,15 +30,6 @@ CURATED_COLUMNS = ["eccn", "hs6", "confidence", "rationale", "added", "specifici
 _LABELS = set(LABEL_CONFIDENCE) | {"none"}
 
 
-def is_curated_file(path: str | os.PathLike[str]) -> bool:
-    """True when the CSV header has the curated columns (an analyst override file)."""
-    path = Path(path)
-    if path.suffix.lower() != ".csv":
-        return False
-    header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-    return {"eccn", "hs6", "confidence", "rationale"} <= {c.strip().lower() for c in header}
-
-
 def read_curated_file(path: str | os.PathLike[str], source: str = "curated") -> pd.DataFrame:
     """Read and validate one curated-shape CSV.
 

@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.errors import InputError, SourceMissingError
-from cclreview.io import write_csv, write_parquet
+from cclreview.io import write_csv
 from cclreview.link.curated import CURATED_FILE, check_hs6, load_curated
 from cclreview.link.hs import HS_VERSION, load_hs
 from cclreview.link.imported import REJECT_COLUMNS, detect_layout, flag_conflicts, read_concordance
@@ -44,9 +45,9 @@ from cclreview.link.suggest import suggest_links
 
 log = logging.getLogger(__name__)
 
-LINKS_FILE = "eccn_hs_links.parquet"
-CANDIDATES_FILE = "eccn_hs_link_candidates.parquet"
-UNLINKED_FILE = "unlinked_eccns.csv"
+LINKS_FILE = contracts.ECCN_HS_LINKS
+CANDIDATES_FILE = contracts.ECCN_HS_LINK_CANDIDATES
+UNLINKED_FILE = contracts.UNLINKED_ECCNS
 SUGGESTIONS_FILE = "link_suggestions.csv"
 REJECTED_FILE = "rejected_concordance_rows.csv"
 OUTPUT_COLUMNS = [
@@ -349,7 +350,7 @@ def _unlinked(entries: pd.DataFrame, links: pd.DataFrame, de_report: pd.DataFram
         if grp in ("D", "E"):
             reason = de_reason.get(e, "")
             if not reason and not confirmed:
-                reason = "unconfirmed links (inherited from suggestions)"
+                reason = "unconfirmed links (inherited)"
         elif confirmed:
             reason = ""
         else:
@@ -467,9 +468,10 @@ def run_link(
     hs = load_hs(hs_path)
     result = build_links(entries, paragraphs, hs, concordances, curated_file, top_k)
     out = Path(out_dir)
-    write_parquet(result.links, out / LINKS_FILE)
+    # Validated against cclreview.contracts on the way out (confirmed, specificity, ...).
+    contracts.write("eccn_hs_links", result.links, out)
     if result.candidates is not None:
-        write_parquet(result.candidates, out / CANDIDATES_FILE)
+        contracts.write("eccn_hs_link_candidates", result.candidates, out)
     write_csv(result.unlinked, out / UNLINKED_FILE)
     if result.suggestions is not None:
         write_csv(result.suggestions, out / SUGGESTIONS_FILE)

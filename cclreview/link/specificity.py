@@ -11,10 +11,12 @@ Curated rows carry their class (reviewed by hand). Other sources get one from th
 (:func:`auto_class`): "other"/n.e.s. residual lines are ``residual``, everything else is
 ``shared``; ``dedicated`` is never guessed. Inherited links keep their parent's class.
 
-Confirmation: curated (shipped and analyst), imported and inherited-from-confirmed links
-are ``confirmed``; text-similarity suggestions and imported pairs flagged as conflicting
-with the control text are not, and never count as evidence until an analyst confirms
-them in a ``data/raw/concordance/`` CSV.
+Confirmation: curated (shipped and analyst) links, imports from sources marked
+``evidence = yes`` in ``link_sources.csv`` (EU correlation, generic CSVs) and links
+inherited from confirmed ones are ``confirmed``. Text-similarity suggestions, the China
+catalogue (``evidence = no``: transcription noise, 0 of 12 sampled pairs right) and
+imported pairs flagged as conflicting with the control text are not: they never count
+as evidence until an analyst confirms them in a ``data/raw/concordance/`` CSV.
 """
 
 from __future__ import annotations
@@ -26,11 +28,9 @@ import pandas as pd
 
 from cclreview.config import REFERENCE_DIR
 from cclreview.errors import ConfigError
-from cclreview.link.sources import source_family
+from cclreview.link.sources import source_is_evidence
 
 CLASSES_FILE = REFERENCE_DIR / "specificity_classes.csv"
-#: Families whose links are evidence as they stand (inherited: decided by the parent link).
-CONFIRMED_FAMILIES = frozenset({"curated", "curated:analyst", "imported"})
 # Matched against the subheading's own words (after the heading's "Xxx; " prefix).
 _RESIDUAL = re.compile(
     r"^\s*(?:other\b|articles\s+n\.e\.[cs]|n\.e\.[cs]|having individual functions|not elsewhere)",
@@ -73,5 +73,8 @@ def auto_class(hs6: pd.Series, description: pd.Series) -> pd.Series:
 
 
 def confirmed_source(source: pd.Series) -> pd.Series:
-    """True for sources that are evidence by themselves (curated, analyst, imported)."""
-    return source.map(lambda s: source_family(s) in CONFIRMED_FAMILIES).astype(bool)
+    """True for sources that are evidence by themselves (``evidence = yes`` in
+    ``link_sources.csv``: curated, analyst, EU and generic imports); inherited rows get
+    their parent's value in :func:`cclreview.link.inherit.inherit_links`."""
+    cache = {s: source_is_evidence(s) for s in source.unique()}
+    return source.map(cache).astype(bool)

@@ -127,6 +127,21 @@ def score_format(scores: pd.Series) -> str:
     return "0.0" if values.notna().any() and values.max() > 1.0 + 1e-9 else "0.000"
 
 
+def _latest_indicator_rows(avail: pd.DataFrame) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Latest-year availability row per HS6 code and per HS4 heading."""
+    df = avail.copy()
+    if "hs_code" not in df.columns:
+        df["hs_code"] = df.get("hs6")
+    if "hs_level" not in df.columns:
+        df["hs_level"] = 6
+    df["hs_code"] = df["hs_code"].astype(str)
+    df = df.sort_values(["hs_code", "hs_level", "year"], ascending=[True, True, False], kind="stable")
+    latest = df.drop_duplicates(["hs_code", "hs_level"], keep="first")
+    by6 = {r["hs_code"]: r for r in latest[latest["hs_level"] == 6].to_dict("records")}
+    by4 = {r["hs_code"]: r for r in latest[latest["hs_level"] == 4].to_dict("records")}
+    return by6, by4
+
+
 def parse_top_suppliers(text: Any) -> list[tuple[str, float]]:
     """Parse ``"CHN 41%; DEU 12%"`` into ``[("CHN", 0.41), ("DEU", 0.12)]``."""
     if not isinstance(text, str):
@@ -334,12 +349,56 @@ def _supply_side_rows(inputs: ReportInputs) -> pd.DataFrame:
     return out.drop(columns="_s")
 
 
+_SUGGESTED_CODE = re.compile(r"\b(\d{6})\b")
+
+
+def _money(v: Any) -> str:
+    v = float(v)
+    return f"${v / 1e9:.1f}bn" if v >= 1e9 else f"${v / 1e6:.0f}m"
+
+
+def evidence_preview(suggestions: Any, by6: dict[str, dict], by4: dict[str, dict], n: int = 3) -> str | None:
+    """What confirming the first ``n`` suggested codes would bring, from availability_hs.
+
+    ``"848620: HS6 2023 world $12.3bn, non-US 85%, 14 suppliers (CHN 30%; JPN 20%)"``,
+    one part per code, the HS4 heading's row when the code has no HS6 data, and
+    "no trade data" otherwise. Suggestions are never evidence until confirmed.
+    """
+    if not isinstance(suggestions, str) or not suggestions.strip():
+        return None
+    parts = []
+    for code in _SUGGESTED_CODE.findall(suggestions)[:n]:
+        row, level = by6.get(code), "HS6"
+        if row is None:
+            row, level = by4.get(code[:4]), f"HS4 {code[:4]}"
+        if row is None or pd.isna(row.get("world_exports_usd")):
+            parts.append(f"{code}: no trade data")
+            continue
+        share = row.get("non_us_share")
+        text = f"{code}: {level} {int(row['year'])} world {_money(row['world_exports_usd'])}"
+        if share is not None and not pd.isna(share):
+            text += f", non-US {float(share):.0%}"
+        if not pd.isna(row.get("n_non_us_suppliers", np.nan)):
+            text += f", {int(row['n_non_us_suppliers'])} suppliers"
+        top = parse_top_suppliers(row.get("top_suppliers"))[:2]
+        if top:
+            text += " (" + "; ".join(f"{c} {v:.0%}" for c, v in top) + ")"
+        parts.append(text)
+    return " | ".join(parts) or None
+
+
 def unlinked_frame(inputs: ReportInputs, cands: pd.DataFrame) -> pd.DataFrame | None:
-    """ECCNs without links (from unlinked_eccns.csv) with their category and tier."""
+    """ECCNs without confirmed links (from unlinked_eccns.csv) with their category and tier,
+    and a preview of the evidence their best suggestions would bring once confirmed."""
     if inputs.unlinked is None:
         return None
     df = inputs.unlinked.copy()
     df["eccn"] = df["eccn"].astype(str)
+    if inputs.availability is not None and "suggestions" in df.columns:
+        by6, by4 = _latest_indicator_rows(inputs.availability)
+        df["evidence_preview"] = [evidence_preview(s, by6, by4) for s in df["suggestions"]]
+    else:
+        df["evidence_preview"] = None
     info = cands[["eccn", "category_label", "tier", "rank"]]
     if "heading" not in df.columns:
         df = df.merge(cands[["eccn", "heading"]], on="eccn", how="left")
