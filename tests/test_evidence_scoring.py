@@ -4,6 +4,7 @@ one nomenclature, evidence gates, unit values and sensitivity to links and data.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def _identity_steps(codes: list[str], moves: dict[tuple[str, str], tuple[str, st
     """A concordance chain HS1992 -> HS2022 where codes keep their number except ``moves``."""
     revs = ["1992", "1996", "2002", "2007", "2012", "2017", "2022"]
     rows = []
-    for a, b in zip(revs, revs[1:], strict=False):
+    for a, b in itertools.pairwise(revs):
         for c in codes:
             after = moves.get((b, c), (c, ""))[0]
             rows.append(

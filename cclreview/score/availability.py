@@ -328,7 +328,7 @@ def link_arrays(
 
     def usable_of(prefix: str) -> np.ndarray:
         W = _num(ind, prefix + "world_exports_usd")
-        return ~np.isnan(W) & (W >= floor) & (W > 0)
+        return ~np.isnan(W) & (floor <= W) & (W > 0)
 
     if ref_year is None:
         years = np.concatenate([_num(ind, "year"), _num(ind, "alt_year")])

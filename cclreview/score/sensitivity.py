@@ -195,15 +195,15 @@ def _evaluate(
     f = weights.decontrol.evidence_floor
     D = decontrol_matrix(A, S, np.ones(n), prep.multilateral, weights) * (f + (1 - f) * np.clip(E, 0, 1))
     reserved = prep.frame["reserved"].fillna(False).astype(bool).to_numpy()[:, None]
-    insufficient = ~has | (E < weights.evidence.min_strength) | reserved
+    insufficient = ~has | (weights.evidence.min_strength > E) | reserved
     group = np.where(prep.guardrail[:, None], 2, np.where(insufficient & ~prep.retained[:, None], 1, 0))
     ranks = _ranks(D, group)
     gate = hs6 | sup[:, None] if weights.evidence.hs4_only_caps_at_review else np.ones((n, d), bool)
     t = weights.tiers
     cand = (
-        (D >= t.candidate_min_score)
+        (t.candidate_min_score <= D)
         & ~insufficient
-        & (S < t.retain_min_security)
+        & (t.retain_min_security > S)
         & ~prep.guardrail[:, None]
         & gate
     )

@@ -41,6 +41,7 @@ can see when a heading changed.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Mapping
@@ -477,7 +478,7 @@ class TradeWeights:
     def from_dir(cls, folder: str | os.PathLike[str], min_weight: float = ATLAS_MIN_WEIGHT) -> TradeWeights:
         """Read every weights file present in ``folder`` (none: an empty object)."""
         steps: dict[tuple[str, str], pd.DataFrame] = {}
-        for a, b in zip(REVISIONS, REVISIONS[1:], strict=False):
+        for a, b in itertools.pairwise(REVISIONS):
             for x, y in ((a, b), (b, a)):
                 ia, ib = REVISIONS.index(x), REVISIONS.index(y)
                 path = Path(folder) / ATLAS_PATTERN.format(a=f"H{ia}", b=f"H{ib}")
@@ -548,7 +549,7 @@ def _steps(from_rev: str, to_rev: str) -> list[tuple[str, str]]:
 
 def _read_weights(path: Path, a: str, b: str, min_weight: float) -> pd.DataFrame:
     """One weights file: drop tiny weights, renormalise per source code."""
-    with open(path, "rb") as fh:
+    with path.open("rb") as fh:
         gz = fh.read(2) == b"\x1f\x8b"  # a plain CSV downloaded under the .gz name also reads
     raw = pd.read_csv(path, dtype=str, compression="gzip" if gz else None, keep_default_na=False)
     missing = [c for c in (a, b, "weight") if c not in raw.columns]
