@@ -177,6 +177,7 @@ def evidence_gate_phrases(row: dict[str, Any], weights: Weights) -> list[str]:
         row.get("tier") == "review"
         and row.get("candidate_gate") is not None
         and not bool(row.get("candidate_gate"))
+        and isinstance(score, int | float)
         and not _nan(score)
         and score >= weights.tiers.candidate_min_score
     ):

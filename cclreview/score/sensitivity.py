@@ -157,10 +157,13 @@ def _evaluate(
         conf = np.broadcast_to(la.confidence[:, None], (len(la.eccn_idx), d))
     vals, E, has, hs6 = aggregate_arrays(la, weights, conf, keep, swap, n_scale)
     share = vals["non_us_share"]
-    listed = prep.regimes_listed if prep.regimes_listed is not None else np.zeros((n, len(REGIMES)), bool)
+    listed: np.ndarray = (
+        prep.regimes_listed if prep.regimes_listed is not None else np.zeros((n, len(REGIMES)), bool)
+    )
     outs = np.stack([vals[f"outside_{r}"] for r in REGIMES], axis=-1)  # (n, d, R)
     masked = np.where(listed[:, None, :] & ~np.isnan(outs), outs, np.inf).min(axis=-1)
-    outside = np.where(listed.any(axis=1)[:, None], np.where(np.isinf(masked), np.nan, masked), share)
+    any_listed = np.asarray(listed.any(axis=1), dtype=bool)
+    outside = np.where(any_listed[:, None], np.where(np.isinf(masked), np.nan, masked), share)
     ind = {
         "n_effective_suppliers": vals["n_effective"],
         "non_us_share": share,
@@ -299,6 +302,7 @@ def sensitivity(
                 avail_w, sec_w = perturbed_weights(weights, d, spread, rng, method)
             else:
                 avail_w, sec_w = np.tile(base_a, (d, 1)), np.tile(base_s, (d, 1))
+            assert local.links is not None
             conf, keep, swap, n_scale = _link_draws(
                 local.links, d, rng, weights, kind in ("links", "all"), kind in ("data", "all")
             )
