@@ -210,6 +210,8 @@ def _evaluate(
         & ~prep.guardrail[:, None]
         & gate
     )
+    if prep.not_fa is not None:  # not a foreign-availability case: never a candidate
+        cand &= ~prep.not_fa[:, None]
     return ranks, cand
 
 
