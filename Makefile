@@ -25,6 +25,7 @@ MANIFEST := $(RAW)/MANIFEST.json
 # fetches them first, and the stage outputs do not exist yet either).
 CCL_XML      := $(wildcard $(RAW)/ccl/*.xml)
 HS_FILES     := $(wildcard $(RAW)/hs/*.csv)
+HS_WEIGHTS   := $(wildcard $(RAW)/hs/atlas_conversion_weights_*.csv.gz)
 TRADE_FILES  := $(wildcard $(RAW)/trade/*)
 EVID_FILES   := $(shell find $(RAW)/evidence -type f 2>/dev/null)
 CONC_FILES   := $(wildcard $(RAW)/concordance/*)
@@ -88,14 +89,16 @@ $(PROC)/exports.parquet $(PROC)/flows_focus.parquet $(PROC)/us_exports.parquet &
 $(PROC)/evidence.parquet: $(EVID_FILES) | $(STAMP) $(MANIFEST)
 	$(CLI) ingest-evidence --out $(PROC)
 
-$(PROC)/availability_hs.parquet: $(PROC)/exports.parquet $(PROC)/evidence.parquet $(HS_FILES) $(DIVERSION) | $(STAMP)
-	$(CLI) availability --evidence $(PROC)/evidence.parquet --out $(PROC)
+# Supplier floors come from the weights file ([suppliers]); HS revisions from data/raw/hs;
+# the diversion lists (CHPL, Part 746) from data/raw.
+$(PROC)/availability_hs.parquet: $(PROC)/exports.parquet $(HS_FILES) $(HS_WEIGHTS) $(DIVERSION) $(WEIGHTS) | $(STAMP)
+	$(CLI) availability --out $(PROC)
 
 $(PROC)/eccn_hs_links.parquet: $(PROC)/ccl_entries.parquet $(HS_FILES) $(CONC_FILES) $(CURATED) | $(STAMP) $(MANIFEST)
 	$(CLI) link --out $(PROC)
 
 # Scores and the sensitivity analysis come from one process (one load of the inputs).
-$(PROC)/scores.parquet $(PROC)/sensitivity.parquet &: $(PROC)/ccl_entries.parquet $(PROC)/eccn_controls.parquet $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP)
+$(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/eccn_hs_indicators.parquet &: $(PROC)/ccl_entries.parquet $(PROC)/eccn_controls.parquet $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP)
 	$(CLI) score --sensitivity-draws 1000 --out $(PROC)
 
 # The workbook formats every processed table (and carries reviewer notes over from an
@@ -103,7 +106,7 @@ $(PROC)/scores.parquet $(PROC)/sensitivity.parquet &: $(PROC)/ccl_entries.parque
 # it (.PRECIOUS overrides .DELETE_ON_ERROR and the delete-on-interrupt rule): cclreview
 # replaces it atomically itself and keeps the old one in reports/history/.
 .PRECIOUS: $(REPORT)
-$(REPORT): $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/ccl_entries.parquet \
+$(REPORT): $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/eccn_hs_indicators.parquet $(PROC)/ccl_entries.parquet \
            $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/exports.parquet \
            $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP) $(MANIFEST)
 	$(CLI) report --summary --out $@

@@ -1,8 +1,11 @@
 """Benchmark of the score stage: scoring all ECCNs and 1,000 sensitivity draws.
 
 Uses the real processed tables in ``data/processed/`` when all of them are present,
-else an invented input of 637 ECCNs (:mod:`cclreview.score.synthetic`). Targets:
-scoring < 2 s, 1,000 draws < 10 s.
+else an invented input of 637 ECCNs (:mod:`cclreview.score.synthetic`). The
+sensitivity runs 1,000 draws of EACH kind (links, data, weights) and 1,000 of all
+three combined (what ``cclreview score --sensitivity-draws 1000`` does). Target
+(issue 12): prepare + score + all draws < 15 s on the 2-core machine; measure it on
+an idle machine (``uptime``).
 
 
 Example:
@@ -43,8 +46,10 @@ def main() -> int:
     t_sens = time.perf_counter() - t0
     print(f"input: {label}")
     print(f"score: {len(scores)} ECCNs in {t_score:.3f} s (target < 2 s)")
-    print(f"sensitivity: 1000 draws x {len(sens)} ECCNs in {t_sens:.3f} s (target < 10 s)")
-    return 0 if t_score < 2 and t_sens < 10 else 1
+    print(f"sensitivity: 1000 draws x 4 kinds x {len(sens)} ECCNs in {t_sens:.3f} s")
+    total = t_score + t_sens
+    print(f"score with all perturbations: {total:.3f} s (target < 15 s)")
+    return 0 if total < 15 else 1
 
 
 if __name__ == "__main__":

@@ -28,10 +28,12 @@ exporter ``i`` in USD, ``W`` = world exports, ``US`` = exports of the USA):
   ``country_groups.csv``), so scoring can pick the regime relevant to an ECCN.
 * ``top_suppliers`` = the five largest non-U.S. exporters with their share of ``W``,
   ``"CHN 41%; DEU 12%; ..."``; ``top_suppliers_list`` their ISO3 codes.
-* ``unit_value_ratio`` = median over non-U.S. exporters with ``qty > 0`` of
-  ``v_i / qty_i``, divided by the U.S. ``v / qty``; empty when the U.S. or every other
-  exporter lacks quantities. A crude comparable-quality proxy (> 1: foreign goods
-  dearer per tonne).
+* ``unit_value_ratio`` = non-U.S. unit value (sum of ``v_i`` over sum of ``qty_i``,
+  exporters with ``qty > 0``) divided by the U.S. ``v / qty``; empty when either
+  side has less than ``min_quantity_tonnes`` (default 10 t, weights
+  ``suppliers.min_quantity_tonnes``): a few tonnes cannot make a ratio.
+  ``unit_value_qty_tonnes`` = the smaller of the two quantities. A crude
+  comparable-quality proxy (> 1: foreign goods dearer per tonne).
 * ``entrepot_share`` = exports of HKG, SGP, NLD, BEL, ARE / ``W`` (re-exporters,
   flagged rather than discounted).
 * ``n_exporters`` = exporters with a value or a rank (truncated tables: the larger of
@@ -108,6 +110,8 @@ ENTREPOTS: tuple[str, ...] = ("HKG", "SGP", "NLD", "BEL", "ARE")
 DEFAULT_PRECEDENCE: tuple[str, ...] = ("baci", "comtrade", "otstats", "oec_baci_top40")
 MIN_SHARE = 0.01
 MIN_VALUE_USD = 1e6
+#: Unit values need at least this many tonnes on each side (U.S., non-U.S.).
+MIN_QTY_TONNES = 10.0
 #: A source (file) with fewer distinct exporters in a year, over all its products, is a
 #: partial extract (e.g. a two-exporter sample): it is demoted and not used for links.
 MIN_SOURCE_EXPORTERS = 20
@@ -157,6 +161,7 @@ OUTPUT_COLUMNS = [
     "top_suppliers",
     "top_suppliers_list",
     "unit_value_ratio",
+    "unit_value_qty_tonnes",
     "entrepot_share",
     "years_covered",
     "non_us_share_trend",
@@ -228,7 +233,11 @@ def _as_category(series: pd.Series, fill: str = "", func: Callable[[str], str] |
 
 
 def _prepare(
-    exports: pd.DataFrame, target: str, concordance: hsrev.Concordance | None
+    exports: pd.DataFrame,
+    target: str,
+    concordance: hsrev.Concordance | None,
+    trade_weights: hsrev.TradeWeights | None = None,
+    hs4_min_main_share: float = 0.8,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validate, add defaults, convert HS6 codes to ``target``.
 
@@ -245,7 +254,9 @@ def _prepare(
     df = exports[[c for c in used if c in exports.columns]].copy()  # only what is used: memory
     df["hs6"] = _as_category(df["hs6"])
     if "hs_level" not in df.columns:
-        df["hs_level"] = df["hs6"].cat.rename_categories(lambda c: len(c)).astype("int64")
+        # Per category, then mapped: renaming categories to lengths would collide.
+        lengths = np.array([len(str(c)) for c in df["hs6"].cat.categories], dtype="int64")
+        df["hs_level"] = lengths[df["hs6"].cat.codes.to_numpy()]
     df["hs_level"] = df["hs_level"].astype("int64")
     for col, default in (("qty", np.nan), ("value_kind", "value"), ("rank", pd.NA), ("n_exporters", pd.NA)):
         if col not in df.columns:
@@ -290,15 +301,28 @@ def _prepare(
             parts, reports = [df[~six]], []
             for rev, chunk in df[six].groupby("hs_version", observed=True):
                 chunk = chunk.assign(hs6=chunk["hs6"].astype(str))
-                conv, rep = concordance.convert(chunk, str(rev), target, "hs6", ("value_usd", "qty"))
+                if trade_weights is not None and trade_weights.has_path(str(rev), target):
+                    # Trade-weighted split of each old code over its new codes.
+                    conv, unc = trade_weights.convert(chunk, str(rev), target, "hs6", ("value_usd", "qty"))
+                    log.info("HS conversion %s -> %s by trade weights: %d rows", rev, target, len(conv))
+                    if not unc.empty:
+                        reports.append(unc.assign(level=6))
+                else:
+                    conv, rep = concordance.convert(chunk, str(rev), target, "hs6", ("value_usd", "qty"))
+                    log.info("HS conversion %s -> %s: %s", rev, target, rep.as_dict())
+                    if not rep.unconverted.empty:
+                        reports.append(
+                            rep.unconverted.assign(level=6, reason="HS6 code not in the UN concordance step")
+                        )
                 conv = conv.drop(columns="hs6_from")
                 conv["hs_version"] = target
                 parts.append(conv)
-                log.info("HS conversion %s -> %s: %s", rev, target, rep.as_dict())
-                if not rep.unconverted.empty:
-                    reports.append(rep.unconverted)
             df = pd.concat([p.astype({"hs6": str, "hs_version": str}) for p in parts], ignore_index=True)
             unconverted = pd.concat(reports, ignore_index=True) if reports else pd.DataFrame()
+    if concordance is not None:
+        df, refused = _convert_headings(df, target, concordance, hs4_min_main_share, trade_weights)
+        if not refused.empty:
+            unconverted = pd.concat([unconverted, refused], ignore_index=True)
     df = df.rename(columns={"hs6": "hs_code"})
     for col in ("unit", "hs_code", "exporter_iso3", "value_kind", "hs_version", "hs_version_source"):
         if not isinstance(df[col].dtype, pd.CategoricalDtype):
@@ -306,8 +330,154 @@ def _prepare(
     return df, unconverted
 
 
+UNCONVERTED_COLUMNS = ["code", "level", "n_rows", "value", "from_rev", "to_rev", "reason"]
+
+
+def heading_decisions(
+    concordance: hsrev.Concordance,
+    from_rev: str,
+    target: str,
+    min_main_share: float = 0.8,
+    trade_weights: hsrev.TradeWeights | None = None,
+    heading_values: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Per old heading: the target heading, or why its table rows are refused.
+
+    Shares of a heading's content are means over its subheadings of the share of each
+    subheading's trade landing in each new heading: from the Growth Lab trade weights
+    when they cover the path, else from the UN concordance (where a split subheading
+    goes wholly to one target). A heading converts to its main new heading when at
+    least ``min_main_share`` of it goes there and the new heading gets at most
+    ``1 - min_main_share`` of its content from other old headings. Otherwise (HS1992
+    8525, whose mobile phones moved to 8517 in HS2007; 8517, which received them) the
+    table's figures describe another set of goods: refused. ``heading_values`` (the
+    table's world total per old heading) weighs what flows in from other headings by
+    trade; without it every heading counts alike.
+
+    Returns ``hs4_from, hs4_to, status, share, convert (bool), reason``.
+    """
+    if trade_weights is not None and trade_weights.has_path(from_rev, target):
+        cm = trade_weights.code_map(from_rev, target)
+        basis = "trade weights"
+    else:
+        cm = concordance.code_map(from_rev, target)[["code_from", "code_to", "share"]]
+        basis = "UN concordance"
+    cm = cm.assign(hs4_from=cm["code_from"].str[:4], hs4_to=cm["code_to"].str[:4])
+    n_sub = cm.groupby("hs4_from")["code_from"].nunique()
+    # Carved-out residual headings fed by many old headings (HS2022 8549 e-waste, 8524
+    # display modules) are left out, as the UN conversion does (RESIDUAL_MIN_SOURCES):
+    # the trade weights spread every parts subheading a little into them.
+    # A feeder counts when it sends at least 5% of a subheading (not a 1% leak); the
+    # residual link is dropped only where the subheading has somewhere else to go.
+    big = cm[cm["share"] >= 0.05]
+    feeders = big.groupby("hs4_to")["hs4_from"].nunique()
+    residual = set(feeders[feeders >= concordance.residual_min_sources].index)
+    is_res = cm["hs4_to"].isin(residual)
+    other = (~is_res).groupby(cm["code_from"]).transform("sum")
+    rest = cm[~(is_res & (other > 0))]
+    cm = rest.assign(share=rest["share"] / rest.groupby("code_from")["share"].transform("sum"))
+    g = cm.groupby(["hs4_from", "hs4_to"], as_index=False)["share"].sum()
+    g["share"] = g["share"] / g["hs4_from"].map(n_sub)
+    g["same"] = g["hs4_from"] == g["hs4_to"]
+    order = g.sort_values(["hs4_from", "share", "same", "hs4_to"], ascending=[True, False, False, True])
+    main = order.drop_duplicates("hs4_from").copy()
+    # What the main target receives from OTHER old headings, as a fraction of all it
+    # receives; senders passing it under 5% of themselves are estimation spread, not
+    # content (the trade weights leak ~1% of many codes into residual headings).
+    # With the table's own heading totals (``heading_values``) flows are weighed by
+    # trade: a parts heading sending 40% of itself to 8542 is small beside 8542.
+    size = g["hs4_from"].map(heading_values).fillna(0.0) if heading_values is not None else 1.0
+    flow = g.assign(mass=g["share"] * size)
+    recv = flow[flow["share"] >= 0.05].groupby("hs4_to")["mass"].sum()
+    own = main["share"] * (
+        main["hs4_from"].map(heading_values).fillna(0.0) if heading_values is not None else 1.0
+    )
+    total = main["hs4_to"].map(recv).fillna(0.0)
+    main["others"] = np.where(total > 0, 1.0 - own / total.where(total > 0, 1.0), 0.0).clip(0, 1)
+    ok = (main["share"] >= min_main_share) & (main["others"] <= 1.0 - min_main_share)
+    main["convert"] = ok
+    main["status"] = np.select(
+        [ok & (main["share"] > 0.999) & (main["others"] < 0.001) & main["same"], ok & main["same"], ok],
+        ["unchanged", "minor change", "renamed"],
+        "content changed",
+    )
+    g = g[g["share"] >= 0.01]
+    g = g.assign(pct=(g["share"] * 100).round().astype(int).astype(str))
+    goes = (
+        g.sort_values(["hs4_from", "share"], ascending=[True, False])
+        .assign(t=lambda d: d["hs4_to"] + " " + d["pct"] + "%")
+        .groupby("hs4_from")["t"]
+        .agg(", ".join)
+    )
+    main["reason"] = np.where(
+        ok,
+        "",
+        f"heading content changed between {from_rev} and {target} ({basis}: it goes to "
+        + main["hs4_from"].map(goes).fillna("").astype(str)
+        + "; "
+        + main["hs4_to"].astype(str)
+        + " gets "
+        + (main["others"] * 100).round().astype(int).astype(str)
+        + "% of its content from other headings): figures not comparable, refused",
+    )
+    return main[["hs4_from", "hs4_to", "status", "share", "convert", "reason"]].reset_index(drop=True)
+
+
+def _convert_headings(
+    df: pd.DataFrame,
+    target: str,
+    concordance: hsrev.Concordance,
+    min_main_share: float,
+    trade_weights: hsrev.TradeWeights | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Move HS4 rows of older revisions to ``target`` headings, refusing changed ones."""
+    four = (df["hs_level"] == 4).to_numpy() & (df["hs_version"].astype(str) != target).to_numpy()
+    if not four.any():
+        return df, pd.DataFrame(columns=UNCONVERTED_COLUMNS)
+    keep, refused = [df[~four]], []
+    for rev, chunk in df[four].groupby("hs_version", observed=True):
+        try:
+            vals = chunk[chunk["value_kind"].astype(str).isin(["value", "world_total"])]
+            wld = vals["exporter_iso3"].astype(str) == WORLD
+            # Heading totals: the published world row where there is one, else the sum.
+            sums = vals[~wld].groupby(vals.loc[~wld, "hs6"].astype(str))["value_usd"].sum()
+            sums = sums.combine(vals[wld].groupby(vals.loc[wld, "hs6"].astype(str))["value_usd"].max(), max)
+            dec = heading_decisions(concordance, str(rev), target, min_main_share, trade_weights, sums)
+            dec = dec.set_index("hs4_from")
+        except InputError as exc:
+            log.warning("HS4 rows of %s keep their revision: %s", rev, exc)
+            keep.append(chunk)
+            continue
+        code = chunk["hs6"].astype(str)
+        ok = code.map(dec["convert"]).fillna(False).astype(bool).to_numpy()
+        # WLD total rows of a refused heading go too: they are the same heading.
+        bad = chunk[~ok]
+        if len(bad):
+            rc = bad["hs6"].astype(str)
+            agg = bad.assign(code=rc).groupby("code").agg(n_rows=("year", "size"), value=("value_usd", "sum"))
+            agg = agg.reset_index()
+            reason = (
+                agg["code"]
+                .map(dec["reason"])
+                .fillna(f"heading not in the {rev} to {target} concordance: refused")
+            )
+            refused.append(agg.assign(level=4, from_rev=str(rev), to_rev=target, reason=reason))
+        good = chunk[ok].copy()
+        good["hs6"] = good["hs6"].astype(str).map(dec["hs4_to"])
+        good["hs_version"] = target
+        keep.append(good)
+        log.info("HS4 %s -> %s: %d headings converted, %d refused", rev, target, int(ok.sum()), len(bad))
+    out = pd.concat([k.astype({"hs6": str, "hs_version": str}) for k in keep], ignore_index=True)
+    ref = pd.concat(refused, ignore_index=True) if refused else pd.DataFrame(columns=UNCONVERTED_COLUMNS)
+    return out, ref[UNCONVERTED_COLUMNS]
+
+
 def _per_unit(
-    df: pd.DataFrame, min_share: float, min_value: float, members: dict[str, frozenset[str]]
+    df: pd.DataFrame,
+    min_share: float,
+    min_value: float,
+    members: dict[str, frozenset[str]],
+    min_qty: float = 0.0,
 ) -> pd.DataFrame:
     """Indicators for every (unit, hs_level, hs_code, year) group.
 
@@ -402,13 +572,18 @@ def _per_unit(
         g.index
     )
 
-    # Unit values: median non-U.S. v/q over U.S. v/q.
+    # Unit values: non-U.S. sum(v)/sum(q) over U.S. v/q, over exporters reporting both;
+    # either side below min_qty tonnes gives no ratio (a few tonnes cannot make one).
     vqq = val["q"].to_numpy(float)
     ok = (vqq > 0) & (vv > 0)
-    uv = np.where(ok, vv / np.where(ok, vqq, 1), np.nan)
-    us_uv = per_group(vg[ok & is_us], uv[ok & is_us], "first", np.nan)
-    nonus_uv = per_group(vg[ok & ~is_us], uv[ok & ~is_us], "median", np.nan)
-    g["unit_value_ratio"] = nonus_uv / us_uv
+    us_v = per_group(vg[ok & is_us], vv[ok & is_us])
+    us_q = per_group(vg[ok & is_us], vqq[ok & is_us])
+    nu_v = per_group(vg[ok & ~is_us], vv[ok & ~is_us])
+    nu_q = per_group(vg[ok & ~is_us], vqq[ok & ~is_us])
+    enough = (us_q >= max(min_qty, 1e-12)) & (nu_q >= max(min_qty, 1e-12))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["unit_value_ratio"] = np.where(enough, (nu_v / nu_q) / (us_v / us_q), np.nan)
+    g["unit_value_qty_tonnes"] = np.where(enough, np.minimum(us_q, nu_q), np.nan)
 
     # Exporter counts and the truncated tail.
     tgid, tcode = tail["gid"].to_numpy(), tail["e"].to_numpy()
@@ -585,17 +760,60 @@ def _missing_major(
     return pd.Series([lists.get(i, []) for i in range(len(chosen))], index=chosen.index, dtype=object)
 
 
+#: An exporter in the top 5 of at least this many products of other sources, but with no
+#: row at all in a source, is missing from every product of that source.
+MAJOR_MIN_PRODUCTS = 5
+#: Sources with fewer distinct products are not used for (or checked by) that rule.
+MIN_BROAD_PRODUCTS = 100
+
+
+def _absent_from_source(df: pd.DataFrame, partial_units: frozenset[str]) -> dict[str, list[str]]:
+    """Per source unit: major exporters it has no row for at all (Taiwan in the 2017 table).
+
+    Comtrade-based tables leave Taiwan out entirely ("Other Asia, nes"): the absence
+    concerns every product of the table, including those no other source covers.
+    """
+    real = df[(df["exporter_iso3"] != WORLD) & (df["value_kind"] == "value")]
+    if real.empty:
+        return {}
+    t = real[["unit", "hs_level", "hs_code", "year", "exporter_iso3", "value_usd"]].astype(
+        {"unit": str, "exporter_iso3": str, "hs_code": str}
+    )
+    t["r"] = t.groupby(["unit", "hs_level", "hs_code", "year"])["value_usd"].rank(
+        ascending=False, method="first"
+    )
+    # Only broad tables (many products) say who is "major" and can be found lacking:
+    # a 30-code extract has no view on who exports everything else.
+    n_products = t.groupby("unit")["hs_code"].nunique()
+    broad = set(n_products[n_products >= MIN_BROAD_PRODUCTS].index) - set(partial_units)
+    t = t[t["unit"].isin(broad)]
+    top = t[t["r"] <= TOP_K]
+    counts = top.groupby(["unit", "exporter_iso3"]).size().rename("n").reset_index()
+    present = t.groupby("unit")["exporter_iso3"].agg(set).to_dict()
+    out: dict[str, list[str]] = {}
+    for unit, have in present.items():
+        others = counts[(counts["unit"] != unit)]
+        major = set(others.loc[others["n"] >= MAJOR_MIN_PRODUCTS, "exporter_iso3"]) - {USA}
+        miss = sorted(major - have)
+        if miss and unit not in partial_units:
+            out[unit] = miss
+    return out
+
+
 # ------------------------------------------------------------------------------ API
 def compute_availability(
     exports: pd.DataFrame,
     *,
     min_share: float = MIN_SHARE,
     min_value_usd: float = MIN_VALUE_USD,
+    min_quantity_tonnes: float = MIN_QTY_TONNES,
     precedence: Sequence[str] = DEFAULT_PRECEDENCE,
     tolerance: float = CONFLICT_TOLERANCE,
     min_source_exporters: int = MIN_SOURCE_EXPORTERS,
     target_revision: str = hsrev.DEFAULT_TARGET,
     concordance: hsrev.Concordance | None = None,
+    trade_weights: hsrev.TradeWeights | None = None,
+    hs4_min_main_share: float = 0.8,
 ) -> AvailabilityResult:
     """Compute ``availability_hs`` from an ``exports`` table (formulas: module docstring).
 
@@ -633,8 +851,8 @@ def compute_availability(
         raise InputError(
             "the exports table is empty; run `cclreview ingest-trade` with some trade files first"
         )
-    df, unconverted = _prepare(exports, target, concordance)
-    cands = _per_unit(df, min_share, min_value_usd, _membership())
+    df, unconverted = _prepare(exports, target, concordance, trade_weights, hs4_min_main_share)
+    cands = _per_unit(df, min_share, min_value_usd, _membership(), min_quantity_tonnes)
     # Back to plain strings: the candidate table is small and is what users see.
     cands = cands.astype({"unit": str, "hs_code": str})
     src = cands["unit"].str.split("|", n=1)
@@ -663,6 +881,12 @@ def compute_availability(
     chosen = chosen.merge(hv, on=["unit", *KEY], how="left")
     partial_units = frozenset(cover.loc[cover["source_exporters"] < min_source_exporters, "unit"])
     chosen["missing_major_exporters"] = _missing_major(df, chosen, concordance, target, partial_units)
+    absent = _absent_from_source(df, partial_units)
+    if absent:
+        chosen["missing_major_exporters"] = [
+            sorted(set(m) | set(absent.get(u, ())))
+            for u, m in zip(chosen["unit"], chosen["missing_major_exporters"], strict=True)
+        ]
     chosen["hs6"] = chosen["hs_code"].where(chosen["hs_level"] == 6)
     chosen["hs4"] = chosen["hs_code"].str[:4]
     chosen["top_suppliers"] = chosen["top_suppliers"].fillna("")
@@ -745,7 +969,9 @@ def run_availability(
     except SourceMissingError as exc:
         log.warning("%s", exc)
         conc = None
-    res = compute_availability(exports, concordance=conc, **kwargs)  # type: ignore[arg-type]
+    folder = Path(concordance_path).parent if concordance_path is not None else None
+    weights = hsrev.load_trade_weights(folder)
+    res = compute_availability(exports, concordance=conc, trade_weights=weights, **kwargs)  # type: ignore[arg-type]
     if evidence is not None:
         res.availability = attach_evidence(res.availability, evidence)
     out_dir = Path(out_dir)
@@ -805,6 +1031,12 @@ def indicators_for_links(
     """
     if "hs6" not in links_df.columns:
         raise InputError(f"links table lacks column hs6; found {list(links_df.columns)}")
+    four_revs = set(availability_df.loc[availability_df["hs_level"] == 4, "hs_version"].astype(str))
+    if isinstance(concordance, str) and four_revs <= {hsrev.DEFAULT_TARGET}:
+        # Every heading table is already in HS2022 (converted by the availability stage).
+        concordance = hsrev.Concordance(
+            pd.DataFrame(columns=["after", "before", "relationship", "to_rev", "from_rev"])
+        )
     if isinstance(concordance, str):
         try:
             concordance = hsrev.load_concordance()

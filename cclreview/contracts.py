@@ -40,6 +40,7 @@ AVAILABILITY_HS = "availability_hs.parquet"
 ECCN_HS_LINKS = "eccn_hs_links.parquet"
 ECCN_HS_LINK_CANDIDATES = "eccn_hs_link_candidates.parquet"
 SCORES = "scores.parquet"
+ECCN_HS_INDICATORS = "eccn_hs_indicators.parquet"
 ECCN_CONTROLS = "eccn_controls.parquet"
 ECCN_LISTS = "eccn_lists.parquet"
 SENSITIVITY = "sensitivity.parquet"
@@ -79,7 +80,7 @@ STAGE_ORDER: tuple[Stage, ...] = (
     Stage("ingest-evidence", ("evidence",)),
     Stage("availability", ("availability_hs",)),
     Stage("link", ("eccn_hs_links", "eccn_hs_link_candidates")),
-    Stage("score", ("scores",)),
+    Stage("score", ("scores", "eccn_hs_indicators")),
     Stage("sensitivity", ("sensitivity",)),
 )
 
@@ -442,6 +443,41 @@ class Scores(_Model):
         name = "scores"
 
 
+class EccnHsIndicators(_Model):
+    """``eccn_hs_indicators.parquet``: the per-link indicators scoring used (``cclreview score``).
+
+    One row per ECCN x HS link; the Evidence sheet reads it (one owner for the choice of
+    data behind each link).
+    """
+
+    eccn: Series[str] = pa.Field(str_matches=_ECCN)
+    hs6: Series[str] = pa.Field(str_matches=_HS6)
+    link_source: Series[str]
+    confidence: Series[float] = _unit()
+    specificity: Series[float] = _unit()
+    confirmed: Series[bool]
+    counted: Series[bool] = pa.Field(
+        description="confirmed, or unconfirmed with evidence.unconfirmed_links_count"
+    )
+    used: Series[bool] = pa.Field(
+        description="counted and its HS line has data above the world-exports floor"
+    )
+    why_not_used: Series[str] = pa.Field(description='"" when used')
+    weight: Series[float] = pa.Field(
+        ge=0, description="confidence x specificity (x HS4 factor); 0 when not used"
+    )
+    weight_share: Series[float] = _unit(description="share of the ECCN's indicator weight")
+    granularity: Series[str] = pa.Field(nullable=True, description='"HS6", "HS4" or null (no data)')
+    hs_code: Series[str] = pa.Field(nullable=True, description="HS2022 code of the data row used")
+    hs_level: Series[float] = pa.Field(nullable=True, isin=[4.0, 6.0])
+    hs_version_source: Series[str] = pa.Field(nullable=True, description="revision the source published")
+    year: Series[float] = pa.Field(nullable=True)
+    source: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        name = "eccn_hs_indicators"
+
+
 class Sensitivity(_Model):
     """``sensitivity.parquet``: rank robustness under perturbed weights (``cclreview sensitivity``)."""
 
@@ -449,7 +485,13 @@ class Sensitivity(_Model):
     median_rank: Series[float] = pa.Field(ge=1)
     rank_p05: Series[float] = pa.Field(ge=1)
     rank_p95: Series[float] = pa.Field(ge=1)
-    p_top25: Series[float] = _unit(description="share of draws ranking the ECCN in the top 25")
+    p_top25: Series[float] = _unit(
+        description="share of draws (links, data, weights) ranking the ECCN in the top 25"
+    )
+    p_candidate: Series[float] = _unit(description="share of draws (all perturbations) with tier candidate")
+    moved_most_by: Series[str] = pa.Field(
+        isin=["links", "data", "weights", "none"], description="kind with the widest rank interval"
+    )
 
     @pa.dataframe_check(error="rank_p05 <= median_rank <= rank_p95")
     @classmethod
@@ -472,6 +514,7 @@ MODELS: dict[str, type[_Model]] = {
     "eccn_controls": EccnControls,
     "eccn_lists": EccnLists,
     "scores": Scores,
+    "eccn_hs_indicators": EccnHsIndicators,
     "sensitivity": Sensitivity,
 }
 FILES: dict[str, str] = {
@@ -485,6 +528,7 @@ FILES: dict[str, str] = {
     "eccn_controls": ECCN_CONTROLS,
     "eccn_lists": ECCN_LISTS,
     "scores": SCORES,
+    "eccn_hs_indicators": ECCN_HS_INDICATORS,
     "sensitivity": SENSITIVITY,
 }
 #: Table name -> the command that writes it.

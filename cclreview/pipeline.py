@@ -68,10 +68,19 @@ def _controls(run: Run) -> object:
 
 def _availability(run: Run) -> object:
     from cclreview.availability import run_availability
+    from cclreview.score.weights import load_weights
 
     evidence = run.processed / contracts.EVIDENCE
+    # Supplier floors have one owner: weights.toml [suppliers] (as `cclreview availability`).
+    floors = load_weights(run.weights).suppliers
     return run_availability(
-        run.processed / contracts.EXPORTS, run.processed, None, evidence if evidence.is_file() else None
+        run.processed / contracts.EXPORTS,
+        run.processed,
+        None,
+        evidence if evidence.is_file() else None,
+        min_share=floors.min_share,
+        min_value_usd=floors.min_value_usd,
+        min_quantity_tonnes=floors.min_quantity_tonnes,
     )
 
 

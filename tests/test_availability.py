@@ -41,7 +41,8 @@ def test_indicator_formulas_hand_computed() -> None:
     assert r["hhi_non_us"] == pytest.approx((600**2 + 200**2 + 50**2 + 50**2) / 900**2)
     assert r["china_share"] == pytest.approx(0.6) and r["china_exports_usd"] == 600
     assert r["entrepot_share"] == pytest.approx(0.05)
-    assert r["unit_value_ratio"] == pytest.approx(1.0)  # median(6, 20, 10) / 10
+    # Non-U.S. sum(v) / sum(q) over exporters with quantities, over the U.S. v / q.
+    assert r["unit_value_ratio"] == pytest.approx((850 / 115) / (100 / 10))
     assert r["share_outside_regime"] == pytest.approx(650 / 900)  # CHN + HKG are not Wassenaar
     assert r["top_suppliers"] == "CHN 60%; DEU 20%; HKG 5%; LUX 5%"
     assert list(r["top_suppliers_list"]) == ["CHN", "DEU", "HKG", "LUX"]

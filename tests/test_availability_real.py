@@ -10,7 +10,7 @@ import pytest
 
 from cclreview.availability import compute_availability, indicators_for_links
 from cclreview.trade.hs4 import read_hs4_top_n, read_hs4_world_table
-from cclreview.trade.hsrev import Concordance
+from cclreview.trade.hsrev import Concordance, TradeWeights
 
 BACI = "trade/baci_hs17_V202601_minerals_2024.parquet"
 
@@ -94,11 +94,27 @@ def test_hs4_tables_end_to_end(shared_data: Path, conc: Concordance) -> None:
     ots_path = shared_data / "trade" / "otstats_world_exports_hs07_hs4_2017.csv"
     ots = read_hs4_world_table(ots_path).exports
     oec = read_hs4_top_n(shared_data / "trade" / "oec_baci_hs92_hs4_2023_exporter_ranks.csv").exports
-    av = compute_availability(pd.concat([ots, oec]), concordance=conc).availability
+    weights = TradeWeights.from_dir(shared_data / "hs")
+    res = compute_availability(pd.concat([ots, oec]), concordance=conc, trade_weights=weights)
+    av = res.availability
     raw = pd.read_csv(ots_path, dtype={"product_code": str})
     raw_total = raw.dropna(subset=["export_value_usd"]).groupby("product_code")["export_value_usd"].sum()
     y17 = av[av["year"] == 2017].set_index("hs_code")["world_exports_usd"]
-    pd.testing.assert_series_equal(y17.sort_index(), raw_total.sort_index(), check_names=False)
+    # Every HS2007 heading is converted to HS2022 or refused with a reason, never dropped.
+    refused = res.unconverted[(res.unconverted["level"] == 4) & (res.unconverted["from_rev"] == "HS2007")]
+    assert len(y17) + len(refused) == len(raw_total)
+    assert refused["reason"].str.len().gt(20).all()
+    # Nothing is lost or invented: converted plus refused value is the table's total ...
+    assert y17.sum() + refused["value"].sum() == pytest.approx(raw_total.sum(), rel=1e-9)
+    # ... and headings that keep their number keep their figures (a renamed heading may
+    # take the number of another, so a few differ).
+    same = y17.index.intersection(raw_total.index)
+    equal = (y17.loc[same] - raw_total.loc[same]).abs() <= 1e-6 * raw_total.loc[same]
+    assert len(same) > 1100 and equal.mean() > 0.99
+    assert (av["hs_version"] == "HS2022").all()
+    # HS1992 8525 (mobile phones moved to 8517 in HS2007) is refused, with the reason.
+    r92 = res.unconverted[(res.unconverted["from_rev"] == "HS1992")].set_index("code")
+    assert "8517" in r92.at["8525", "reason"]
     chips = av[av["hs_code"] == "8542"].set_index("year")
     assert "TWN" in chips.loc[2017, "missing_major_exporters"]
     assert "TWN" in chips.loc[2023, "top_suppliers_list"] and chips.loc[2023, "is_bounded"]

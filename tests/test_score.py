@@ -136,7 +136,9 @@ def test_hs4_evidence_weaker_and_flagged(scores: pd.DataFrame) -> None:
     assert r["granularity"] == "HS4"
     assert r["missing_major_exporters"] == ["TWN"]
     # HS4, bounded, one missing exporter, 7 years old, confidence 0.5.
-    assert r["evidence_strength"] == pytest.approx(0.5 * 0.6 * 0.8 * 0.9 * 0.65, rel=1e-6)
+    # confidence x specificity^0.5 (default 0.5) x HS4 x bounded x missing TWN x 7 years
+    # of recency decay x older than five years.
+    assert r["evidence_strength"] == pytest.approx(0.5 * 0.5**0.5 * 0.6 * 0.8 * 0.9 * 0.65 * 0.7, rel=1e-6)
     assert r["evidence_strength"] < row(scores, "0A980")["evidence_strength"]
 
 
@@ -144,23 +146,25 @@ def test_supply_side_evidence_overrides_trade(scores: pd.DataFrame, mini, weight
     r = row(scores, "6A995")  # evidence only, no link
     assert r["tier"] != "insufficient evidence"
     assert r["granularity"] == "supply-side"
-    assert r["non_us_source"] == pytest.approx(0.75)
-    assert r["inside_china"] == pytest.approx(min(1.0, 0.15 / 0.20))
+    floor = weights.availability_params.non_us_share_floor
+    assert r["non_us_source"] == pytest.approx((0.75 - floor) / (1 - floor))
+    assert r["inside_china"] == pytest.approx(min(1.0, 0.15 / weights.availability_params.china_share_full))
     assert r["comparable_quality"] == pytest.approx(2 / 3)
     assert r["top_sources"] == "DEU 35%; JPN 25%; CHN 15%"
     assert r["evidence_strength"] == pytest.approx(weights.evidence.supply_side_strength)
     # Evidence matched through hs6 (3B001 links 848620) overrides the trade share.
     g = row(scores, "3B001")
     assert g["granularity"] == "supply-side+HS6"
-    assert g["non_us_source"] == pytest.approx(0.6)
+    assert g["non_us_source"] == pytest.approx((0.6 - floor) / (1 - floor))
     without = score_tables(mini["entries"], mini["links"], mini["availability"], weights, None)
-    assert row(without, "3B001")["non_us_source"] == pytest.approx(0.8)
+    assert row(without, "3B001")["non_us_source"] == pytest.approx((0.8 - floor) / (1 - floor))
 
 
 def test_duplicate_links_collapse_to_best_confidence(scores: pd.DataFrame) -> None:
     r = row(scores, "2B001")
     assert r["n_links"] == 1
-    assert r["outside_regime_share"] == pytest.approx(0.05 * 7.5e9 / 8.0e9)  # NSG share for an NP entry
+    # NSG share of non-U.S. exports x the link's non-U.S. share, for an NP entry.
+    assert r["outside_regime_share"] == pytest.approx(0.05 * 7.5e9 / 8.0e9, rel=0.01)
 
 
 def test_explanations_present_for_every_entry_with_evidence(scores: pd.DataFrame) -> None:
@@ -254,7 +258,8 @@ def test_hs6_evidence_needs_a_confident_link(mini, weights) -> None:
     out = score_tables(mini["entries"], links, mini["availability"], weights, mini["evidence"])
     r = row(out, "3B001")
     assert r["granularity"] == "HS6"  # trade proxy kept: the HS-only evidence row is not imported
-    assert r["non_us_source"] == pytest.approx(0.8)
+    floor = weights.availability_params.non_us_share_floor
+    assert r["non_us_source"] == pytest.approx((0.8 - floor) / (1 - floor))
     # ECCN-tagged evidence still applies whatever the links.
     assert row(out, "6A995")["granularity"] == "supply-side"
 

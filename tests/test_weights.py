@@ -90,7 +90,8 @@ def test_guardrail_patterns_match_intended_eccns() -> None:
             "evidence.hs4_facter: unknown key 'hs4_facter' (allowed: hs4_factor, bounded_factor, "
             "missing_exporter_factor, missing_exporter_floor, recency_decay_per_year, recency_floor, "
             "reference_year, inherited_factor, supply_side_strength, supply_side_min_link_confidence, "
-            "min_strength)",
+            "min_strength, unconfirmed_links_count, unconfirmed_factor, specificity_exponent, "
+            "hs4_only_caps_at_review, stale_after_years, stale_factor)",
         ),
         (
             "NS2 = 0.45",
@@ -110,7 +111,7 @@ def test_guardrail_patterns_match_intended_eccns() -> None:
             "the review band must lie below the candidate band",
         ),
         (
-            "supplier_saturation = 5.0",
+            "supplier_saturation = 8.0",
             "supplier_saturation = 0",
             "availability_params.supplier_saturation: value 0 out of range (allowed: > 0)",
         ),

@@ -36,14 +36,23 @@ log = logging.getLogger(__name__)
 )
 @options.out_dir()
 @click.option(
-    "--min-share",
-    type=float,
-    default=0.01,
-    show_default=True,
-    help="Supplier floor: share of non-U.S. exports.",
+    "--weights",
+    "weights_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Weights TOML whose [suppliers] floors apply [default: config/weights.toml].",
 )
 @click.option(
-    "--min-value-usd", type=float, default=1e6, show_default=True, help="Supplier floor: exports in USD."
+    "--min-share",
+    type=float,
+    default=None,
+    help="Supplier floor: share of non-U.S. exports [default: weights suppliers.min_share].",
+)
+@click.option(
+    "--min-value-usd",
+    type=float,
+    default=None,
+    help="Supplier floor: exports in USD [default: weights suppliers.min_value_usd].",
 )
 @click.option(
     "--precedence",
@@ -70,8 +79,9 @@ def availability_cmd(
     evidence_path: Path | None,
     concordance: Path | None,
     out_dir: Path | None,
-    min_share: float,
-    min_value_usd: float,
+    weights_path: Path | None,
+    min_share: float | None,
+    min_value_usd: float | None,
     precedence: str,
     tolerance: float,
     min_source_exporters: int,
@@ -87,8 +97,13 @@ def availability_cmd(
           --out data/processed --min-share 0.02 --min-value-usd 5e6
     """
     from cclreview.availability import run_availability
+    from cclreview.score.weights import load_weights
 
     paths = project_paths()
+    # One owner for the supplier floors: weights.toml [suppliers], for trade and supply side.
+    floors = load_weights(weights_path or paths.weights).suppliers
+    min_share = floors.min_share if min_share is None else min_share
+    min_value_usd = floors.min_value_usd if min_value_usd is None else min_value_usd
     out_dir = out_dir or paths.processed
     exports_path = exports_path or paths.processed / "exports.parquet"
     order = tuple(p.strip() for p in precedence.split(",") if p.strip())
@@ -99,6 +114,7 @@ def availability_cmd(
         evidence_path,
         min_share=min_share,
         min_value_usd=min_value_usd,
+        min_quantity_tonnes=floors.min_quantity_tonnes,
         precedence=order,
         tolerance=tolerance,
         min_source_exporters=min_source_exporters,

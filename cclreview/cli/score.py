@@ -31,7 +31,7 @@ def _defaults(
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Also write sensitivity.parquet with this many draws (spread 0.2, seed 0), in the same process.",
+    help="Also write sensitivity.parquet with this many draws of each kind (links, data, weights, all; seed 0), in the same process.",
 )
 def score(
     processed: Path | None, weights_path: Path | None, out_dir: Path | None, sensitivity_draws: int
@@ -64,7 +64,7 @@ def score(
     for row in top.itertuples():
         click.echo(f"  #{row.rank:<4} {row.eccn}  {row.decontrol_score:.3f}  {row.explanation}")
     if sensitivity_draws:
-        _sensitivity(prepared, out_dir, sensitivity_draws, 0.2, 0, "lognormal")
+        _sensitivity(prepared, out_dir, sensitivity_draws, None, 0, "lognormal")
 
 
 @click.command("weights")
@@ -106,9 +106,8 @@ def weights(weights_path: Path | None, show: bool, out_dir: Path | None) -> None
 @click.option(
     "--spread",
     type=click.FloatRange(0, 5),
-    default=0.2,
-    show_default=True,
-    help="Noise scale (0.2 ~ +/-20%).",
+    default=None,
+    help="Weight noise scale (0.2 ~ +/-20%) [default: weights sensitivity.spread].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same result).")
 @click.option(
@@ -123,14 +122,15 @@ def sensitivity(
     weights_path: Path | None,
     out_dir: Path | None,
     draws: int,
-    spread: float,
+    spread: float | None,
     seed: int,
     method: str,
 ) -> None:
-    """Perturb the weights and write sensitivity.parquet (rank robustness per ECCN).
+    """Perturb links, data and weights; write sensitivity.parquet (rank robustness).
 
-    For each ECCN: median rank, 90% rank interval (rank_p05, rank_p95) and the
-    probability of ranking in the top 25 across the draws.
+    For each ECCN and each kind of perturbation (links, data, weights, all): median
+    rank, 90% rank interval, P(top 25) and P(candidate); [sensitivity] in the weights
+    file sets the sizes of the draws.
 
     \b
     Example:
@@ -143,7 +143,7 @@ def sensitivity(
 
 
 def _sensitivity(
-    prepared: tuple[Any, Any], out_dir: Path, draws: int, spread: float, seed: int, method: str
+    prepared: tuple[Any, Any], out_dir: Path, draws: int, spread: float | None, seed: int, method: str
 ) -> None:
     from cclreview import contracts
     from cclreview.score.sensitivity import sensitivity as run
@@ -152,12 +152,13 @@ def _sensitivity(
     result = run(prep, w, draws=draws, spread=spread, seed=seed, method=method)
     path = contracts.write("sensitivity", result, out_dir)
     robust = int((result["p_top25"] >= 0.9).sum())
-    click.echo(f"{draws} draws, spread {spread}, seed {seed} -> {path}")
+    shown = w.sensitivity.spread if spread is None else spread
+    click.echo(f"{draws} draws per kind (links, data, weights, all), spread {shown}, seed {seed} -> {path}")
     click.echo(f"  {robust} ECCN(s) in the top 25 in at least 90% of draws")
     for row in result.head(10).itertuples():
         click.echo(
             f"  {row.eccn}  median rank {row.median_rank:g}  90% [{row.rank_p05:g}, {row.rank_p95:g}]"
-            f"  p(top25) {row.p_top25:.2f}"
+            f"  p(top25) {row.p_top25:.2f}  p(candidate) {row.p_candidate:.2f}  moved most by {row.moved_most_by}"
         )
 
 

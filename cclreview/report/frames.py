@@ -127,36 +127,6 @@ def score_format(scores: pd.Series) -> str:
     return "0.0" if values.notna().any() and values.max() > 1.0 + 1e-9 else "0.000"
 
 
-def _best_links(links: pd.DataFrame, max_links: int = 0) -> pd.DataFrame:
-    """One row per (eccn, hs6): the best-ranked link, paragraphs joined.
-
-    With ``max_links`` > 0, only the best ``max_links`` HS codes of each ECCN are kept
-    (by link rank, then confidence, then HS code).
-    """
-    df = links.copy()
-    df["eccn"] = df["eccn"].astype(str)
-    df["hs6"] = df["hs6"].astype(str)
-    for col, default in (("paragraph", ""), ("source", ""), ("confidence", np.nan), ("rank", np.nan)):
-        if col not in df.columns:
-            df[col] = default
-    df["paragraph"] = df["paragraph"].fillna("").astype(str)
-    df = df.sort_values(
-        ["eccn", "hs6", "rank", "confidence", "source"], ascending=[True, True, True, False, True]
-    )
-    paragraphs = df.groupby(["eccn", "hs6"], sort=True)["paragraph"].agg(
-        lambda s: ", ".join(sorted({p for p in s if p}))
-    )
-    best = df.drop_duplicates(["eccn", "hs6"], keep="first").set_index(["eccn", "hs6"])
-    best["paragraph"] = paragraphs
-    best = best.reset_index()
-    if max_links > 0:
-        best = best.sort_values(
-            ["eccn", "rank", "confidence", "hs6"], ascending=[True, True, False, True], kind="stable"
-        )
-        best = best[best.groupby("eccn", sort=False).cumcount() < max_links]
-    return best.reset_index(drop=True)
-
-
 def _latest_indicator_rows(avail: pd.DataFrame) -> tuple[dict[str, dict], dict[str, dict]]:
     """Latest-year availability row per HS6 code and per HS4 heading."""
     df = avail.copy()
@@ -185,9 +155,9 @@ def parse_top_suppliers(text: Any) -> list[tuple[str, float]]:
 
 
 EVIDENCE_COLUMNS = [
-    "eccn", "paragraph", "hs_code", "hs_level", "link_source", "link_confidence", "link_rank", "year",
-    "supplier", "supplier_rank", "producer", "value_usd", "share", "unit_value_ratio",
-    "comparable_quality", "data_source", "basis", "source_url",
+    "eccn", "paragraph", "hs_code", "hs_level", "hs_version_source", "link_source", "link_confidence",
+    "specificity", "weight_share", "used", "year", "supplier", "supplier_rank", "producer", "value_usd",
+    "share", "unit_value_ratio", "comparable_quality", "data_source", "basis", "source_url",
 ]  # fmt: skip
 
 BASIS_EXPORTS = "exports.parquet: supplier's exports to the world"
@@ -196,40 +166,55 @@ BASIS_NONE = "no trade data for this HS code"
 BASIS_SUPPLY = "evidence.parquet: supply-side market share"
 
 
+def _used_text(used: Any, why: Any) -> str:
+    """``yes`` or ``no: <why>`` for the Evidence sheet."""
+    if bool(used) and used == used:
+        return "yes"
+    return f"no: {why}" if isinstance(why, str) and why else "no"
+
+
 def evidence_frame(inputs: ReportInputs, max_suppliers: int = 10, max_links: int = 5) -> pd.DataFrame:
     """Return one row per ECCN x HS code x supplier country (see the Method sheet).
 
-    For each link (best row per ECCN and HS6), the availability row of the latest year
-    is used: the HS6 row if there is one, else the row of its HS4 heading (as scoring
-    does). Suppliers are the ``max_suppliers`` largest non-U.S. exporters of that code,
-    year and source in ``exports.parquet``; without it, the shares in the availability
-    ``top_suppliers`` text. Only the best ``max_links`` HS codes per ECCN are shown
-    (0 = all). Supply-side evidence rows are appended.
+    The links and the indicator rows are those scoring used, read from
+    ``eccn_hs_indicators.parquet`` (one owner for that decision): each row says
+    whether the link counted, its share of the ECCN's weight and the HS code, level,
+    revision, year and source of the data behind it. Suppliers are the
+    ``max_suppliers`` largest non-U.S. exporters of that code, year and source in
+    ``exports.parquet``; without it, the shares in the ``top_suppliers`` text. Only
+    the ``max_links`` heaviest links per ECCN are shown (0 = all). Supply-side
+    evidence rows are appended.
     """
     frames: list[pd.DataFrame] = []
-    if inputs.links is not None and len(inputs.links):
-        links = _best_links(inputs.links, max_links)
-        by6, by4 = (
-            _latest_indicator_rows(inputs.availability) if inputs.availability is not None else ({}, {})
-        )
+    ind = inputs.indicators
+    if ind is not None and len(ind):
+        links = ind.copy()
+        links["eccn"] = links["eccn"].astype(str)
+        links["_w"] = pd.to_numeric(links["weight"], errors="coerce").fillna(0.0)
+        links = links.sort_values(["eccn", "_w", "hs6"], ascending=[True, False, True], kind="stable")
+        if max_links > 0:
+            links = links[links.groupby("eccn", sort=False).cumcount() < max_links]
         base_rows = []
         for rec in links.to_dict("records"):
-            ind = by6.get(rec["hs6"]) or by4.get(rec["hs6"][:4])
+            has = isinstance(rec.get("hs_code"), str) and rec["hs_code"] != ""
             base_rows.append(
                 {
                     "eccn": rec["eccn"],
-                    "paragraph": rec["paragraph"] or None,
-                    "link_hs6": rec["hs6"],
-                    "hs_code": ind["hs_code"] if ind else rec["hs6"],
-                    "hs_level": int(ind["hs_level"]) if ind else 6,
-                    "link_source": rec["source"],
-                    "link_confidence": rec["confidence"],
-                    "link_rank": rec["rank"],
-                    "year": int(ind["year"]) if ind else None,
-                    "data_source": ind.get("source") if ind else None,
-                    "_world": ind.get("world_exports_usd") if ind else None,
-                    "_top": ind.get("top_suppliers") if ind else None,
-                    "_has": ind is not None,
+                    "paragraph": rec.get("paragraph") or None,
+                    "hs_code": rec["hs_code"] if has else rec["hs6"],
+                    "hs_level": int(rec["hs_level"]) if has else 6,
+                    "hs_version_source": rec.get("hs_version_source") if has else None,
+                    "link_source": rec.get("link_source"),
+                    "link_confidence": rec.get("confidence"),
+                    "specificity": rec.get("specificity"),
+                    "weight_share": rec.get("weight_share"),
+                    "used": _used_text(rec.get("used"), rec.get("why_not_used")),
+                    "link_rank": rec["_w"],
+                    "year": int(rec["year"]) if has and rec.get("year") == rec.get("year") else None,
+                    "data_source": rec.get("source") if has else None,
+                    "_world": rec.get("world_exports_usd") if has else None,
+                    "_top": rec.get("top_suppliers") if has else None,
+                    "_has": has,
                 }
             )
         base = pd.DataFrame(base_rows)
@@ -259,7 +244,7 @@ def evidence_frame(inputs: ReportInputs, max_suppliers: int = 10, max_links: int
             df[col] = None
     basis_order = {BASIS_EXPORTS: 0, BASIS_TOP: 1, BASIS_SUPPLY: 2, BASIS_NONE: 3}
     df["_b"] = df["basis"].map(basis_order)
-    df["_lr"] = pd.to_numeric(df["link_rank"], errors="coerce")
+    df["_lr"] = -pd.to_numeric(df.get("link_rank"), errors="coerce")
     df["_sr"] = pd.to_numeric(df["supplier_rank"], errors="coerce")
     df = df.sort_values(
         ["eccn", "_lr", "hs_code", "_b", "_sr", "supplier"], na_position="last", kind="stable"
@@ -443,6 +428,11 @@ def sensitivity_frame(inputs: ReportInputs, cands: pd.DataFrame) -> pd.DataFrame
     df = sens.merge(cands[["eccn", "heading", "tier", "rank"]], on="eccn", how="left")
     if {"rank_p05", "rank_p95"} <= set(df.columns):
         df["interval_width"] = pd.to_numeric(df["rank_p95"]) - pd.to_numeric(df["rank_p05"])
+    for kind in ("links", "data", "weights"):
+        if {f"rank_p05_{kind}", f"rank_p95_{kind}"} <= set(df.columns):
+            df[f"width_{kind}"] = pd.to_numeric(df[f"rank_p95_{kind}"]) - pd.to_numeric(
+                df[f"rank_p05_{kind}"]
+            )
     df["_r"] = pd.to_numeric(df["rank"], errors="coerce")
     return (
         df.sort_values(["_r", "eccn"], na_position="last", kind="stable")

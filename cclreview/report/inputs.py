@@ -32,6 +32,7 @@ PROCESSED_FILES: tuple[str, ...] = (
     c.EVIDENCE,
     c.AVAILABILITY_HS,
     c.SCORES,
+    c.ECCN_HS_INDICATORS,
     c.SENSITIVITY,
     c.WEIGHTS_COMPARISON,
 )
@@ -63,6 +64,7 @@ class ReportInputs:
     exports: pd.DataFrame | None = None
     evidence: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    indicators: pd.DataFrame | None = None
     comparison: pd.DataFrame | None = None
     manifest: dict[str, Any] | None = None
     manifest_path: Path | None = None
@@ -171,6 +173,7 @@ def load_inputs(
         exports=tables.get(c.EXPORTS),
         evidence=tables.get(c.EVIDENCE),
         sensitivity=tables.get(c.SENSITIVITY),
+        indicators=tables.get(c.ECCN_HS_INDICATORS),
         comparison=tables.get(c.WEIGHTS_COMPARISON),
         files=files,
     )

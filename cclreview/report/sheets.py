@@ -233,7 +233,7 @@ def candidates_columns(has_sensitivity: bool) -> list[Column]:
             Column(
                 "Median rank",
                 "median_rank",
-                "Median rank over the sensitivity runs (weights perturbed).",
+                "Median rank over the sensitivity runs (links, data and weights perturbed).",
                 "float",
                 8,
             ),
@@ -322,9 +322,12 @@ EVIDENCE_SHEET_COLUMNS = [
     Column("Paragraph", "paragraph", "Paragraph(s) of the ECCN the HS link is for (empty = whole entry).", "text", 12),
     Column("HS code", "hs_code", "HS code whose trade data is shown: the linked HS6, or its HS4 heading when no HS6 data exists.", "text", 9),
     Column("HS level", "hs_level", "6 = product-level data; 4 = heading-level data (weaker, covers more goods).", "int", 6),
+    Column("Data revision", "hs_version_source", "HS revision the source published the code in (converted to HS2022 before any indicator).", "text", 9),
     Column("Link source", "link_source", "How the ECCN-HS link was made: curated, imported:<name>, suggested, inherited; or supply-side evidence.", "text", 16),
     Column("Link confidence", "link_confidence", "Confidence of the ECCN-HS link (0-1) from the link stage.", "num", 9),
-    Column("Link rank", "link_rank", "Rank of the link within the ECCN (1 = best).", "int", 6),
+    Column("Specificity", "specificity", "How much of the HS line the controlled item plausibly is (1 = dedicated subheading; low = whole heading).", "num", 9),
+    Column("Weight share", "weight_share", "Share of the ECCN's indicators that come from this link (confidence x specificity, never trade value).", "pct", 8),
+    Column("Used", "used", "yes, or no with the reason (unconfirmed suggestion, no trade data, HS line below the floor): from scoring's eccn_hs_indicators.parquet.", "text", 16),
     Column("Year", "year", "Year of the trade or evidence data (latest year available for the code).", "int", 6),
     Column("Supplier", "supplier", "Exporting (supplying) country, ISO 3166 alpha-3; the United States is excluded.", "text", 8),
     Column("Supplier rank", "supplier_rank", "Rank of the supplier for this code and year (1 = largest).", "int", 7),
@@ -382,11 +385,19 @@ SENSITIVITY_COLUMNS = [
     Column("ECCN", "eccn", "ECCN; links to its eCFR text.", "link", 9),
     Column("Heading", "heading", "Heading of the ECCN.", "text", 50),
     Column("Tier", "tier", "Tier from scoring.", "text", 13),
-    Column("Median rank", "median_rank", "Median rank over the runs with perturbed weights.", "float", 8),
+    Column("Median rank", "median_rank", "Median rank over the runs with links, data and weights perturbed.", "float", 8),
     Column("Rank P5", "rank_p05", "5th percentile of the rank over the runs.", "float", 8),
     Column("Rank P95", "rank_p95", "95th percentile of the rank over the runs.", "float", 8),
     Column("Interval width", "interval_width", "Rank P95 minus Rank P5: small = robust ranking.", "float", 8),
-    Column("P(top 25)", "p_top25", "Share of runs in which the ECCN ranks in the top 25.", "pct", 8),
+    Column("P(top 25)", "p_top25", "Share of runs (links, data and weights perturbed together) in which the ECCN ranks in the top 25.", "pct", 8),
+    Column("P(candidate)", "p_candidate", "Share of runs (all perturbations) in which the ECCN is a candidate.", "pct", 8),
+    Column("Moved most by", "moved_most_by", "Kind of perturbation with the widest rank interval: links (leave one out, confidences), data (year/source swap, supplier bootstrap) or weights.", "text", 10),
+    Column("P(top 25), links", "p_top25_links", "P(top 25) when only the links are perturbed (one link left out, confidences drawn).", "pct", 8),
+    Column("P(top 25), data", "p_top25_data", "P(top 25) when only the data are perturbed (other year or source, suppliers bootstrapped).", "pct", 8),
+    Column("P(top 25), weights", "p_top25_weights", "P(top 25) when only the weights are perturbed.", "pct", 8),
+    Column("Width, links", "width_links", "Rank P95 - P5 under link perturbation.", "float", 8),
+    Column("Width, data", "width_data", "Rank P95 - P5 under data perturbation.", "float", 8),
+    Column("Width, weights", "width_weights", "Rank P95 - P5 under weight perturbation.", "float", 8),
 ]  # fmt: skip
 
 CHANGES_COLUMNS = [
@@ -683,19 +694,23 @@ def write_summary(
 # --------------------------------------------------------------------------- Method
 METHOD_TEXT = (
     ("Availability score A", "Weighted mean of six sub-scores in [0, 1]: the four foreign-availability "
-     "criteria of 15 CFR 768.6 (available-in-fact: number of significant non-U.S. suppliers; non-U.S. source: "
+     "criteria of 15 CFR 768.6 (available-in-fact: effective number of non-U.S. suppliers, 1/HHI; non-U.S. source: "
      "non-U.S. share of world exports; sufficient quantity: non-U.S. supply relative to U.S. exports, "
      "discounted for concentration; comparable quality: unit value ratio non-U.S./U.S. or analyst quality "
      "flags), availability inside China, and supply from outside the regime that lists the item. Weights of "
-     "[availability], renormalised over the sub-scores that have data."),
+     "[availability], renormalised over the sub-scores that have data. Each indicator is the mean over the "
+     "ECCN's confirmed links weighted by link confidence x specificity (x the HS4 factor for heading data), "
+     "never by trade value; text-similarity suggestions are not evidence until confirmed."),
     ("Security score S", "Each control of the entry (eccn_controls.parquet) weighs w x scope, w from "
      "[security.reasons] (its Country Chart column, else the reason's strictest column) and scope = floor + "
      "(1 - floor) x min(1, ln(1 + n) / ln(1 + full_destinations)) with n the destinations needing a licence "
      "under it ([security.scope]): a control naming one country weighs far less than a column covering 150. "
      "Terms combine by noisy-or over groups: one per reason family, ONE for all WMD reasons (NP, MT, CB, CW), "
      "one per flag (600 series, 9x515, military end-use list, unknown code). Adding a control never lowers S."),
-    ("Evidence strength E", "Link confidence x coverage x factors for HS4-only data, bounded data, missing "
-     "major exporters, data age and inherited links ([evidence]); supply-side evidence sets a floor."),
+    ("Evidence strength E", "Link confidence x specificity^e x coverage x factors for HS4-only data, bounded "
+     "data, missing major exporters, data age (and data older than five years) and inherited links "
+     "([evidence]); supply-side evidence sets a floor. Old data and missing exporters are named in the "
+     "explanation."),
     ("Decontrol score", "A^availability_exponent x (1 - S)^security_exponent x (evidence_floor + (1 - "
      "evidence_floor) x E) x multilateral_factor when a regime lists the item ([decontrol])."),
     ("Tiers (first rule wins)", "guardrail: the ECCN matches a [[guardrails]] entry, whatever the scores, or "
@@ -704,8 +719,8 @@ METHOD_TEXT = (
      "firearms convention (742.17), CWC (742.18) or foreign-policy sanctions (746.8), or the entry is a "
      "pointer with no licence requirement of its own; insufficient evidence: no linked trade or supply-side "
      "data, or E below evidence.min_strength; retain: S >= tiers.retain_min_security or decontrol score < "
-     "tiers.review_min_score; candidate: decontrol score >= tiers.candidate_min_score; review: everything "
-     "else. A software (D) or technology (E) entry never gets a better tier than the hardware it serves."),
+     "tiers.review_min_score; candidate: decontrol score >= tiers.candidate_min_score, with HS6-level trade "
+     "or supply-side evidence (HS4 headings only: review); review: everything else. A software (D) or technology (E) entry never gets a better tier than the hardware it serves."),
     ("Ranking", "Scored entries (candidate, review, retain) first by decontrol score, then insufficient "
      "evidence, then guardrail, then not a foreign-availability case; ties broken by decontrol score, then "
      "ECCN. A D/E entry is ranked just after the hardware it serves when it would otherwise rank above it "
@@ -731,8 +746,12 @@ METHOD_TEXT = (
      "from the CCL removes that requirement too. SL/VSL: the paragraphs on the Wassenaar Sensitive and Very "
      "Sensitive Lists (Supps. No. 6/7 to Part 774), which limit licence exceptions. LVS, GBS and STA: the "
      "entry's list-based licence exceptions as written."),
-    ("Evidence sheet", "For each ECCN-HS6 link (best link per pair), the latest year of trade data: the HS6 "
-     "row when it exists, else its HS4 heading (HS level 4). Suppliers are the largest non-U.S. exporters of "
+    ("Sensitivity", "Draws of each kind: links (one link left out, confidences drawn), data (another year or "
+     "source of the HS line, suppliers bootstrapped), weights, and all together ([sensitivity]); per ECCN the "
+     "probability of a top-25 place and of candidate, the rank interval, and the kind that moves it most."),
+    ("Evidence sheet", "The links and indicator rows scoring used (eccn_hs_indicators.parquet): per link its "
+     "share of the ECCN's weight, whether it counted and why not, and the HS code, level, revision and year "
+     "of its data (all aligned to HS2022 first). Suppliers are the largest non-U.S. exporters of "
      "that code, year and source in exports.parquet (share = exports / world exports; unit value ratio = "
      "supplier USD per tonne / U.S. USD per tonne); without exports.parquet, the shares listed by "
      "availability_hs. Supply-side market shares from evidence.parquet follow."),

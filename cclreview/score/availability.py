@@ -20,12 +20,12 @@ evidence keeps NaN sub-scores (never a silent zero).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cclreview.errors import InputError
 from cclreview.score.weights import AVAILABILITY_COMPONENTS, REGIMES, Weights
 
 log = logging.getLogger(__name__)
@@ -73,42 +73,114 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in list(value)]
 
 
-def link_indicators(links: pd.DataFrame, availability: pd.DataFrame) -> pd.DataFrame:
-    """Attach the best availability row to each (eccn, hs6) link.
+#: Per-link values combined by a weighted mean (weights: confidence x specificity).
+LINK_VALUES: tuple[str, ...] = (
+    "non_us_share",
+    "china_share",
+    *(f"outside_{r}" for r in REGIMES),
+    "log_ratio",
+    "n_effective",
+    "n_non_us_suppliers",
+    "hhi_non_us",
+    "unit_value_ratio",
+)
+#: A missing U.S. side caps the non-U.S./U.S. ratio at 10^4 (log10 4).
+MAX_LOG_RATIO = 4.0
 
-    Uses :func:`cclreview.availability.indicators_for_links` when that module exists;
-    otherwise picks, per link, the latest-year HS6 row, else the latest-year HS4 row
-    of the heading. Links without any row are kept with NaN indicators.
+#: Default specificity when the links table has no ``specificity`` column.
+DEFAULT_SPECIFICITY = 0.5
+
+#: Columns of ``eccn_hs_indicators.parquet`` (one row per ECCN x HS link, as scored).
+INDICATOR_TABLE_COLUMNS = (
+    "eccn",
+    "hs6",
+    "paragraph",
+    "link_source",
+    "confidence",
+    "specificity",
+    "specificity_class",
+    "confirmed",
+    "counted",
+    "used",
+    "why_not_used",
+    "weight",
+    "weight_share",
+    "strength",
+    "granularity",
+    "hs_code",
+    "hs_level",
+    "hs_version",
+    "hs_version_source",
+    "heading_status",
+    "year",
+    "source",
+    "world_exports_usd",
+    "us_exports_usd",
+    "non_us_share",
+    "n_non_us_suppliers",
+    "hhi_non_us",
+    "n_effective",
+    "china_share",
+    "share_outside_regime",
+    "unit_value_ratio",
+    "unit_value_qty_tonnes",
+    "top_suppliers",
+    "missing_major_exporters",
+    "alt_source",
+    "alt_year",
+    "alt_hs_level",
+)
+
+
+def link_indicators(links: pd.DataFrame, availability: pd.DataFrame) -> pd.DataFrame:
+    """Attach the best availability row, and the next-best one, to each (eccn, hs6) link.
+
+    The best row comes from :func:`cclreview.availability.indicators_for_links`
+    (HS6 if present, else the HS4 heading; latest year, then source precedence). The
+    alternative (``alt_*`` columns) is what the same selector picks once the chosen
+    rows are set aside: another year or source of the same code, or the heading; it
+    is what the data perturbation of ``sensitivity`` swaps in.
 
     Parameters
     ----------
     links
-        ``eccn_hs_links`` (``eccn, hs6, confidence, source`` at least).
+        ``eccn_hs_links`` (``eccn, hs6, confidence, source`` at least; ``confirmed``,
+        ``specificity``, ``specificity_class``, ``paragraph`` when present).
     availability
         ``availability_hs`` rows.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (eccn, hs6): link columns, indicator columns, ``granularity``.
+        One row per (eccn, hs6): link columns, indicator columns, ``granularity``,
+        ``alt_*`` indicator columns.
     """
+    from cclreview.availability import indicators_for_links
+
     links = dedupe_links(links)
-    try:  # the availability stage's own selector, when it has landed
-        from cclreview.availability import indicators_for_links  # type: ignore[attr-defined]
-    except ImportError:
-        indicators_for_links = None
-    if indicators_for_links is not None:
-        out = _latest_per_link(indicators_for_links(links, availability))
-        # The link's own confidence and source win over any copies in the indicators.
-        out = out.drop(columns=[c for c in ("confidence", "link_source", "source") if c in out.columns])
-        out["eccn"] = out["eccn"].astype(str).str[:5]
-        out["hs6"] = out["hs6"].astype(str)
-        return links.merge(out, on=["eccn", "hs6"], how="left", suffixes=("", "_indicator"))
-    return _own_indicators(links, availability)
+    base = links[["eccn", "hs6"]]
+    best = indicators_for_links(base, availability)
+    out = links.merge(best, on=["eccn", "hs6"], how="left", suffixes=("", "_indicator"))
+    chosen = best.dropna(subset=["hs_code"])[["hs_code", "hs_level", "year"]].drop_duplicates()
+    if len(availability) and len(chosen):
+        key = ["hs_code", "hs_level", "year"]
+        av = availability.merge(chosen.assign(_chosen=True), on=key, how="left")
+        rest = av[av["_chosen"].isna()].drop(columns="_chosen")
+        alt = indicators_for_links(base, rest) if len(rest) else best.iloc[0:0]
+    else:
+        alt = best.iloc[0:0]
+    keep = [c for c in alt.columns if c not in ("eccn", "hs6")]
+    alt = alt[["eccn", "hs6", *keep]].rename(columns={c: f"alt_{c}" for c in keep})
+    return out.merge(alt, on=["eccn", "hs6"], how="left")
 
 
 def dedupe_links(links: pd.DataFrame) -> pd.DataFrame:
-    """One row per (eccn, hs6): the highest-confidence link (paragraphs collapse)."""
+    """One row per (eccn, hs6): the highest-confidence link (paragraphs joined).
+
+    Adds the link-quality columns with defaults when the links table predates them:
+    ``confirmed`` (``source != "suggested"``), ``specificity``
+    (:data:`DEFAULT_SPECIFICITY`) and ``specificity_class`` (``"unknown"``).
+    """
     need = {"eccn", "hs6"}
     if not need <= set(links.columns):
         missing = sorted(need - set(links.columns))
@@ -120,45 +192,30 @@ def dedupe_links(links: pd.DataFrame) -> pd.DataFrame:
         df["confidence"] = 1.0
     df["confidence"] = pd.to_numeric(df["confidence"], errors="coerce").fillna(0.0).clip(0, 1)
     df["link_source"] = df["source"].astype(str) if "source" in df.columns else "unknown"
-    df = df.sort_values(["eccn", "hs6", "confidence"], ascending=[True, True, False], kind="stable")
-    return df.drop_duplicates(["eccn", "hs6"])[["eccn", "hs6", "confidence", "link_source"]].reset_index(
-        drop=True
+    if "confirmed" not in df.columns:
+        df["confirmed"] = ~df["link_source"].str.startswith("suggested")
+    df["confirmed"] = df["confirmed"].fillna(False).astype(bool)
+    if "specificity" not in df.columns:
+        df["specificity"] = DEFAULT_SPECIFICITY
+    df["specificity"] = (
+        pd.to_numeric(df["specificity"], errors="coerce").fillna(DEFAULT_SPECIFICITY).clip(0, 1)
     )
-
-
-def _latest_per_link(df: pd.DataFrame) -> pd.DataFrame:
-    """Keep the latest year per (eccn, hs6) when several indicator rows come back."""
-    if "year" not in df.columns or not df.duplicated(["eccn", "hs6"]).any():
-        return df
-    return df.sort_values(
-        ["eccn", "hs6", "year"], ascending=[True, True, False], kind="stable"
-    ).drop_duplicates(["eccn", "hs6"])
-
-
-def _own_indicators(links: pd.DataFrame, availability: pd.DataFrame) -> pd.DataFrame:
-    """Fallback selector: HS6 row if any, else HS4 heading row; latest year wins."""
-    missing = [c for c in ("hs_code", "hs_level", "world_exports_usd") if c not in availability.columns]
-    if missing:
-        raise InputError(
-            f"availability_hs: missing columns {missing} (found {list(availability.columns)}); "
-            "re-run `cclreview availability` to rebuild it"
-        )
-    av = availability.copy()
-    av["hs_code"] = av["hs_code"].astype(str)
-    av["hs_level"] = pd.to_numeric(av["hs_level"], errors="coerce").astype("Int64")
-    if "year" in av.columns:
-        av = av.sort_values(["hs_code", "hs_level", "year"], ascending=[True, True, False], kind="stable")
-    av = av.drop_duplicates(["hs_code", "hs_level"])
-    av6 = av[av["hs_level"] == 6].drop(columns=["hs6"], errors="ignore").rename(columns={"hs_code": "hs6"})
-    av4 = av[av["hs_level"] == 4].drop(columns=["hs4"], errors="ignore").rename(columns={"hs_code": "hs4"})
-    out6 = links.merge(av6, on="hs6", how="inner")
-    out6["granularity"] = "HS6"
-    rest = links[~links.set_index(["eccn", "hs6"]).index.isin(out6.set_index(["eccn", "hs6"]).index)].copy()
-    rest["hs4"] = rest["hs6"].str[:4]
-    out4 = rest.merge(av4.drop(columns=["hs6"], errors="ignore"), on="hs4", how="left")
-    out4["granularity"] = np.where(out4["world_exports_usd"].notna(), "HS4", None)
-    out = pd.concat([out6, out4], ignore_index=True)
-    return out.sort_values(["eccn", "hs6"], kind="stable").reset_index(drop=True)
+    if "specificity_class" not in df.columns:
+        df["specificity_class"] = "unknown"
+    if "paragraph" not in df.columns:
+        df["paragraph"] = ""
+    df["paragraph"] = df["paragraph"].fillna("").astype(str)
+    paragraphs = df.groupby(["eccn", "hs6"])["paragraph"].agg(
+        lambda s: ", ".join(sorted({p for p in s if p}))
+    )
+    # A confirmed link outranks an unconfirmed one; then confidence.
+    df = df.sort_values(
+        ["eccn", "hs6", "confirmed", "confidence"], ascending=[True, True, False, False], kind="stable"
+    )
+    cols = ["eccn", "hs6", "confidence", "link_source", "confirmed", "specificity", "specificity_class"]
+    out = df.drop_duplicates(["eccn", "hs6"])[cols].reset_index(drop=True)
+    out["paragraph"] = [paragraphs.get((e, h), "") for e, h in zip(out["eccn"], out["hs6"], strict=True)]
+    return out
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:
@@ -168,32 +225,233 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
 
 
-def _regime_share(df: pd.DataFrame, regime: str) -> np.ndarray:
-    """Row-wise share of world exports from outside ``regime`` (first column present)."""
+def _regime_share(df: pd.DataFrame, regime: str, prefix: str = "") -> np.ndarray:
+    """Row-wise share of NON-U.S. exports from outside ``regime`` (first column present)."""
     out = np.full(len(df), np.nan)
     for col in REGIME_SHARE_COLUMNS[regime]:
-        vals = _num(df, col)
+        vals = _num(df, prefix + col)
         out = np.where(np.isnan(out), vals, out)
     return out
 
 
-def _trade_strength(df: pd.DataFrame, weights: Weights, ref_year: int) -> np.ndarray:
-    """Per-link evidence strength factor (before link confidence and coverage)."""
+def _strength_factors(
+    df: pd.DataFrame, weights: Weights, ref_year: int, prefix: str = ""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-link data-quality factor (before confidence and specificity), age, n missing."""
     ev = weights.evidence
     s = np.ones(len(df))
-    s = np.where(df["granularity"].astype(str).eq("HS4").to_numpy(), s * ev.hs4_factor, s)
-    if "is_bounded" in df.columns:
-        bounded = df["is_bounded"].fillna(False).astype(bool).to_numpy()
+    s = np.where(df[prefix + "granularity"].astype(str).eq("HS4").to_numpy(), s * ev.hs4_factor, s)
+    if prefix + "is_bounded" in df.columns:
+        bounded = df[prefix + "is_bounded"].fillna(False).astype(bool).to_numpy()
         s = np.where(bounded, s * ev.bounded_factor, s)
-    n_missing = np.array(
-        [len(_as_list(v)) for v in df.get("missing_major_exporters", pd.Series([None] * len(df)))]
-    )
+    col = prefix + "missing_major_exporters"
+    n_missing = np.array([len(_as_list(v)) for v in df[col]]) if col in df.columns else np.zeros(len(df))
     s = s * np.maximum(ev.missing_exporter_floor, ev.missing_exporter_factor**n_missing)
-    year = _num(df, "year")
+    year = _num(df, prefix + "year")
     age = np.where(np.isnan(year), 0.0, np.maximum(0.0, ref_year - np.nan_to_num(year)))
     s = s * np.maximum(ev.recency_floor, 1.0 - ev.recency_decay_per_year * age)
+    s = np.where(age > ev.stale_after_years, s * ev.stale_factor, s)
     inherited = df["link_source"].astype(str).str.startswith("inherited").to_numpy()
-    return np.where(inherited, s * ev.inherited_factor, s)
+    return np.where(inherited, s * ev.inherited_factor, s), age, n_missing
+
+
+def _link_values(df: pd.DataFrame, prefix: str = "") -> np.ndarray:
+    """``(L, len(LINK_VALUES))`` per-link values (NaN = no data)."""
+    W = _num(df, prefix + "world_exports_usd")
+    share = _num(df, prefix + "non_us_share")
+    N = _num(df, prefix + "non_us_exports_usd")
+    N = np.where(np.isnan(N), W * share, N)
+    share = np.where(np.isnan(share) & (W > 0), N / np.where(W > 0, W, 1), share)
+    U = _num(df, prefix + "us_exports_usd")
+    U = np.where(np.isnan(U), W - N, U)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.where(U > 0, np.log10(np.maximum(N, 1e-12) / np.where(U > 0, U, 1)), MAX_LOG_RATIO)
+    log_ratio = np.where(np.isnan(N), np.nan, np.clip(log_ratio, -MAX_LOG_RATIO, MAX_LOG_RATIO))
+    china = _num(df, prefix + "china_share")
+    outside = [_regime_share(df, r, prefix) * share for r in REGIMES]
+    hhi = _num(df, prefix + "hhi_non_us")
+    with np.errstate(divide="ignore"):
+        n_eff = np.where(hhi > 0, 1.0 / np.where(hhi > 0, hhi, 1), np.nan)
+    cols = [share, china, *outside, log_ratio, n_eff, _num(df, prefix + "n_non_us_suppliers"), hhi]
+    cols.append(_num(df, prefix + "unit_value_ratio"))
+    return np.column_stack(cols) if len(df) else np.zeros((0, len(LINK_VALUES)))
+
+
+@dataclass
+class LinkArrays:
+    """Per-link arrays of the aggregation, shared by scoring and ``sensitivity``.
+
+    Row order is the indicator table's; ``eccn_idx`` points into the ECCN axis.
+    """
+
+    eccn_idx: np.ndarray
+    n_eccns: int
+    confidence: np.ndarray
+    specificity: np.ndarray
+    counted: np.ndarray
+    scale: np.ndarray  # strength scale of a counted link (1, or unconfirmed_factor)
+    usable: np.ndarray
+    quality: np.ndarray  # data-quality factor per link (HS4, age, missing exporters, ...)
+    hs4: np.ndarray
+    values: np.ndarray
+    alt_usable: np.ndarray
+    alt_quality: np.ndarray
+    alt_hs4: np.ndarray
+    alt_values: np.ndarray
+    n_suppliers: np.ndarray
+
+    def matrix(self) -> Any:
+        """Sparse ``(n_eccns, L)`` membership matrix (sums over each ECCN's links)."""
+        from scipy import sparse
+
+        L = len(self.eccn_idx)
+        return sparse.csr_matrix((np.ones(L), (self.eccn_idx, np.arange(L))), shape=(self.n_eccns, max(L, 0)))
+
+
+def link_arrays(
+    ind: pd.DataFrame, eccns: pd.Index, weights: Weights, ref_year: int | None = None
+) -> tuple[LinkArrays, pd.DataFrame]:
+    """Build :class:`LinkArrays` and the per-link indicator table for ``eccns``.
+
+    A link counts when it is confirmed (or, with ``evidence.unconfirmed_links_count``,
+    at ``evidence.unconfirmed_factor`` of its weight and strength); it is used when it
+    counts and its HS line has at least ``suppliers.min_world_exports_usd`` of world
+    exports. Its weight in every ECCN indicator is ``confidence x specificity`` (x
+    ``evidence.hs4_factor`` for heading data): never trade value.
+    """
+    ev = weights.evidence
+    ind = ind[ind["eccn"].isin(eccns)]
+    # Sorted by ECCN: the sensitivity draws work on contiguous per-ECCN segments.
+    ind = ind.sort_values("eccn", kind="stable").reset_index(drop=True)
+    pos = pd.Series(np.arange(len(eccns)), index=eccns)
+    floor = weights.suppliers.min_world_exports_usd
+
+    def usable_of(prefix: str) -> np.ndarray:
+        W = _num(ind, prefix + "world_exports_usd")
+        return ~np.isnan(W) & (floor <= W) & (W > 0)
+
+    if ref_year is None:
+        years = np.concatenate([_num(ind, "year"), _num(ind, "alt_year")])
+        years = years[~np.isnan(years)]
+        ref_year = ev.reference_year or (int(years.max()) if years.size else 0)
+    confirmed = ind["confirmed"].fillna(False).astype(bool).to_numpy() if len(ind) else np.zeros(0, bool)
+    counted = confirmed | bool(ev.unconfirmed_links_count)
+    scale = np.where(confirmed, 1.0, ev.unconfirmed_factor)
+    q, age, n_missing = _strength_factors(ind, weights, ref_year) if len(ind) else (np.zeros(0),) * 3
+    if "alt_granularity" in ind.columns and len(ind):
+        alt = ind.assign(link_source=ind["link_source"])
+        aq = _strength_factors(alt, weights, ref_year, prefix="alt_")[0]
+        alt_vals = _link_values(ind, "alt_")
+        alt_usable = usable_of("alt_")
+        alt_hs4 = ind["alt_granularity"].astype(str).eq("HS4").to_numpy()
+    else:
+        aq, alt_vals = np.zeros(len(ind)), np.full((len(ind), len(LINK_VALUES)), np.nan)
+        alt_usable, alt_hs4 = np.zeros(len(ind), bool), np.zeros(len(ind), bool)
+    la = LinkArrays(
+        eccn_idx=pos.reindex(ind["eccn"]).to_numpy(dtype=int),
+        n_eccns=len(eccns),
+        confidence=_num(ind, "confidence") if len(ind) else np.zeros(0),
+        specificity=_num(ind, "specificity") if len(ind) else np.zeros(0),
+        counted=counted,
+        scale=scale,
+        usable=usable_of(""),
+        quality=q,
+        hs4=ind["granularity"].astype(str).eq("HS4").to_numpy() if len(ind) else np.zeros(0, bool),
+        values=_link_values(ind),
+        alt_usable=alt_usable,
+        alt_quality=aq,
+        alt_hs4=alt_hs4,
+        alt_values=alt_vals,
+        n_suppliers=np.nan_to_num(_num(ind, "n_non_us_suppliers")),
+    )
+    w = link_weight(la, la.confidence, la.hs4, weights)
+    used = la.counted & la.usable
+    table = ind.copy()
+    table["counted"] = la.counted
+    table["used"] = used
+    table["why_not_used"] = np.select(
+        [~la.counted, ~np.isin(table["granularity"].astype(str), ["HS6", "HS4"]), ~la.usable],
+        [
+            "unconfirmed link (suggestion)",
+            "no trade data for this HS code",
+            "HS line below the world-exports floor",
+        ],
+        "",
+    )
+    table["weight"] = np.where(used, w, 0.0)
+    tot = pd.Series(table["weight"].to_numpy()).groupby(la.eccn_idx).transform("sum").to_numpy()
+    table["weight_share"] = np.where(tot > 0, table["weight"] / np.where(tot > 0, tot, 1), 0.0)
+    table["strength"] = np.where(
+        used, la.confidence * la.specificity**ev.specificity_exponent * la.quality * la.scale, 0.0
+    )
+    table["n_effective"] = la.values[:, LINK_VALUES.index("n_effective")] if len(ind) else []
+    table["_age"] = age
+    table["_n_missing"] = n_missing
+    return la, table
+
+
+def link_weight(la: LinkArrays, confidence: np.ndarray, hs4: np.ndarray, weights: Weights) -> np.ndarray:
+    """Weight of each link in its ECCN's indicators: confidence x specificity (x HS4 factor)."""
+    spec = la.specificity if confidence.ndim == 1 else la.specificity[:, None]
+    scale = la.scale if confidence.ndim == 1 else la.scale[:, None]
+    return confidence * spec * scale * np.where(hs4, weights.evidence.hs4_factor, 1.0)
+
+
+def aggregate_arrays(
+    la: LinkArrays,
+    weights: Weights,
+    confidence: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
+    swap: np.ndarray | None = None,
+    n_scale: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted means of link values per ECCN, evidence strength and has-evidence.
+
+    Without the optional ``(L, d)`` arguments this is the base aggregation (``d = 1``);
+    ``sensitivity`` passes drawn confidences, kept-link masks, data swaps (use the
+    ``alt_*`` row) and supplier-count scales, and gets ``(n, d)`` arrays back.
+
+    Returns
+    -------
+    (indicators, strength, has, hs6_any)
+        ``indicators`` maps each name of :data:`LINK_VALUES` to ``(n, d)`` weighted
+        means (NaN without data); ``strength`` the evidence strength ``(n, d)``;
+        ``has`` whether any used link had data ``(n, d)``; ``hs6_any`` whether one
+        of them had HS6 data.
+    """
+    L = len(la.eccn_idx)
+    conf = la.confidence[:, None] if confidence is None else confidence
+    d = conf.shape[1]
+    kept = np.ones((L, d), bool) if keep is None else keep
+    sw = np.zeros((L, d), bool) if swap is None else swap
+    hs4 = np.where(sw, la.alt_hs4[:, None], la.hs4[:, None])
+    usable = np.where(sw, la.alt_usable[:, None], la.usable[:, None])
+    quality = np.where(sw, la.alt_quality[:, None], la.quality[:, None])
+    counted = la.counted[:, None] & kept
+    w_all = np.where(counted, link_weight(la, conf, hs4, weights), 0.0)
+    w = np.where(usable, w_all, 0.0)
+    M = la.matrix()
+    ev = weights.evidence
+    spec_q = (la.specificity**ev.specificity_exponent * la.scale)[:, None]
+    strength_num = M @ (w * conf * spec_q * quality)
+    den_all = M @ w_all
+    den = M @ w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        strength = np.where(den_all > 0, strength_num / np.where(den_all > 0, den_all, 1), 0.0)
+    out: dict[str, np.ndarray] = {}
+    for k, name in enumerate(LINK_VALUES):
+        x = np.where(sw, la.alt_values[:, k][:, None], la.values[:, k][:, None])
+        if n_scale is not None and name in ("n_effective", "n_non_us_suppliers"):
+            x = x * n_scale
+        if n_scale is not None and name == "hhi_non_us":
+            x = x / n_scale
+        present = ~np.isnan(x) & (w > 0)
+        num = M @ np.where(present, w * np.nan_to_num(x), 0.0)
+        dk = M @ np.where(present, w, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[name] = np.where(dk > 0, num / np.where(dk > 0, dk, 1), np.nan)
+    hs6_any = (M @ ((w > 0) & ~hs4).astype(float)) > 0
+    return out, np.clip(strength, 0, 1), den > 0, hs6_any
 
 
 def aggregate_availability(
@@ -205,106 +463,120 @@ def aggregate_availability(
 ) -> pd.DataFrame:
     """Aggregate link indicators (and supply-side evidence) into one row per ECCN.
 
-    Parameters
-    ----------
-    eccn_regimes
-        Index: every ECCN to score; values: list of regime keys listing it (may be
-        empty: then ``outside_regime`` uses all non-U.S. supply).
-    indicators
-        One row per link, from :func:`link_indicators` (or the availability stage's
-        ``indicators_for_links``): ``eccn, hs6, confidence, link_source, granularity``
-        plus ``availability_hs`` columns.
-    weights
-        Scoring settings (floors and evidence-strength factors).
-    evidence
-        Optional supply-side evidence rows (``evidence.parquet``).
-    regime_members
-        Regime key -> ISO3 members (for evidence-based ``outside_regime``); optional.
+    Each indicator is the mean of the ECCN's used links weighted by
+    ``confidence x specificity`` (:func:`aggregate_arrays`), so one broad heading
+    with large trade cannot swamp a specific subheading. Use
+    :func:`aggregate_with_links` to also get the per-link table and arrays.
+    """
+    return aggregate_with_links(eccn_regimes, indicators, weights, evidence, regime_members)[0]
+
+
+def aggregate_with_links(
+    eccn_regimes: pd.Series,
+    indicators: pd.DataFrame,
+    weights: Weights,
+    evidence: pd.DataFrame | None = None,
+    regime_members: dict[str, frozenset[str]] | None = None,
+    ref_year: int | None = None,
+) -> tuple[pd.DataFrame, LinkArrays, pd.DataFrame]:
+    """As :func:`aggregate_availability`, plus the :class:`LinkArrays` and link table.
 
     Returns
     -------
-    pandas.DataFrame
-        Index ``eccn`` (all of ``eccn_regimes``); columns :data:`INDICATOR_COLUMNS`
-        and ``evidence_strength, has_evidence, evidence_source, granularity,
-        top_sources, missing_major_exporters, n_links, n_links_with_data, latest_year``.
+    (per_eccn, arrays, link_table)
+        ``per_eccn``: index ``eccn``; ``non_us_share, non_us_to_us_ratio,
+        n_non_us_suppliers, n_effective_suppliers, hhi_non_us, china_share,
+        outside_regime_share, unit_value_ratio, quality_flag, evidence_strength,
+        has_evidence, evidence_source, granularity, top_sources,
+        missing_major_exporters, n_links, n_links_confirmed, n_links_with_data,
+        latest_year, oldest_year, hs6_evidence, supply_side, insufficient_reason,
+        evidence_notes``.
     """
     eccns = pd.Index(eccn_regimes.index, name="eccn")
-    ind = indicators[indicators["eccn"].isin(eccns)].reset_index(drop=True)
-    W = _num(ind, "world_exports_usd")
-    usable = ~np.isnan(W) & (weights.suppliers.min_world_exports_usd <= W) & (W > 0)
-    conf = _num(ind, "confidence")
-    conf = np.where(np.isnan(conf), 0.0, conf)
-    years = _num(ind, "year")[usable]
-    years = years[~np.isnan(years)]
-    ref_year = weights.evidence.reference_year or (int(years.max()) if years.size else 0)
-    N = _num(ind, "non_us_exports_usd")
-    N = np.where(np.isnan(N), W * _num(ind, "non_us_share"), N)
-    U = _num(ind, "us_exports_usd")
-    U = np.where(np.isnan(U), W - N, U)
-    C = _num(ind, "china_exports_usd")
-    C = np.where(np.isnan(C), W * _num(ind, "china_share"), C)
-
-    c = np.where(usable, conf, 0.0)
-    frame = pd.DataFrame(
-        {"eccn": ind["eccn"].to_numpy(), "c_all": conf, "c": c, "usable": usable.astype(float)}
+    indicators = _ensure_link_columns(indicators)
+    la, table = link_arrays(indicators, eccns, weights, ref_year)
+    vals, strength, has, _ = aggregate_arrays(la, weights)
+    out = pd.DataFrame(index=eccns)
+    out["n_links"] = (
+        pd.Series(1, index=table.index).groupby(table["eccn"]).sum().reindex(eccns).fillna(0).astype(int)
     )
-
-    def wsum(values: np.ndarray, name: str, mask: np.ndarray | None = None) -> None:
-        ok = usable & ~np.isnan(values) if mask is None else mask
-        frame[name] = np.where(ok, c * np.nan_to_num(values), 0.0)
-        frame[name + "_w"] = np.where(ok, c, 0.0)
-
-    wsum(W, "W")
-    wsum(N, "N")
-    wsum(U, "U")
-    wsum(C, "C")
+    out["n_links_confirmed"] = table.groupby("eccn")["counted"].sum().reindex(eccns).fillna(0).astype(int)
+    out["n_links_with_data"] = table.groupby("eccn")["used"].sum().reindex(eccns).fillna(0).astype(int)
+    out["non_us_share"] = vals["non_us_share"][:, 0]
+    out["non_us_to_us_ratio"] = np.power(10.0, vals["log_ratio"][:, 0])
+    out["n_non_us_suppliers"] = vals["n_non_us_suppliers"][:, 0]
+    out["n_effective_suppliers"] = vals["n_effective"][:, 0]
+    out["hhi_non_us"] = vals["hhi_non_us"][:, 0]
+    out["china_share"] = vals["china_share"][:, 0]
+    out["unit_value_ratio"] = vals["unit_value_ratio"][:, 0]
     for reg in REGIMES:
-        # Shares are of non-U.S. exports: outside amount = share x non-U.S. exports.
-        wsum(_regime_share(ind, reg) * N, f"O_{reg}")
-    wsum(_num(ind, "n_non_us_suppliers"), "n")
-    wsum(_num(ind, "hhi_non_us"), "hhi")
-    wsum(_num(ind, "unit_value_ratio"), "uvr")
-    if len(ind):
-        frame["s"] = np.where(usable, c * c * _trade_strength(ind, weights, ref_year), 0.0)
-    else:
-        frame["s"] = 0.0
-    frame["year"] = np.where(usable, _num(ind, "year"), np.nan)
-    g = frame.groupby("eccn", sort=True).sum(numeric_only=True).reindex(eccns)
-    g = g.fillna(0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = pd.DataFrame(index=eccns)
-        out["n_links"] = frame.groupby("eccn").size().reindex(eccns).fillna(0).astype(int)
-        out["n_links_with_data"] = g["usable"].astype(int)
-        has_trade = g["c"].to_numpy() > 0
-        out["non_us_share"] = np.where(g["W_w"] > 0, g["N"] / g["W"].where(g["W"] > 0), np.nan)
-        out["non_us_to_us_ratio"] = np.where(
-            g["N_w"] > 0, np.where(g["U"] > 0, g["N"] / g["U"].where(g["U"] > 0), np.inf), np.nan
-        )
-        out["china_share"] = np.where(g["C_w"] > 0, g["C"] / g["W"].where(g["W"] > 0), np.nan)
-        for reg in REGIMES:
-            out[f"_out_{reg}"] = np.where(
-                g[f"O_{reg}_w"] > 0, g[f"O_{reg}"] / g["W"].where(g["W"] > 0), np.nan
-            )
-        out["n_non_us_suppliers"] = np.where(g["n_w"] > 0, g["n"] / g["n_w"].where(g["n_w"] > 0), np.nan)
-        out["hhi_non_us"] = np.where(g["hhi_w"] > 0, g["hhi"] / g["hhi_w"].where(g["hhi_w"] > 0), np.nan)
-        out["unit_value_ratio"] = np.where(
-            g["uvr_w"] > 0, g["uvr"] / g["uvr_w"].where(g["uvr_w"] > 0), np.nan
-        )
-        coverage = np.where(g["c_all"] > 0, g["c"] / g["c_all"].where(g["c_all"] > 0), 0.0)
-        strength = np.where(g["c"] > 0, g["s"] / g["c"].where(g["c"] > 0), 0.0)
-        out["evidence_strength"] = np.clip(coverage * strength, 0, 1)
+        out[f"_out_{reg}"] = vals[f"outside_{reg}"][:, 0]
+    out["evidence_strength"] = strength[:, 0]
     out["quality_flag"] = np.nan
-    latest = frame.groupby("eccn")["year"].max().reindex(eccns)
-    out["latest_year"] = latest.astype("Float64").round().astype("Int64")
     out["outside_regime_share"] = _pick_regime_share(out, eccn_regimes)
+    has_trade = has[:, 0]
     out["has_evidence"] = has_trade
     out["evidence_source"] = np.where(has_trade, "trade", "")
-    out["granularity"] = _granularity(ind, usable, eccns)
-    out["top_sources"] = _top_sources(ind, usable, c * np.nan_to_num(W), eccns)
-    out["missing_major_exporters"] = _missing(ind, usable, eccns)
+    used = table[table["used"]]
+    yrs = pd.to_numeric(used["year"], errors="coerce") if len(used) else pd.Series(dtype=float)
+    out["latest_year"] = (
+        yrs.groupby(used["eccn"]).max().reindex(eccns).astype("Float64").round().astype("Int64")
+    )
+    out["oldest_year"] = (
+        yrs.groupby(used["eccn"]).min().reindex(eccns).astype("Float64").round().astype("Int64")
+    )
+    u = table["used"].to_numpy(bool)
+    out["granularity"] = _granularity(table, u, eccns)
+    out["hs6_evidence"] = out["granularity"].str.contains("HS6")
+    out["top_sources"] = _top_sources(table, u, table["weight"].to_numpy(float), eccns)
+    out["missing_major_exporters"] = _missing(table, u, eccns)
+    out["evidence_notes"] = _evidence_notes(table, u, eccns, weights)
+    out["supply_side"] = False
+    out["insufficient_reason"] = ""
     if evidence is not None and len(evidence):
-        out = _apply_supply_evidence(out, evidence, indicators, eccn_regimes, weights, regime_members)
-    return out.drop(columns=[f"_out_{r}" for r in REGIMES])
+        out = _apply_supply_evidence(out, evidence, table, eccn_regimes, weights, regime_members)
+    no_count = (out["n_links"] > 0) & (out["n_links_confirmed"] == 0) & ~out["has_evidence"].astype(bool)
+    out.loc[no_count, "insufficient_reason"] = "unconfirmed links"
+    return out.drop(columns=[f"_out_{r}" for r in REGIMES]), la, table.drop(columns=["_age", "_n_missing"])
+
+
+def _ensure_link_columns(ind: pd.DataFrame) -> pd.DataFrame:
+    """Defaults for a ready-made indicator frame lacking the link-quality columns."""
+    ind = ind.copy()
+    ind["eccn"] = ind["eccn"].astype(str).str[:5]
+    if "link_source" not in ind.columns:
+        ind["link_source"] = ind["source"].astype(str) if "source" in ind.columns else "unknown"
+    if "confidence" not in ind.columns:
+        ind["confidence"] = 1.0
+    if "confirmed" not in ind.columns:
+        ind["confirmed"] = ~ind["link_source"].astype(str).str.startswith("suggested")
+    if "specificity" not in ind.columns:
+        ind["specificity"] = DEFAULT_SPECIFICITY
+    if "granularity" not in ind.columns:
+        ind["granularity"] = None
+    return ind
+
+
+def _evidence_notes(table: pd.DataFrame, usable: np.ndarray, eccns: pd.Index, weights: Weights) -> pd.Series:
+    """Named weaknesses of the data behind each ECCN: stale years, missing exporters."""
+    notes: dict[str, list[str]] = {}
+    stale_after = weights.evidence.stale_after_years
+    sub = table[usable]
+    for e, rows in sub.groupby("eccn", sort=False):
+        parts = []
+        old = rows[rows["_age"] > stale_after]
+        if len(old):
+            yrs = sorted({int(y) for y in pd.to_numeric(old["year"], errors="coerce").dropna()})
+            parts.append(f"data from {', '.join(map(str, yrs))} (older than {stale_after} years)")
+        miss = (
+            sorted({m for v in rows["missing_major_exporters"] for m in _as_list(v)})
+            if "missing_major_exporters" in rows
+            else []
+        )
+        if miss:
+            parts.append(f"major exporter(s) missing from the data: {', '.join(miss)}")
+        notes[str(e)] = parts
+    return pd.Series(["; ".join(notes.get(e, [])) for e in eccns], index=eccns, dtype=object)
 
 
 def _pick_regime_share(out: pd.DataFrame, eccn_regimes: pd.Series) -> np.ndarray:
@@ -425,7 +697,9 @@ def _apply_supply_evidence(
             out.at[eccn, "n_non_us_suppliers"] = float((non_us >= floor).sum())
             out.at[eccn, "non_us_to_us_ratio"] = float(non_us.sum() / us) if us > 0 else np.inf
             if non_us.sum() > 0:
-                out.at[eccn, "hhi_non_us"] = float(((non_us / non_us.sum()) ** 2).sum())
+                hhi = float(((non_us / non_us.sum()) ** 2).sum())
+                out.at[eccn, "hhi_non_us"] = hhi
+                out.at[eccn, "n_effective_suppliers"] = 1.0 / hhi if hhi > 0 else np.nan
             out.at[eccn, "china_share"] = float(norm.get("CHN", 0.0))
             regs = list(eccn_regimes.get(eccn, []) or [])
             if not regs:
@@ -443,6 +717,9 @@ def _apply_supply_evidence(
             trade_n = out.at[eccn, "n_non_us_suppliers"]
             trade_n = float(trade_n) if pd.notna(trade_n) else 0.0
             out.at[eccn, "n_non_us_suppliers"] = max(trade_n, float(len(countries)))
+            eff = out.at[eccn, "n_effective_suppliers"]
+            eff = float(eff) if pd.notna(eff) else 0.0
+            out.at[eccn, "n_effective_suppliers"] = max(eff, float(len(countries)))
             producers = "producers in " + ", ".join(sorted(countries)[:5])
             prev = out.at[eccn, "top_sources"]
             out.at[eccn, "top_sources"] = (
@@ -454,6 +731,7 @@ def _apply_supply_evidence(
             out.at[eccn, "quality_flag"] = float((known_flags == "yes").mean())
         had_trade = bool(out.at[eccn, "has_evidence"])
         out.at[eccn, "has_evidence"] = True
+        out.at[eccn, "supply_side"] = True
         out.at[eccn, "evidence_source"] = "supply-side+trade" if had_trade else "supply-side"
         gran = out.at[eccn, "granularity"]
         out.at[eccn, "granularity"] = f"supply-side+{gran}" if gran else "supply-side"
@@ -465,44 +743,77 @@ def _apply_supply_evidence(
     return out
 
 
-def subscores(agg: pd.DataFrame, weights: Weights) -> pd.DataFrame:
-    """Turn aggregated indicators into the six availability sub-scores in [0, 1].
+def subscore_arrays(
+    n_eff: np.ndarray,
+    share: np.ndarray,
+    ratio: np.ndarray,
+    hhi: np.ndarray,
+    quality_flag: np.ndarray,
+    uvr: np.ndarray,
+    china: np.ndarray,
+    outside: np.ndarray,
+    has: np.ndarray,
+    weights: Weights,
+) -> np.ndarray:
+    """The six sub-scores for arrays of any (same) shape; result has a last axis of 6.
 
-    Each sub-score is a monotone non-decreasing function of its indicator(s), so more
-    non-U.S. supply never lowers it; a missing indicator gives NaN, not 0.
+    Each sub-score is a monotone non-decreasing function of its indicator, spread over
+    the range real HS lines cover (so that availability discriminates):
 
-    * ``available_in_fact = 1 - exp(-n / supplier_saturation)``
-    * ``non_us_source = non-U.S. share``
-    * ``sufficient_quantity = min(1, ratio / quantity_ratio_full) x (1 - hhi_penalty x HHI)``
+    * ``available_in_fact = 1 - exp(-n_eff / supplier_saturation)``, ``n_eff`` the
+      effective number of non-U.S. suppliers (``1 / HHI``): ten suppliers of which
+      one holds 90% count as ~1.2, not 10.
+    * ``non_us_source = (share - non_us_share_floor) / (1 - floor)`` clipped to [0, 1]
+      (a U.S. share of 10% is common; 50% is U.S. dominance).
+    * ``sufficient_quantity = log10(1 + ratio) / log10(1 + quantity_ratio_full)``
+      clipped, x ``(1 - hhi_penalty x HHI)``.
     * ``comparable_quality = quality flag share, else min(1, unit-value ratio / full)``
     * ``inside_china = min(1, China share / china_share_full)``
     * ``outside_regime = min(1, outside-regime share / outside_regime_share_full)``
     """
     p = weights.availability_params
-    n = agg["n_non_us_suppliers"].to_numpy(dtype=float)
-    out = pd.DataFrame(index=agg.index)
-    out["available_in_fact"] = 1.0 - np.exp(-np.maximum(n, 0) / p.supplier_saturation)
-    out["non_us_source"] = np.clip(agg["non_us_share"].to_numpy(dtype=float), 0, 1)
-    ratio = agg["non_us_to_us_ratio"].to_numpy(dtype=float)
-    hhi = np.nan_to_num(agg["hhi_non_us"].to_numpy(dtype=float), nan=0.0)
-    with np.errstate(invalid="ignore"):
-        out["sufficient_quantity"] = np.minimum(1.0, np.maximum(ratio, 0) / p.quantity_ratio_full) * (
-            1.0 - p.hhi_penalty * np.clip(hhi, 0, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        aif = 1.0 - np.exp(-np.maximum(n_eff, 0) / p.supplier_saturation)
+        nus = np.clip((share - p.non_us_share_floor) / (1.0 - p.non_us_share_floor), 0, 1)
+        qty = np.clip(np.log10(1.0 + np.maximum(ratio, 0)) / np.log10(1.0 + p.quantity_ratio_full), 0, 1)
+        qty = qty * (1.0 - p.hhi_penalty * np.clip(np.nan_to_num(hhi, nan=0.0), 0, 1))
+        cq = np.where(
+            np.isnan(quality_flag),
+            np.minimum(1.0, np.maximum(uvr, 0) / p.unit_value_ratio_full),
+            quality_flag,
         )
-    flag = agg["quality_flag"].to_numpy(dtype=float)
-    uvr = np.minimum(
-        1.0, np.maximum(agg["unit_value_ratio"].to_numpy(dtype=float), 0) / p.unit_value_ratio_full
+        chn = np.minimum(1.0, np.clip(china, 0, 1) / p.china_share_full)
+        outr = np.minimum(1.0, np.clip(outside, 0, 1) / p.outside_regime_share_full)
+    out = np.stack([aif, nus, qty, cq, chn, outr], axis=-1)
+    return np.where(has[..., None], out, np.nan)
+
+
+def subscores(agg: pd.DataFrame, weights: Weights) -> pd.DataFrame:
+    """Turn aggregated indicators into the six availability sub-scores in [0, 1].
+
+    See :func:`subscore_arrays`; an ECCN without evidence keeps NaN sub-scores.
+    """
+
+    def col(name: str) -> np.ndarray:
+        return agg[name].to_numpy(dtype=float) if name in agg.columns else np.full(len(agg), np.nan)
+
+    n_eff = col("n_effective_suppliers")
+    hhi = col("hhi_non_us")
+    with np.errstate(divide="ignore"):
+        n_eff = np.where(np.isnan(n_eff) & (hhi > 0), 1.0 / np.where(hhi > 0, hhi, 1), n_eff)
+    arr = subscore_arrays(
+        n_eff,
+        col("non_us_share"),
+        col("non_us_to_us_ratio"),
+        hhi,
+        col("quality_flag"),
+        col("unit_value_ratio"),
+        col("china_share"),
+        col("outside_regime_share"),
+        agg["has_evidence"].to_numpy(dtype=bool),
+        weights,
     )
-    out["comparable_quality"] = np.where(np.isnan(flag), uvr, flag)
-    out["inside_china"] = np.minimum(
-        1.0, np.clip(agg["china_share"].to_numpy(dtype=float), 0, 1) / p.china_share_full
-    )
-    out["outside_regime"] = np.minimum(
-        1.0, np.clip(agg["outside_regime_share"].to_numpy(dtype=float), 0, 1) / p.outside_regime_share_full
-    )
-    none = ~agg["has_evidence"].to_numpy(dtype=bool)
-    out.loc[none, list(AVAILABILITY_COMPONENTS)] = np.nan
-    return out[list(AVAILABILITY_COMPONENTS)]
+    return pd.DataFrame(arr, index=agg.index, columns=list(AVAILABILITY_COMPONENTS))
 
 
 def availability_matrix(sub: np.ndarray, avail_w: np.ndarray) -> np.ndarray:
@@ -530,3 +841,13 @@ def availability_matrix(sub: np.ndarray, avail_w: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         res = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
     return res[:, 0] if np.ndim(avail_w) == 1 else res
+
+
+def availability_draws(sub: np.ndarray, avail_w: np.ndarray) -> np.ndarray:
+    """``(n, d)`` availability from ``(n, d, 6)`` sub-scores and ``(d, 6)`` weights."""
+    present = ~np.isnan(sub)
+    w = avail_w[None, :, :]
+    num = (np.where(present, sub, 0.0) * w).sum(axis=2)
+    den = (present * w).sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)

@@ -7,10 +7,17 @@ The formula (weights and thresholds in ``config/weights.toml``):
 * ``security_score S`` = ``1 - prod(1 - w)`` over the entry's reason families (strictest
   chart column of each) and
   status flags (:mod:`cclreview.score.security`).
-* ``evidence_strength E`` = coverage (confidence share of links with usable data) x
-  the confidence-weighted mean over usable links of ``confidence x factors`` (HS4 vs
-  HS6, bounded data, missing major exporters, recency, inherited links); at least
-  ``evidence.supply_side_strength`` with supply-side data.
+* Indicators per ECCN: means over its confirmed links weighted by ``confidence x
+  specificity`` (x ``evidence.hs4_factor`` for heading data), never by trade value
+  (:func:`cclreview.score.availability.aggregate_arrays`); the links and rows used go
+  to ``eccn_hs_indicators.parquet``. Suggestions only: ``insufficient evidence``
+  ("unconfirmed links").
+* ``evidence_strength E`` = sum over used links of ``weight x confidence x
+  specificity^e x factors`` (HS4 vs HS6, bounded data, missing major exporters,
+  recency, data older than ``stale_after_years``, inherited links) over the weight of
+  all counted links; at least ``evidence.supply_side_strength`` with supply-side data.
+* Evidence gate (:mod:`cclreview.score.gates`): ``candidate`` needs HS6 or
+  supply-side evidence, else ``review``.
 * ``decontrol_score = A^a x (1 - S)^b x (f + (1 - f) E) x m``
   (:mod:`cclreview.score.tiers`, which also documents tiers and ranking).
 
@@ -32,13 +39,16 @@ from cclreview import contracts
 from cclreview.china.stage import score_hook as china_score_hook
 from cclreview.errors import InputError, SourceMissingError
 from cclreview.score.availability import (
+    INDICATOR_TABLE_COLUMNS,
     REGIME_NAMES,
-    aggregate_availability,
+    LinkArrays,
+    aggregate_with_links,
     availability_matrix,
     link_indicators,
     subscores,
 )
 from cclreview.score.explain import explain
+from cclreview.score.gates import apply_evidence_gates, candidate_allowed
 from cclreview.score.security import (
     SECURITY_COMPONENTS,
     regimes_of,
@@ -58,9 +68,21 @@ from cclreview.score.tiers import (
     rank_groups,
     rank_matrix,
 )
-from cclreview.score.weights import AVAILABILITY_COMPONENTS, GUARDRAIL_FLAGS, Weights, weights_sha256
+from cclreview.score.weights import AVAILABILITY_COMPONENTS, GUARDRAIL_FLAGS, REGIMES, Weights, weights_sha256
 
 log = logging.getLogger(__name__)
+
+#: Per-ECCN indicators that supply-side evidence may have set (kept fixed in draws).
+_SUPPLY_COLUMNS = (
+    "non_us_share",
+    "non_us_to_us_ratio",
+    "n_effective_suppliers",
+    "hhi_non_us",
+    "china_share",
+    "outside_regime_share",
+    "quality_flag",
+    "unit_value_ratio",
+)
 
 #: Columns of ``scores.parquet`` in order (contract columns first, then convenience).
 SCORE_COLUMNS = (
@@ -113,6 +135,11 @@ SCORE_COLUMNS = (
     "sta",
     "pointer_entry",
     "capped_by",
+    "n_effective_suppliers",
+    "n_links_confirmed",
+    "oldest_year",
+    "evidence_notes",
+    "insufficient_reason",
 )
 #: Decision columns taken from :func:`cclreview.controls.summarise`.
 DECISION_COLUMNS = (
@@ -164,6 +191,11 @@ class Prepared:
     guardrail: np.ndarray
     insufficient: np.ndarray
     retained: np.ndarray
+    links: LinkArrays | None = None
+    link_table: pd.DataFrame | None = None
+    regimes_listed: np.ndarray | None = None
+    supply: dict[str, np.ndarray] | None = None
+    candidate_ok: np.ndarray | None = None
     not_fa: np.ndarray | None = None
     parents: list[list[str]] | None = None
 
@@ -295,7 +327,11 @@ def prepare(
         )
     if regime_members is None and evidence is not None and len(evidence):
         regime_members = _regime_members()
-    agg = aggregate_availability(regs, indicators, weights, evidence, regime_members)
+    # Recency is measured against the latest year of the availability data, not of
+    # the ECCN's own links (a 2017-only ECCN is old however it is linked).
+    years = pd.to_numeric(availability["year"], errors="coerce") if "year" in availability else pd.Series()
+    ref_year = weights.evidence.reference_year or (int(years.max()) if years.notna().any() else None)
+    agg, la, link_table = aggregate_with_links(regs, indicators, weights, evidence, regime_members, ref_year)
     sub = subscores(agg, weights)
     frame = ent.set_index("eccn").join(agg).join(sub)
     frame["regimes"] = regs.reindex(frame.index)
@@ -347,9 +383,24 @@ def prepare(
     frame["security_components"] = [[SECURITY_COMPONENTS[k] for k in np.flatnonzero(row)] for row in sec]
     base_security = security_scores(sec, security_weight_vector(weights))
     not_fa = not_fa_mask(list(frame["controls_kind"]), list(frame["pointer_entry"].fillna(False))) & ~reserved
+    frame["candidate_gate"] = candidate_allowed(frame, weights)
+    supply_mask = frame["supply_side"].fillna(False).astype(bool).to_numpy()
+    supply = {
+        "mask": supply_mask,
+        "strength": np.where(supply_mask, evidence_strength, np.nan),
+        **{c: frame[c].to_numpy(dtype=float) for c in _SUPPLY_COLUMNS if c in frame.columns},
+    }
     return Prepared(
         not_fa=not_fa,
         parents=parents,
+        links=la,
+        link_table=link_table,
+        regimes_listed=np.array(
+            [[r in (rs if isinstance(rs, list) else []) for r in REGIMES] for rs in frame["regimes"]],
+            dtype=bool,
+        ).reshape(len(frame), len(REGIMES)),
+        supply=supply,
+        candidate_ok=frame["candidate_gate"].to_numpy(dtype=bool),
         retained=base_security >= weights.tiers.retain_min_security,
         frame=frame,
         sub=sub.to_numpy(dtype=float),
@@ -384,6 +435,8 @@ def score_prepared(prep: Prepared, weights: Weights, sha: str) -> pd.DataFrame:
         tier, group, rank_score, capped_by = cap_by_parents(
             list(prep.frame.index), tier, group, D, prep.parents
         )
+    if prep.candidate_ok is not None:
+        tier = apply_evidence_gates(tier, prep.candidate_ok)
     rank = rank_matrix(rank_score, group)
     f = prep.frame.copy()
     f["availability_score"] = A
@@ -504,4 +557,44 @@ def run_score(
     scores = china_score_hook(scores, processed, weights)  # China lens: cclreview/china/
     path = contracts.write("scores", scores, out_dir)
     log.info("wrote %s (%d ECCNs)", path, len(scores))
+    ipath = contracts.write("eccn_hs_indicators", indicator_table(prep), out_dir)
+    log.info("wrote %s", ipath)
     return scores, path
+
+
+INDICATORS_FILE = contracts.ECCN_HS_INDICATORS
+
+
+def indicator_table(prep: Prepared) -> pd.DataFrame:
+    """The per-link indicators scoring used (``eccn_hs_indicators.parquet``).
+
+    One row per ECCN x HS link: the link (source, confidence, specificity, whether it
+    counted), the availability row it drew on (code, level, revision, year, source),
+    its weight and share of weight in the ECCN's indicators, and why it was not used.
+    """
+    t = prep.link_table if prep.link_table is not None else pd.DataFrame()
+    out = pd.DataFrame({c: t[c] if c in t.columns else None for c in INDICATOR_TABLE_COLUMNS})
+    out["missing_major_exporters"] = [
+        [str(x) for x in v] if isinstance(v, (list, np.ndarray)) else []
+        for v in out["missing_major_exporters"]
+    ]
+    for c in (
+        "hs_code",
+        "hs_version",
+        "hs_version_source",
+        "heading_status",
+        "source",
+        "alt_source",
+        "top_suppliers",
+        "paragraph",
+        "specificity_class",
+        "granularity",
+        "why_not_used",
+    ):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+        out[c] = [None if v is None else str(v) for v in out[c]]
+    for c in ("year", "hs_level", "alt_year", "alt_hs_level"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    return out.sort_values(
+        ["eccn", "weight", "hs6"], ascending=[True, False, True], kind="stable"
+    ).reset_index(drop=True)

@@ -158,6 +158,11 @@ def explain(row: dict[str, Any], weights: Weights) -> str:
     if tier == "not a foreign-availability case":
         return "; ".join([not_fa_phrase(row), sec])
     if tier == "insufficient evidence":
+        if row.get("insufficient_reason") == "unconfirmed links":
+            return (
+                f"unconfirmed links: {row.get('n_links', 0)} suggested HS line(s), none confirmed "
+                f"or curated (suggestions are not evidence); {sec}"
+            )
         if not row.get("has_evidence"):
             why = (
                 "no HS link or supply-side evidence for this entry"
@@ -195,4 +200,26 @@ def explain(row: dict[str, Any], weights: Weights) -> str:
     if row.get("has_evidence") and not _nan(row.get("evidence_strength")) and row["evidence_strength"] < 0.4:
         parts.append(f"weak evidence (strength {row['evidence_strength']:.2f})")
     parts += decision_phrases(row)
+    parts += evidence_gate_phrases(row, weights)
     return "; ".join(parts)
+
+
+def evidence_gate_phrases(row: dict[str, Any], weights: Weights) -> list[str]:
+    """The evidence cap and the named data weaknesses (stale years, missing exporters)."""
+    out = []
+    score = row.get("decontrol_score")
+    if (
+        row.get("tier") == "review"
+        and row.get("candidate_gate") is not None
+        and not bool(row.get("candidate_gate"))
+        and isinstance(score, int | float)
+        and not _nan(score)
+        and score >= weights.tiers.candidate_min_score
+    ):
+        out.append(
+            "capped at review: HS4-heading evidence only (a candidate needs HS6 or supply-side evidence)"
+        )
+    notes = row.get("evidence_notes")
+    if isinstance(notes, str) and notes:
+        out.append(notes)
+    return out

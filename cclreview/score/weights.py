@@ -124,11 +124,12 @@ class AvailabilityWeights(_Strict):
 class AvailabilityParams(_Strict):
     """Saturation points that turn raw indicators into sub-scores in [0, 1]."""
 
-    supplier_saturation: float = _w(5.0, gt=True)
-    quantity_ratio_full: float = _w(2.0, gt=True)
+    supplier_saturation: float = _w(8.0, gt=True)
+    non_us_share_floor: float = Field(0.5, ge=0, lt=1)
+    quantity_ratio_full: float = _w(50.0, gt=True)
     hhi_penalty: float = _w(0.5, le=1)
-    china_share_full: float = _w(0.20, le=1, gt=True)
-    outside_regime_share_full: float = _w(0.30, le=1, gt=True)
+    china_share_full: float = _w(0.40, le=1, gt=True)
+    outside_regime_share_full: float = _w(0.60, le=1, gt=True)
     unit_value_ratio_full: float = _w(0.8, gt=True)
 
 
@@ -136,7 +137,9 @@ class Suppliers(_Strict):
     """Floors below which a supplier or an HS line does not count as evidence."""
 
     min_share: float = _w(0.02, le=1)
+    min_value_usd: float = _w(1_000_000.0)
     min_world_exports_usd: float = _w(1_000_000.0)
+    min_quantity_tonnes: float = _w(10.0)
 
 
 class Evidence(_Strict):
@@ -153,6 +156,23 @@ class Evidence(_Strict):
     supply_side_strength: float = _w(0.9, le=1)
     supply_side_min_link_confidence: float = _w(0.7, le=1)
     min_strength: float = _w(0.10, le=1)
+    unconfirmed_links_count: bool = False
+    unconfirmed_factor: float = _w(0.3, le=1)
+    specificity_exponent: float = _w(0.5, le=4)
+    hs4_only_caps_at_review: bool = True
+    stale_after_years: int = Field(5, ge=0, le=100)
+    stale_factor: float = _w(0.7, le=1)
+
+
+class Sensitivity(_Strict):
+    """How ``sensitivity`` perturbs links, data and weights (see score/sensitivity.py)."""
+
+    spread: float = _w(0.2, le=5)
+    link_drop_probability: float = _w(0.5, le=1)
+    confidence_concentration: float = _w(10.0, gt=True)
+    data_swap_probability: float = _w(0.5, le=1)
+    bootstrap_suppliers: bool = True
+    top: int = Field(25, ge=1)
 
 
 class SecurityReasons(_Strict):
@@ -391,6 +411,7 @@ class Weights(_Strict):
     regimes: Regimes = Regimes()
     decontrol: Decontrol = Decontrol()
     tiers: Tiers = Tiers()
+    sensitivity: Sensitivity = Sensitivity()
     guardrails: list[Guardrail] = []
     china_relief: ChinaRelief = ChinaRelief()
 
