@@ -23,7 +23,7 @@ from cclreview import __version__
 from cclreview.dossier import svg
 from cclreview.dossier.context import ContextBuilder, page_name
 from cclreview.dossier.data import DossierInputs, as_list, clean, is_missing, load_dossier_inputs
-from cclreview.dossier.format import FUNCTIONS
+from cclreview.dossier.format import FUNCTIONS, finalize
 from cclreview.errors import OutputError
 from cclreview.report.ecfr import ECFR_CCL_URL
 
@@ -59,6 +59,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=finalize,
     )
     env.globals.update(FUNCTIONS)
     return env

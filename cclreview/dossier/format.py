@@ -6,6 +6,7 @@ Every helper returns plain text, which the autoescaping templates escape; only
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
@@ -58,6 +59,19 @@ def tier(name: Any) -> Markup:
     text = "not scored" if _none(name) else str(name)
     cls = text.replace(" ", "-")
     return Markup(f'<span class="tier tier-{escape(cls)}">{escape(text)}</span>')
+
+
+#: Characters HTML forbids in text (C0 controls but tab/newline/CR, DEL, C1, noncharacters).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def finalize(value: Any) -> Any:
+    """Drop characters an HTML page may not contain (a bell in a heading stays out)."""
+    if isinstance(value, Markup):
+        return Markup(_FORBIDDEN.sub("", str(value)))
+    if isinstance(value, str):
+        return _FORBIDDEN.sub("", value)
+    return value
 
 
 FUNCTIONS = {"num": num, "pct": pct, "val": val, "tier": tier}
