@@ -103,7 +103,7 @@ lint: $(STAMP) ## Check style with ruff
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format cclreview tests bench
 
-bench: $(STAMP) ## Run the benchmarks (CCL ingest, trade at full BACI scale, linking, scoring, workbook)
+bench: $(STAMP) ## Run the benchmarks (CCL ingest, trade at full BACI scale, linking, scoring, workbook, dossier)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python bench/run_all.py
 

@@ -9,6 +9,7 @@ every text escaped. matplotlib draws only the one overview chart of the index pa
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -82,8 +83,11 @@ def year_chart(rows: list[dict[str, Any]], width: int = 640, height: int = 190) 
     left, right, top, bottom = 44, 16, 10, 40
     years = sorted({r["year"] for r in rows})
     y0, y1 = years[0] - 1, years[-1] + 1
-    vmax = max(max(r["china_share"], r["us_share"]) for r in rows)
-    vmax = max(0.1, min(1.0, (int(vmax * 10) + 1) / 10))
+    top_value = max(max(r["china_share"], r["us_share"]) for r in rows)
+    # A round tick step giving at most five intervals, then the axis top on a tick.
+    step = next((s for s in (0.01, 0.02, 0.05, 0.1, 0.2) if top_value <= 5 * s), 0.25)
+    n_ticks = max(1, math.ceil(top_value / step - 1e-9))
+    vmax = step * n_ticks
     pw, ph = width - left - right, height - top - bottom
 
     def x(year: float) -> float:
@@ -96,8 +100,8 @@ def year_chart(rows: list[dict[str, Any]], width: int = 640, height: int = 190) 
         f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'aria-label="China and U.S. share of world exports by year" style="{FONT}">'
     ]
-    for k in range(5):
-        v = vmax * k / 4
+    for k in range(n_ticks + 1):
+        v = step * k
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
             f'<text x="{left - 4}" y="{y(v) + 4:.1f}" text-anchor="end">{v * 100:.0f}%</text>'
