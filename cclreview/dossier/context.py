@@ -42,6 +42,7 @@ CHINA_COLUMNS = (
 #: Columns of ``eccn_controls.parquet`` shown, in order.
 CONTROL_COLUMNS = (
     "reason", "column", "scope_text", "destinations", "n_destinations", "legal_basis", "regime", "kind", "route",
+    "scope_note",
 )  # fmt: skip
 #: Link columns shown (those present), in order; the evidence stage adds the last three.
 LINK_COLUMNS = (
@@ -242,8 +243,8 @@ class ContextBuilder:
             "related_controls": entry.get("related_controls"),
             "related_definitions": entry.get("related_definitions"),
             "item_list": items,
-            "item_top": top[:8],
-            "item_more": max(0, len(top) - 8),
+            "item_top": top[:6],
+            "item_more": max(0, len(top) - 6),
             "item_text": entry.get("items_text") if not items else None,
             "notes": [n for n in str(entry.get("notes_text") or "").split("\n") if n.strip()],
             "ecfr_url": ecfr_url(eccn, heading if isinstance(heading, str) else None),
