@@ -27,7 +27,8 @@ HS_FILES     := $(wildcard $(RAW)/hs/*.csv)
 TRADE_FILES  := $(wildcard $(RAW)/trade/*)
 EVID_FILES   := $(shell find $(RAW)/evidence -type f 2>/dev/null)
 CONC_FILES   := $(wildcard $(RAW)/concordance/*)
-CURATED      := cclreview/reference/eccn_hs_curated.csv
+CURATED      := cclreview/reference/eccn_hs_curated.csv cclreview/reference/specificity_classes.csv \
+                cclreview/reference/link_sources.csv $(wildcard cclreview/reference/link_*.csv)
 
 .PHONY: help reports data test lint format bench clean clean-all venv
 

@@ -72,10 +72,6 @@ class ProjectPaths:
         return self.raw / "trade"
 
     @property
-    def raw_countries(self) -> Path:
-        return self.raw / "countries"
-
-    @property
     def raw_evidence(self) -> Path:
         return self.raw / "evidence"
 

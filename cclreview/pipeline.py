@@ -7,20 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from cclreview.contracts import SCORES, TIER_ORDER, UNLINKED_ECCNS
 from cclreview.errors import SourceMissingError
-
-#: Stage commands in pipeline order, with the processed file each one writes.
-STAGES: tuple[tuple[str, str], ...] = (
-    ("ingest-ccl", "ccl_entries.parquet"),
-    ("ingest-trade", "exports.parquet"),
-    ("ingest-evidence", "evidence.parquet"),
-    ("availability", "availability_hs.parquet"),
-    ("link", "eccn_hs_links.parquet"),
-    ("score", "scores.parquet"),
-    ("sensitivity", "sensitivity.parquet"),
-)
-
-TIER_ORDER = ("candidate", "review", "retain", "guardrail", "insufficient evidence")
 
 
 def summary_lines(processed: str | os.PathLike[str], report: str | os.PathLike[str]) -> list[str]:
@@ -35,13 +23,17 @@ def summary_lines(processed: str | os.PathLike[str], report: str | os.PathLike[s
         When ``scores.parquet`` is absent (run ``cclreview score`` first).
     """
     processed = Path(processed)
-    scores_path = processed / "scores.parquet"
+    scores_path = processed / SCORES
     if not scores_path.exists():
         raise SourceMissingError(f"{scores_path} not found; run `cclreview score` (or `make reports`) first")
     scores = pd.read_parquet(scores_path)
     counts = scores["tier"].value_counts()
-    tiers = ", ".join(f"{t} {int(counts.get(t, 0))}" for t in TIER_ORDER)
-    unlinked_path = processed / "unlinked_eccns.csv"
+    tiers = ", ".join(
+        f"{t} {int(counts.get(t, 0))}"
+        for t in TIER_ORDER
+        if t in counts or t != "not a foreign-availability case"  # listed once scoring assigns it
+    )
+    unlinked_path = processed / UNLINKED_ECCNS
     unlinked = len(pd.read_csv(unlinked_path)) if unlinked_path.exists() else 0
     top = scores[scores["tier"] == "candidate"].sort_values("rank").head(3)
     top_text = "; ".join(f"{r.eccn} ({r.decontrol_score:.2f})" for r in top.itertuples()) or "none"

@@ -273,14 +273,17 @@ def test_validation_lists_every_failure(mini: tuple[pd.DataFrame, pd.DataFrame])
     paras.loc[0, "depth"] = 5  # disagrees with the id
     with pytest.raises(ValidationError) as info:
         validate_ccl(entries, paras, source="mini_ccl.xml")
-    msg = str(info.value)
-    assert "ccl_entries.eccn" in msg and "'2X950'" in msg
-    assert "unknown reason code" in msg
-    assert "category must equal the first digit" in msg
-    assert "no_reasons must be True exactly when reasons is empty" in msg
-    assert "depth must equal the number of segments" in msg
-    assert "ccl_paragraphs.eccn: 2A950 has paragraphs but no entry" in msg
-    assert "\n" not in msg
+    summary, header, *rows = str(info.value).splitlines()
+    assert "mini_ccl.xml" in summary and "7 problem(s)" in summary
+    assert header.split() == ["table", "column", "check", "row", "eccn", "value"]
+    text = "\n".join(rows)
+    assert re.search(r"ccl_entries\s+eccn\s+str_matches.*'2X950'", text)
+    assert "unknown reason code" in text
+    assert "category must equal the first digit" in text
+    assert "no_reasons must be True exactly when reasons is empty" in text
+    assert "depth must equal the number of segments" in text
+    assert re.search(r"ccl_paragraphs\s+eccn\s+has paragraphs but no entry\s+2A950", text)
+    assert len(rows) == 7
 
 
 def test_validation_passes_on_parsed_tables(mini: tuple[pd.DataFrame, pd.DataFrame]) -> None:

@@ -97,5 +97,5 @@ def test_five_digit_codes_regain_their_leading_zero(tmp_path: Path) -> None:
 
 def test_shipped_file_is_plain_csv_with_the_contract_columns() -> None:
     df = pd.read_csv(CURATED_FILE, dtype=str)
-    assert list(df.columns) == ["eccn", "hs6", "confidence", "rationale", "added"]
+    assert list(df.columns) == ["eccn", "hs6", "confidence", "rationale", "added", "specificity_class"]
     assert not df.duplicated(["eccn", "hs6"]).any()

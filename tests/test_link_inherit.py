@@ -100,3 +100,35 @@ def test_inherit_links(fixtures: Path) -> None:
     reasons = report.set_index("eccn")["reason"].to_dict()
     assert reasons["5D002"] == "software/technology naming no commodity"
     assert reasons["3D001"] == ""
+
+
+def test_inherited_links_follow_only_the_named_paragraphs() -> None:
+    entries = pd.DataFrame(
+        [
+            {"eccn": "3A001", "product_group": "A", "heading": "Electronic items", "items_text": ""},
+            {"eccn": "3D101", "product_group": "D", "heading": "Software for 3A001.b.2 amplifiers."},
+            {"eccn": "3D102", "product_group": "D", "heading": "Software for items in 3A001.a."},
+            {"eccn": "3D103", "product_group": "D", "heading": "Software for items in 3A001.c."},
+            {"eccn": "3D104", "product_group": "D", "heading": "Software for equipment controlled by 3A001."},
+        ]
+    )
+    links = pd.DataFrame(
+        [
+            ("3A001", "3A001.a", "854231", "curated", 0.9, "processors", True),
+            ("3A001", "3A001.a.1", "854232", "curated", 0.7, "memories", True),
+            ("3A001", "3A001.b", "854079", "curated", 0.9, "microwave tubes", True),
+            ("3A001", "3A001.b.2", "854233", "curated", 0.9, "amplifier ICs", True),
+            ("3A001", "", "854239", "curated", 0.7, "other ICs", True),
+        ],
+        columns=["eccn", "paragraph", "hs6", "source", "confidence", "rationale", "primary"],
+    )
+    inh, _ = inherit_links(entries, links)
+    got = {e: set(g["hs6"]) for e, g in inh.groupby("eccn")}
+    # 3A001.b.2: its own link and the link of its parent paragraph .b; not .a, not the entry's.
+    assert got["3D101"] == {"854233", "854079"}
+    # 3A001.a: its link and its sub-paragraph's; nothing from .b.
+    assert got["3D102"] == {"854231", "854232"}
+    # 3A001.c has no paragraph link: the entry-level link only.
+    assert got["3D103"] == {"854239"}
+    # The whole entry named: every link of 3A001.
+    assert got["3D104"] == {"854231", "854232", "854079", "854233", "854239"}

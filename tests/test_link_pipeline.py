@@ -95,7 +95,7 @@ def test_inheritance_and_unlinked(mini: dict[str, Path]) -> None:
     assert inh.loc[inh["hs6"] == "848620", "confidence"].item() == pytest.approx(0.9 * 0.6)
     un = res.unlinked.set_index("eccn")
     assert un.loc["5D002", "reason"] == "software/technology naming no commodity"
-    assert un.loc["6A005", "reason"] == "no curated or imported link"
+    assert un.loc["6A005", "reason"] == "unconfirmed links"
     assert "901320" in un.loc["6A005", "suggestions"]
     assert "3B001" not in un.index and "9A999" not in un.index  # linked / reserved
     assert res.summary["eccns_by_primary_source"]["curated"] == 3
@@ -122,6 +122,10 @@ def test_run_link_writes_outputs(mini: dict[str, Path], tmp_path: Path) -> None:
     )
     links = pd.read_parquet(out / "eccn_hs_links.parquet")
     assert links["hs6"].str.fullmatch(r"\d{6}").all() and links["primary"].all()
+    assert {"confirmed", "specificity", "specificity_class"} <= set(links.columns)
+    sugg = pd.read_csv(out / "link_suggestions.csv", dtype=str, keep_default_na=False)
+    assert set(sugg["eccn"]) <= set(pd.read_csv(out / "unlinked_eccns.csv", dtype=str)["eccn"])
+    assert "6A005" in set(sugg["eccn"]) and (sugg["description"] != "").all()
     cand = pd.read_parquet(out / "eccn_hs_link_candidates.parquet")
     assert len(cand) > len(links) and not cand["primary"].all()
     unlinked = pd.read_csv(out / "unlinked_eccns.csv", dtype=str)
@@ -160,3 +164,41 @@ def test_cli_link(mini: dict[str, Path], tmp_path: Path) -> None:
     assert res.exit_code == 1 and res.output.startswith("Error:")
     assert "Example" in CliRunner().invoke(cli, ["link", "--help"]).output
     assert "Example" in CliRunner().invoke(cli, ["eval-links", "--help"]).output
+
+
+def test_suggestions_are_unconfirmed_and_not_evidence(mini: dict[str, Path]) -> None:
+    res = _build(mini, [mini["dir"] / "cn_pairs_mini.csv", mini["dir"] / "analyst_override.csv"])
+    cand = res.candidates
+    fam = cand["source"].str.split(":").str[0]
+    # Text similarity never confirms itself; curated, analyst and imported rows are confirmed.
+    assert not cand.loc[cand["source"] == "suggested", "confirmed"].any()
+    assert cand.loc[fam == "curated", "confirmed"].all()
+    # The China catalogue is not evidence until confirmed (link_sources.csv evidence = no).
+    assert not cand.loc[cand["source"] == "imported:cn_catalogue", "confirmed"].any()
+    # 6A005 has suggestions only: its primary links are all unconfirmed, and it is listed
+    # as "unconfirmed links" with its suggestions offered for confirmation.
+    six = res.links[res.links["eccn"] == "6A005"]
+    assert len(six) > 0 and not six["confirmed"].any()
+    assert res.unlinked.set_index("eccn").loc["6A005", "reason"] == "unconfirmed links"
+    offered = res.suggestions[res.suggestions["eccn"] == "6A005"]
+    assert offered["suggestion_rank"].tolist() == list(range(1, len(offered) + 1))
+    assert offered["confirm_row"].str.startswith("6A005").all()
+    # Inherited rows are confirmed exactly when the commodity link they copy is.
+    inh = cand[cand["source"] == "inherited"]
+    from_unconfirmed = inh["rationale"].str.contains(r"\((?:suggested|imported:cn_catalogue)\)")
+    assert (inh["confirmed"] == ~from_unconfirmed).all()
+    assert res.summary["eccns_unconfirmed_only"] >= 1
+
+
+def test_specificity_columns(mini: dict[str, Path]) -> None:
+    res = _build(mini, [])
+    cand = res.candidates
+    assert set(cand["specificity_class"]) <= {"dedicated", "shared", "residual", "heading"}
+    assert cand["specificity"].between(0, 1, inclusive="right").all()
+    # The curated fixture marks 2B001 -> 845811 dedicated (1.0); the rest come from the
+    # table or the HS text.
+    row = cand[(cand["eccn"] == "2B001") & (cand["hs6"] == "845811") & (cand["source"] == "curated")]
+    assert row["specificity_class"].item() == "dedicated" and row["specificity"].item() == 1.0
+    # Inherited rows keep the class of the link they copy (3D001 <- 3B001 848620, shared).
+    inh = cand[(cand["eccn"] == "3D001") & (cand["hs6"] == "848620")]
+    assert inh["specificity_class"].item() == "shared"

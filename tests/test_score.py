@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures.contract_fill import fill
 
 from cclreview.errors import InputError, SourceMissingError
 from cclreview.score.engine import SCORE_COLUMNS, load_inputs, run_score, score_tables
@@ -172,9 +173,9 @@ def test_run_score_files_and_missing_inputs(tmp_path: Path, mini) -> None:
         SourceMissingError, match=r"ccl_entries.parquet not found; run `cclreview ingest-ccl` first"
     ):
         load_inputs(proc)
-    mini["entries"].to_parquet(proc / "ccl_entries.parquet")
-    mini["links"].to_parquet(proc / "eccn_hs_links.parquet")
-    mini["availability"].to_parquet(proc / "availability_hs.parquet")
+    fill("ccl_entries", mini["entries"]).to_parquet(proc / "ccl_entries.parquet")
+    fill("eccn_hs_links", mini["links"]).to_parquet(proc / "eccn_hs_links.parquet")
+    fill("availability_hs", mini["availability"]).to_parquet(proc / "availability_hs.parquet")
     scores, path = run_score(proc, WEIGHTS, tmp_path / "out")
     back = pd.read_parquet(path)
     assert len(back) == len(mini["entries"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from fixtures.contract_fill import fill
 
 from cclreview.cli import cli
 
@@ -26,7 +27,7 @@ def processed(tmp_path_factory: pytest.TempPathFactory, fixtures: Path) -> Path:
         "evidence": "evidence",
     }
     for key, name in names.items():
-        pd.DataFrame(data[key]).to_parquet(folder / f"{name}.parquet")
+        fill(name, pd.DataFrame(data[key])).to_parquet(folder / f"{name}.parquet")
     return folder
 
 

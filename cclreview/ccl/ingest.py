@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cclreview import contracts
 from cclreview.ccl.parse import parse_ccl
 from cclreview.ccl.schema import validate_ccl
 from cclreview.errors import OutputError, SourceMissingError
@@ -18,8 +19,8 @@ from cclreview.io import atomic_path
 
 log = logging.getLogger(__name__)
 
-ENTRIES_FILE = "ccl_entries.parquet"
-PARAGRAPHS_FILE = "ccl_paragraphs.parquet"
+ENTRIES_FILE = contracts.CCL_ENTRIES
+PARAGRAPHS_FILE = contracts.CCL_PARAGRAPHS
 
 _STR_LIST = pa.list_(pa.string())
 _CONTROL_ROW = pa.struct(

@@ -30,7 +30,6 @@ control rows disagree (3A232 in the 2026-06 edition) ``reasons_conflict`` is set
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -659,8 +658,3 @@ def parse_ccl(xml_path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFr
     paras_df["depth"] = paras_df["depth"].astype("int64")
     log.info("parsed %d ECCNs, %d paragraphs from %s", len(entries_df), len(paras_df), path)
     return entries_df, paras_df
-
-
-def control_rows_json(rows: list[dict[str, str]]) -> str:
-    """Return ``control_rows`` as a JSON string (for CSV or spreadsheet exports)."""
-    return json.dumps(rows, ensure_ascii=False)

@@ -61,7 +61,9 @@ def link_cmd(
     """Link ECCNs to HS6 codes: curated > imported > suggested; D/E entries inherit.
 
     Writes eccn_hs_links.parquet (primary links), eccn_hs_link_candidates.parquet (all
-    rows incl. lower-ranked suggestions), unlinked_eccns.csv, rejected_concordance_rows.csv.
+    rows incl. lower-ranked suggestions), unlinked_eccns.csv, link_suggestions.csv (the
+    suggestions to confirm), rejected_concordance_rows.csv. Suggestions are marked
+    confirmed = False: they are not evidence until an analyst confirms them.
     Analyst CSVs with columns eccn,hs6,confidence,rationale,added in a concordance folder
     override the shipped curated rows.
 
@@ -98,6 +100,10 @@ def link_cmd(
         "ECCNs by primary source: " + ", ".join(f"{k} {v}" for k, v in s["eccns_by_primary_source"].items())
     )
     click.echo(
+        f"ECCNs with a confirmed link: {s['eccns_confirmed']}; with unconfirmed links only: "
+        f"{s['eccns_unconfirmed_only']} (not evidence; offered in {out / 'link_suggestions.csv'})"
+    )
+    click.echo(
         "ECCNs with any link from: " + ", ".join(f"{k} {v}" for k, v in s["eccns_with_any_source"].items())
     )
     click.echo(
@@ -124,7 +130,8 @@ def link_cmd(
     "gold_path",
     type=click.Path(exists=True, dir_okay=False),
     required=True,
-    help="Gold pairs: China catalogue pairs CSV, the curated CSV, or any eccn,hs6 CSV/TSV.",
+    help="Gold pairs: China catalogue pairs CSV, the curated CSV, or any eccn,hs6 CSV/TSV; "
+    "or a hand-judged gold (eccn,hs6,judgement,reason), e.g. tests/data/link_gold_judged.csv.",
 )
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100), help="Cut-off.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
@@ -138,20 +145,25 @@ def link_cmd(
 def eval_links_cmd(
     links_path: str | None, gold_path: str, k: int, as_json: bool, out_path: str | None
 ) -> None:
-    """Score the suggestions alone (recall@k, precision@k, MRR) per category.
+    """Score the links against a gold: precision and recall by source, and the suggester.
 
-    Curated, imported and inherited links are excluded from the scored set; gold ECCNs
-    that are not A/B/C entries of the links file are reported and skipped.
+    With a pair gold: the suggestions alone (recall@k, precision@k, MRR per category;
+    gold ECCNs that are not A/B/C entries are reported and skipped), then the primary
+    links of every source (precision, recall). With a hand-judged gold (a ``judgement``
+    column): precision (right / judged links found; lenient: right or partly) overall,
+    by source and for the evidence set (confirmed links), and recall of the right pairs.
 
     \b
     Example:
       cclreview eval-links --links data/processed/eccn_hs_link_candidates.parquet \\
           --gold ../shared/data/concordance/cn_dualuse_2026_pairs_cat013579.csv --k 10
+      cclreview eval-links --links data/processed/eccn_hs_links.parquet \\
+          --gold tests/data/link_gold_judged.csv
     """
     import pandas as pd
 
     from cclreview.io import write_text
-    from cclreview.link.evaluate import evaluate_links, read_gold
+    from cclreview.link.evaluate import evaluate_links, judged_precision, read_gold, read_judged_gold
 
     path = Path(links_path) if links_path else project_paths().processed / "eccn_hs_link_candidates.parquet"
     if not path.is_file():
@@ -159,6 +171,29 @@ def eval_links_cmd(
 
         raise SourceMissingError(f"{path} not found: run `cclreview link` first or pass --links FILE")
     links = pd.read_parquet(path)
+    judged = read_judged_gold(gold_path)
+    if judged is not None:
+        jres = judged_precision(links, judged)
+        if out_path:
+            write_text(json.dumps(jres, indent=2) + "\n", out_path)
+        if as_json:
+            click.echo(json.dumps(jres, indent=2))
+            return
+        click.echo(f"judged gold: {gold_path}: {jres['n_gold']} links; primary links of {path.name} scored")
+        click.echo(
+            f"{'links':<12}{'n':>5}{'right':>7}{'partly':>8}{'wrong':>7}{'precision':>11}{'lenient':>9}"
+        )
+        rows = [*jres["by_source"].items(), ("all", jres["overall"]), ("evidence", jres["evidence"])]
+        for name, m in rows:
+            click.echo(
+                f"{name:<12}{m['n']:>5}{m['right']:>7}{m['partly']:>8}{m['wrong']:>7}"
+                f"{m['precision']:>11.3f}{m['precision_lenient']:>9.3f}"
+            )
+        click.echo(
+            f"recall of right pairs: {jres['recall']:.3f} (right or partly: {jres['recall_lenient']:.3f}); "
+            f"by the evidence set (confirmed links): {jres['evidence_recall']:.3f}"
+        )
+        return
     if "primary" in links.columns and links["primary"].all():
         click.echo(
             f"note: {path.name} holds primary links only, so ECCNs with curated or imported links have "
@@ -195,6 +230,13 @@ def eval_links_cmd(
         click.echo(
             f"{name:<5}{m['n_eccns']:>5}{m[f'recall@{k}']:>12.3f}{m[f'recall_capped@{k}']:>9.3f}"
             f"{m[f'hit@{k}']:>7.3f}{m[f'precision@{k}']:>10.3f}{m['mrr']:>8.3f}"
+        )
+    lk = result["links"]
+    if lk["n_links"]:
+        click.echo(
+            f"primary links of the {lk['n_eccns']} gold ECCNs: precision {lk['precision']:.3f}, "
+            f"recall {lk['recall']:.3f}; precision by source: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in lk["precision_by_source"].items())
         )
 
 

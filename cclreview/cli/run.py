@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from cclreview.config import project_paths
-from cclreview.pipeline import STAGES, summary_lines
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +104,9 @@ def run(
       cclreview run
       CCLREVIEW_MIRROR=../shared/data cclreview run --out /tmp/review.xlsx
     """
+    from cclreview.contracts import STAGE_ORDER
+    from cclreview.pipeline import summary_lines
+
     paths = project_paths()
     processed = processed or paths.processed
     report = out or paths.report
@@ -115,7 +117,9 @@ def run(
         fetch_group = root.get_command(ctx, "fetch")
         assert isinstance(fetch_group, click.Group)
         steps.append(("fetch all", {"mirror": mirror}))
-    steps += [(name, {"draws": draws} if name == "sensitivity" else {}) for name, _ in STAGES]
+    steps += [
+        (name, {"draws": draws} if name == "sensitivity" else {}) for name in (s.command for s in STAGE_ORDER)
+    ]
     steps.append(("report", {}))
     for name, extra in steps:
         if name == "fetch all":
@@ -143,6 +147,8 @@ def summary(processed: str | None, report: str | None) -> None:
     Example:
       cclreview summary
     """
+    from cclreview.pipeline import summary_lines
+
     paths = project_paths()
     for line in summary_lines(processed or paths.processed, report or paths.report):
         click.echo(line)

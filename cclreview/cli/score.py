@@ -64,6 +64,7 @@ def score(
       cclreview score --weights my_weights.toml --out /tmp/scores
       cclreview score --sensitivity-draws 1000     # what `make reports` runs
     """
+    from cclreview.contracts import TIER_ORDER
     from cclreview.score.engine import load_prepared, run_score
 
     processed, weights_path, out_dir = _defaults(processed, weights_path, out_dir)
@@ -71,7 +72,9 @@ def score(
     scores, path = run_score(processed, weights_path, out_dir, prepared=prepared)
     counts = scores["tier"].value_counts()
     click.echo(f"{len(scores)} ECCNs scored -> {path}")
-    for tier in ("candidate", "review", "retain", "guardrail", "insufficient evidence"):
+    for tier in TIER_ORDER:
+        if tier not in counts and tier == "not a foreign-availability case":
+            continue  # listed once the scoring stage assigns it
         click.echo(f"  {tier:<22} {int(counts.get(tier, 0)):>5}")
     top = scores[scores["tier"] == "candidate"].head(5)
     for row in top.itertuples():
@@ -164,12 +167,12 @@ def sensitivity(
 def _sensitivity(
     prepared: tuple[Any, Any], out_dir: Path, draws: int, spread: float, seed: int, method: str
 ) -> None:
-    from cclreview.io import write_parquet
+    from cclreview import contracts
     from cclreview.score.sensitivity import sensitivity as run
 
     w, prep = prepared
     result = run(prep, w, draws=draws, spread=spread, seed=seed, method=method)
-    path = write_parquet(result, out_dir / "sensitivity.parquet")
+    path = contracts.write("sensitivity", result, out_dir)
     robust = int((result["p_top25"] >= 0.9).sum())
     click.echo(f"{draws} draws, spread {spread}, seed {seed} -> {path}")
     click.echo(f"  {robust} ECCN(s) in the top 25 in at least 90% of draws")

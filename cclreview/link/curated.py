@@ -2,7 +2,10 @@
 
 File shape (CSV, UTF-8): ``eccn`` (``2B001`` or a paragraph such as ``2B001.a``), ``hs6``,
 ``confidence`` (``high``/``medium``/``low``; an analyst may write ``none`` to withdraw a
-shipped pair), ``rationale`` (one line), ``added`` (date).
+shipped pair), ``rationale`` (one line), ``added`` (date), and ``specificity_class``
+(``dedicated``/``shared``/``residual``/``heading``, see :mod:`cclreview.link.specificity`;
+every shipped row has one, checked by the tests; a blank, e.g. in an analyst file, is
+derived from the HS text).
 """
 
 from __future__ import annotations
@@ -18,21 +21,13 @@ from cclreview.config import REFERENCE_DIR
 from cclreview.errors import InputError, ValidationError
 from cclreview.link.hs import HS_VERSION
 from cclreview.link.sources import LABEL_CONFIDENCE, split_eccn
+from cclreview.link.specificity import specificity_classes
 
 log = logging.getLogger(__name__)
 
 CURATED_FILE = REFERENCE_DIR / "eccn_hs_curated.csv"
-CURATED_COLUMNS = ["eccn", "hs6", "confidence", "rationale", "added"]
+CURATED_COLUMNS = ["eccn", "hs6", "confidence", "rationale", "added", "specificity_class"]
 _LABELS = set(LABEL_CONFIDENCE) | {"none"}
-
-
-def is_curated_file(path: str | os.PathLike[str]) -> bool:
-    """True when the CSV header has the curated columns (an analyst override file)."""
-    path = Path(path)
-    if path.suffix.lower() != ".csv":
-        return False
-    header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-    return {"eccn", "hs6", "confidence", "rationale"} <= {c.strip().lower() for c in header}
 
 
 def read_curated_file(path: str | os.PathLike[str], source: str = "curated") -> pd.DataFrame:
@@ -58,8 +53,10 @@ def read_curated_file(path: str | os.PathLike[str], source: str = "curated") -> 
     missing = set(CURATED_COLUMNS[:4]) - set(df.columns)
     if missing:
         raise InputError(f"{path}: missing column(s) {sorted(missing)}; expected {','.join(CURATED_COLUMNS)}")
-    if "added" not in df.columns:
-        df["added"] = ""
+    for col in ("added", "specificity_class"):
+        if col not in df.columns:
+            df[col] = ""
+    classes = specificity_classes()
     problems: list[str] = []
     rows = []
     for i, r in enumerate(df.itertuples(index=False), start=2):
@@ -77,6 +74,12 @@ def read_curated_file(path: str | os.PathLike[str], source: str = "curated") -> 
         if label not in _LABELS:
             problems.append(f"line {i}: confidence {r.confidence!r} must be high, medium, low or none")
             continue
+        spec = r.specificity_class.strip().lower()
+        if spec and spec not in classes:
+            problems.append(
+                f"line {i}: specificity_class {r.specificity_class!r} must be one of {', '.join(classes)}"
+            )
+            continue
         rows.append(
             {
                 "eccn": parts[0],
@@ -86,6 +89,7 @@ def read_curated_file(path: str | os.PathLike[str], source: str = "curated") -> 
                 "confidence": LABEL_CONFIDENCE.get(label, 0.0),
                 "rationale": r.rationale.strip(),
                 "added": r.added.strip(),
+                "specificity_class": spec,
                 "source": source,
                 "origin": f"{path.name}:{i}",
             }
@@ -104,6 +108,7 @@ def read_curated_file(path: str | os.PathLike[str], source: str = "curated") -> 
             "confidence",
             "rationale",
             "added",
+            "specificity_class",
             "source",
             "origin",
         ],

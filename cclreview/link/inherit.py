@@ -56,6 +56,41 @@ def find_references(text: str, self_eccn: str = "") -> References:
     return References(refs, groups, excluded)
 
 
+def serves(link_paragraph: str, named: str) -> bool:
+    """True when a link at ``link_paragraph`` serves the named paragraph ``named``.
+
+    A link serves the paragraph it is recorded for, its sub-paragraphs (a link for
+    ``3A001.a.1`` serves a reference to ``3A001.a``) and, when recorded for a parent
+    paragraph, the named child (a link for ``3A001.a`` serves ``3A001.a.1``). Sibling
+    paragraphs never do (``3A001.b`` does not serve ``3A001.a``); entry-level links
+    (``""``) are handled by :func:`follow_paragraph`.
+
+    Examples
+    --------
+    >>> serves("3A001.a.1", "3A001.a"), serves("3A001.a", "3A001.a.1"), serves("3A001.ab", "3A001.a")
+    (True, True, False)
+    """
+    if not link_paragraph:
+        return False
+    return (
+        link_paragraph == named
+        or link_paragraph.startswith(named + ".")
+        or named.startswith(link_paragraph + ".")
+    )
+
+
+def follow_paragraph(named: str, links: list[tuple]) -> list[tuple]:
+    """The links (tuples starting with their paragraph) a reference to ``named`` inherits.
+
+    The paragraph-level links that serve it (:func:`serves`); when the commodity has none
+    for that paragraph, its entry-level links, which serve the entry as a whole. Links
+    recorded for other paragraphs are never inherited: "software for 3A001.a" does not
+    take the microwave links of 3A001.b.
+    """
+    own = [x for x in links if serves(x[0], named)]
+    return own or [x for x in links if x[0] == ""]
+
+
 def inherit_links(
     entries: pd.DataFrame, links: pd.DataFrame, max_suggested: int = 3
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -95,7 +130,10 @@ def inherit_links(
     prim = prim.sort_values(["_prec", "confidence"], ascending=[True, False])
     sug = prim["source"] == "suggested"
     prim = pd.concat([prim[~sug], prim[sug].groupby("eccn").head(max_suggested)])
-    cols = ["paragraph", "hs6", "source", "confidence", "rationale"]
+    for col, default in (("confirmed", False), ("specificity_class", "shared")):
+        if col not in prim.columns:
+            prim[col] = default
+    cols = ["paragraph", "hs6", "source", "confidence", "rationale", "confirmed", "specificity_class"]
     by_eccn: dict[str, list[tuple]] = {}
     for rec in zip(prim["eccn"], *(prim[c] for c in cols), strict=False):
         by_eccn.setdefault(rec[0], []).append(rec[1:])
@@ -129,9 +167,8 @@ def inherit_links(
             if g is None:
                 continue
             if len(code) > 5:
-                # A paragraph reference takes that paragraph's links, else the entry's.
-                g = [x for x in g if x[0].startswith(code)] or [x for x in g if x[0] == ""]
-            for _para, hs6, source, conf, rationale in g:
+                g = follow_paragraph(code, g)
+            for _para, hs6, source, conf, rationale, confirmed, spec in g:
                 found += 1
                 rows.append(
                     {
@@ -142,6 +179,9 @@ def inherit_links(
                         "confidence": round(float(conf) * factor, 3),
                         "rationale": f"inherits {code} ({source}): {rationale}",
                         "inherited_from": code,
+                        # Evidence only when the commodity link is (suggestions stay unconfirmed).
+                        "confirmed": bool(confirmed),
+                        "specificity_class": spec,
                     }
                 )
         named = [*r.eccns, *r.groups]
@@ -153,7 +193,17 @@ def inherit_links(
         report.append(
             {"eccn": eccn, "heading": texts[eccn][0], "references": "; ".join(named), "reason": reason}
         )
-    cols = ["eccn", "paragraph", "hs6", "source", "confidence", "rationale", "inherited_from"]
+    cols = [
+        "eccn",
+        "paragraph",
+        "hs6",
+        "source",
+        "confidence",
+        "rationale",
+        "inherited_from",
+        "confirmed",
+        "specificity_class",
+    ]
     inherited = pd.DataFrame(rows, columns=cols)
     if not inherited.empty:
         inherited = inherited.sort_values("confidence", ascending=False).drop_duplicates(["eccn", "hs6"])

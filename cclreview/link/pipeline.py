@@ -11,6 +11,14 @@ ECCNs that have curated links, imported rows overridden by curated ones), is kep
 ``eval-links`` (the suggester is evaluated on every ECCN). A pair (eccn, paragraph, hs6)
 found by several sources appears once, under the best source (analyst > shipped for the
 same pair), with the others listed in ``also_in``.
+
+Evidence (issue 12): every row carries ``confirmed`` (curated, analyst, imported, and
+inherited from a confirmed link: True; text-similarity suggestions, imported pairs
+flagged as conflicting with the control text, and what inherits from them: False), ``specificity_class`` and ``specificity`` (see
+:mod:`cclreview.link.specificity`). Suggestions stay in the outputs so they can be
+offered for confirmation (``link_suggestions.csv``); scoring must not count unconfirmed
+links as evidence (ECCNs with only unconfirmed links: reason "unconfirmed links" in
+``unlinked_eccns.csv``).
 """
 
 from __future__ import annotations
@@ -24,20 +32,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.errors import InputError, SourceMissingError
-from cclreview.io import write_csv, write_parquet
+from cclreview.io import write_csv
 from cclreview.link.curated import CURATED_FILE, check_hs6, load_curated
 from cclreview.link.hs import HS_VERSION, load_hs
 from cclreview.link.imported import REJECT_COLUMNS, detect_layout, flag_conflicts, read_concordance
 from cclreview.link.inherit import inherit_links
 from cclreview.link.sources import PRECEDENCE, source_confidence, source_family
+from cclreview.link.specificity import auto_class, confirmed_source, specificity_classes
 from cclreview.link.suggest import suggest_links
 
 log = logging.getLogger(__name__)
 
-LINKS_FILE = "eccn_hs_links.parquet"
-CANDIDATES_FILE = "eccn_hs_link_candidates.parquet"
-UNLINKED_FILE = "unlinked_eccns.csv"
+LINKS_FILE = contracts.ECCN_HS_LINKS
+CANDIDATES_FILE = contracts.ECCN_HS_LINK_CANDIDATES
+UNLINKED_FILE = contracts.UNLINKED_ECCNS
+SUGGESTIONS_FILE = "link_suggestions.csv"
 REJECTED_FILE = "rejected_concordance_rows.csv"
 OUTPUT_COLUMNS = [
     "eccn",
@@ -56,6 +67,9 @@ OUTPUT_COLUMNS = [
     "also_in",
     "inherited_from",
     "origin",
+    "confirmed",
+    "specificity",
+    "specificity_class",
 ]
 _CONCORDANCE_SUFFIXES = {".csv", ".psv", ".xlsx", ".xlsm"}
 
@@ -69,6 +83,7 @@ class LinkResult:
     rejected: pd.DataFrame
     summary: dict[str, object] = field(default_factory=dict)
     candidates: pd.DataFrame | None = None  # every row, primary or not
+    suggestions: pd.DataFrame | None = None  # suggestions offered for confirmation
 
 
 def concordance_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -102,6 +117,7 @@ def _curated_rows(cur: pd.DataFrame) -> pd.DataFrame:
             "confidence": cur["confidence"].astype(float),
             "rationale": cur["label"] + ": " + cur["rationale"],
             "origin": cur["origin"],
+            "specificity_class": cur["specificity_class"],
         }
     )
 
@@ -229,6 +245,7 @@ def build_links(
         )
     )
     allrows = pd.concat(frames, ignore_index=True)
+    allrows = _classify(allrows, hs)
     allrows = _dedupe(allrows)
     allrows = _mark_primary(allrows)
     inherited, de_report = inherit_links(entries, allrows)
@@ -240,7 +257,22 @@ def build_links(
     unlinked = _unlinked(entries, candidates, de_report)
     rej = pd.concat(rejected, ignore_index=True).drop_duplicates()
     summary = summarise(candidates, unlinked, rej)
-    return LinkResult(links.reset_index(drop=True), unlinked, rej, summary, candidates)
+    to_confirm = suggestions_to_confirm(candidates, unlinked, hs)
+    return LinkResult(links.reset_index(drop=True), unlinked, rej, summary, candidates, to_confirm)
+
+
+def _classify(df: pd.DataFrame, hs: pd.DataFrame) -> pd.DataFrame:
+    """Add ``confirmed`` (by source) and fill ``specificity_class`` where no reviewer gave one."""
+    if "specificity_class" not in df.columns:
+        df["specificity_class"] = ""
+    spec = df["specificity_class"].fillna("").astype(str)
+    desc = df["hs6"].map(dict(zip(hs["hs6"], hs["description"], strict=False)))
+    df["specificity_class"] = spec.where(spec != "", auto_class(df["hs6"], desc))
+    conflict = df["conflict"].fillna(False).astype(bool) if "conflict" in df.columns else False
+    # An imported pair flagged as conflicting with the control text is not evidence either
+    # (measured: 1A227 shielding windows -> hand tools); an analyst can confirm it.
+    df["confirmed"] = confirmed_source(df["source"]) & ~conflict
+    return df
 
 
 def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
@@ -283,6 +315,8 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
             df[col] = default
         df[col] = df[col].fillna(default) if default is not np.nan else df[col].astype(float)
     df["conflict"] = df["conflict"].astype(bool)
+    df["confirmed"] = df["confirmed"].fillna(False).astype(bool)
+    df["specificity"] = df["specificity_class"].map(specificity_classes()).astype(float)
     df["hs_version"] = HS_VERSION
     df = df.sort_values(
         ["eccn", "_prec", "confidence", "score"], ascending=[True, True, False, False], kind="stable"
@@ -293,14 +327,17 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _unlinked(entries: pd.DataFrame, links: pd.DataFrame, de_report: pd.DataFrame) -> pd.DataFrame:
+    """ECCNs without a confirmed link, with the reason and their best suggestions.
+
+    Reasons: ``no link`` (nothing at all), ``unconfirmed links`` (suggestions only: not
+    evidence until an analyst confirms one), ``unconfirmed links (inherited from
+    suggestions)`` for D/E entries, and the D/E report's reasons (naming no commodity...).
+    """
     ent = entries.drop_duplicates("eccn")
     if "reserved" in ent.columns:
         ent = ent[~ent["reserved"].fillna(False).astype(bool)]
     prim = links[links["primary"]]
-    fam = prim.groupby("eccn")["source"].first().map(source_family)
-    # D/E entries whose inherited links all come from suggestions.
-    inh = prim[prim["source"] == "inherited"]
-    only_sug = inh["rationale"].str.contains(r"\(suggested\)").groupby(inh["eccn"]).all()
+    has_confirmed = prim.groupby("eccn")["confirmed"].any()
     sug = links[links["score"].notna()].sort_values("score", ascending=False).drop_duplicates(["eccn", "hs6"])
     best = sug.groupby("eccn").head(5)
     text = (
@@ -309,24 +346,86 @@ def _unlinked(entries: pd.DataFrame, links: pd.DataFrame, de_report: pd.DataFram
     de_reason = dict(zip(de_report["eccn"], de_report["reason"], strict=False))
     rows = []
     for e, h, grp in zip(ent["eccn"], ent["heading"].fillna(""), ent["product_group"], strict=False):
+        confirmed = bool(has_confirmed.get(e, False))
         if grp in ("D", "E"):
             reason = de_reason.get(e, "")
-            if not reason and fam.get(e) == "inherited" and bool(only_sug.get(e, False)):
-                reason = "inherits suggested links only"
+            if not reason and not confirmed:
+                reason = "unconfirmed links (inherited)"
+        elif confirmed:
+            reason = ""
         else:
-            f = fam.get(e)
-            reason = "" if f in ("curated", "curated:analyst", "imported") else "no curated or imported link"
+            reason = "unconfirmed links" if e in has_confirmed.index or e in text.index else "no link"
         if reason:
             rows.append({"eccn": e, "heading": h, "reason": reason, "suggestions": text.get(e, "")})
     return pd.DataFrame(rows, columns=["eccn", "heading", "reason", "suggestions"])
+
+
+SUGGESTION_COLUMNS = [
+    "eccn",
+    "paragraph",
+    "hs6",
+    "description",
+    "hs4",
+    "hs4_description",
+    "score",
+    "suggestion_rank",
+    "specificity_class",
+    "why",
+    "reason",
+    "confirm_row",
+]
+
+
+def suggestions_to_confirm(
+    candidates: pd.DataFrame, unlinked: pd.DataFrame, hs: pd.DataFrame, per_eccn: int = 5
+) -> pd.DataFrame:
+    """The best suggestions of every ECCN without a confirmed link, ready for an analyst.
+
+    One row per (eccn, hs6), best score first, at most ``per_eccn`` per ECCN, with the
+    HS6 and HS4 texts (so a reviewer sees what product the code is) and ``confirm_row``:
+    the line to paste into a ``data/raw/concordance/`` analyst CSV (columns
+    ``eccn,hs6,confidence,rationale,added,specificity_class``) to confirm it. The report
+    joins ``hs6`` to ``availability_hs`` to preview the evidence a confirmation would bring.
+    """
+    todo = unlinked[unlinked["reason"].str.startswith("unconfirmed") | (unlinked["reason"] == "no link")]
+    sug = candidates[candidates["score"].notna() & candidates["eccn"].isin(set(todo["eccn"]))]
+    sug = sug.sort_values(["eccn", "score"], ascending=[True, False], kind="stable").drop_duplicates(
+        ["eccn", "hs6"]
+    )
+    sug = sug.groupby("eccn", sort=False).head(per_eccn).copy()
+    if sug.empty:
+        return pd.DataFrame(columns=SUGGESTION_COLUMNS)
+    desc = dict(zip(hs["hs6"], hs["description"], strict=False))
+    h4 = dict(zip(hs["hs4"], hs["hs4_text"], strict=False))
+    sug["description"] = sug["hs6"].map(desc).fillna("")
+    sug["hs4"] = sug["hs6"].str[:4]
+    sug["hs4_description"] = sug["hs4"].map(h4).fillna("")
+    sug["suggestion_rank"] = sug.groupby("eccn").cumcount() + 1
+    sug["reason"] = sug["eccn"].map(dict(zip(todo["eccn"], todo["reason"], strict=False)))
+    code = sug["paragraph"].where(sug["paragraph"] != "", sug["eccn"])
+    sug["confirm_row"] = (
+        code
+        + ","
+        + sug["hs6"]
+        + ',medium,"HS '
+        + sug["hs6"].str[:4]
+        + "."
+        + sug["hs6"].str[4:]
+        + ' ... (say why the controlled item is entered here)",,'
+        + sug["specificity_class"]
+    )
+    return sug[SUGGESTION_COLUMNS].reset_index(drop=True)
 
 
 def summarise(links: pd.DataFrame, unlinked: pd.DataFrame, rejected: pd.DataFrame) -> dict[str, object]:
     """Counts for the CLI: ECCNs by primary source, link rows by source, unlinked, rejected."""
     prim = links[links["primary"]]
     by_primary = prim.groupby("eccn")["source"].first().value_counts().to_dict()
+    confirmed = prim.groupby("eccn")["confirmed"].any()
     return {
         "eccns_by_primary_source": {k: int(v) for k, v in sorted(by_primary.items())},
+        "eccns_confirmed": int(confirmed.sum()),
+        "eccns_unconfirmed_only": int((~confirmed).sum()),
         "eccns_with_any_source": {k: int(v) for k, v in links.groupby("source")["eccn"].nunique().items()},
         "rows_by_source": {k: int(v) for k, v in links["source"].value_counts().items()},
         "conflicts": int(links["conflict"].sum()),
@@ -347,7 +446,7 @@ def run_link(
 ) -> LinkResult:
     """Read the inputs, :func:`build_links`, and write the outputs into ``out_dir``:
     ``eccn_hs_links.parquet``, ``eccn_hs_link_candidates.parquet``, ``unlinked_eccns.csv``,
-    ``rejected_concordance_rows.csv``."""
+    ``link_suggestions.csv``, ``rejected_concordance_rows.csv``."""
     entries_path = Path(entries_path)
     if not entries_path.is_file():
         raise SourceMissingError(
@@ -369,9 +468,12 @@ def run_link(
     hs = load_hs(hs_path)
     result = build_links(entries, paragraphs, hs, concordances, curated_file, top_k)
     out = Path(out_dir)
-    write_parquet(result.links, out / LINKS_FILE)
+    # Validated against cclreview.contracts on the way out (confirmed, specificity, ...).
+    contracts.write("eccn_hs_links", result.links, out)
     if result.candidates is not None:
-        write_parquet(result.candidates, out / CANDIDATES_FILE)
+        contracts.write("eccn_hs_link_candidates", result.candidates, out)
     write_csv(result.unlinked, out / UNLINKED_FILE)
+    if result.suggestions is not None:
+        write_csv(result.suggestions, out / SUGGESTIONS_FILE)
     write_csv(result.rejected, out / REJECTED_FILE)
     return result

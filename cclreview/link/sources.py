@@ -42,6 +42,22 @@ def source_confidence(source: str) -> float:
     return float(row["confidence"].iloc[0])
 
 
+def source_is_evidence(source: str) -> bool:
+    """Whether links of ``source`` count as evidence as they stand (column ``evidence``).
+
+    ``yes`` for curated rows and trusted imports, ``no`` for suggestions and noisy
+    imports (the China catalogue), ``parent`` for inherited links (decided by the link
+    they copy: False here). Unknown ``imported:<name>`` sources follow ``imported:generic``.
+    """
+    df = _table()
+    if "evidence" not in df.columns:  # older table: suggestions only are not evidence
+        return source_family(source) in {"curated", "curated:analyst", "imported"}
+    row = df[df["source"] == source]
+    if row.empty and source.startswith("imported:"):
+        row = df[df["source"] == "imported:generic"]
+    return not row.empty and row["evidence"].iloc[0].strip().lower() == "yes"
+
+
 def source_family(source: str) -> str:
     """Return the precedence family of a source name (``imported:cn_catalogue`` -> ``imported``)."""
     if source == "curated:analyst":

@@ -35,27 +35,47 @@ from sklearn.feature_extraction.text import (
     TfidfVectorizer,
 )
 
+from cclreview.config import REFERENCE_DIR
+from cclreview.errors import ConfigError
 from cclreview.progress import progress
 
 log = logging.getLogger(__name__)
 
+#: Reviewable domain tables (cclreview/reference/link_*.csv; issue 13): general knowledge
+#: of CCL and HS wording, not fitted to any gold list.
+_REF = REFERENCE_DIR
+
+
+def _read_table(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    path = _REF / name
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path} is missing; restore it from the repository") from exc
+    missing = set(columns) - set(df.columns)
+    if missing:
+        raise ConfigError(f"{path}: missing column(s) {sorted(missing)}; expected {','.join(columns)}")
+    return df
+
+
+def _chapter_priors() -> dict[str, dict[str, float]]:
+    df = _read_table("link_chapter_priors.csv", ("ccl_group", "hs_prefix", "weight"))
+    out: dict[str, dict[str, float]] = {}
+    for i, (g, prefix, w) in enumerate(zip(df["ccl_group"], df["hs_prefix"], df["weight"], strict=True), 2):
+        try:
+            weight = float(w)
+        except ValueError:
+            weight = -1.0
+        if not (0.0 <= weight <= 1.0 and prefix.isdigit() and len(g) == 2):
+            raise ConfigError(
+                f"{_REF / 'link_chapter_priors.csv'}: line {i}: need a group like 2B, digits and a weight 0-1"
+            )
+        out.setdefault(g, {})[prefix] = weight
+    return out
+
+
 #: Words that say nothing about what a product is (in the CCL or in HS texts).
-DOMAIN_STOP_WORDS = frozenset(
-    """
-    specially designed modified other others nes n e s nec parts part components component
-    equipment accessories accessory attachments attachment thereof therefor therefore following
-    having items item controlled control controls see list heading headings subheading including
-    excluding included whether kind kinds used use using type types described specified
-    ecc eccn eccns ccl ear itar usml subject capable designed excluding related commodities
-    commodity elsewhere enumerated exceeding less greater equal than more maximum minimum
-    shown defined definition note notes technical paragraph paragraphs following apply
-    applies purpose purposes mentioned n.e.s n.e.c. one two three four any all specially
-    prepared presented put up form forms unless described certain either characteristics
-    characteristic ie eg i.e e.g incorporating incorporated combination combined follows
-    hs chapter section n.e.c thereof primary articles article mixture mixtures product products
-    device devices system systems containing contain contained weight form usable based
-    """.split()
-)
+DOMAIN_STOP_WORDS = frozenset(_read_table("link_stop_words.csv", ("word",))["word"].str.strip())
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | DOMAIN_STOP_WORDS
 
 _TOKEN = re.compile(r"[a-z][a-z\-]+[a-z]")
@@ -63,257 +83,14 @@ _DIGITS = re.compile(r"[\d.,%°µ]+")
 
 #: (category, product group) -> {HS chapter or heading prefix: prior weight 0-1}.
 #: General domain knowledge of where CCL items sit in the HS, not fitted to any gold list.
-CHAPTER_PRIORS: dict[str, dict[str, float]] = {
-    "0A": {"93": 1.0, "87": 0.6, "88": 0.5, "89": 0.5, "90": 0.6, "84": 0.3, "85": 0.3, "65": 0.4, "73": 0.3},
-    "0B": {"84": 1.0, "90": 0.6, "85": 0.4},
-    "0C": {"39": 0.6, "38": 0.6, "28": 0.5, "29": 0.5, "36": 0.6},
-    "1A": {
-        "39": 0.8,
-        "40": 0.8,
-        "68": 0.8,
-        "69": 0.6,
-        "70": 0.6,
-        "38": 0.7,
-        "36": 0.7,
-        "84": 0.6,
-        "85": 0.5,
-        "90": 0.8,
-        "62": 0.5,
-        "63": 0.5,
-        "65": 0.5,
-        "28": 0.5,
-        "81": 0.5,
-        "73": 0.4,
-    },
-    "1B": {"84": 1.0, "85": 0.7, "90": 0.6, "82": 0.6, "8480": 0.8, "73": 0.3},
-    "1C": {
-        "25": 0.5,
-        "26": 0.5,
-        "27": 0.6,
-        "28": 1.0,
-        "29": 1.0,
-        "30": 0.7,
-        "31": 0.6,
-        "32": 0.5,
-        "34": 0.6,
-        "36": 0.8,
-        "38": 1.0,
-        "39": 1.0,
-        "40": 0.6,
-        "44": 0.5,
-        "54": 0.8,
-        "55": 0.6,
-        "68": 0.8,
-        "69": 0.6,
-        "70": 0.7,
-        "71": 0.6,
-        "72": 1.0,
-        "73": 0.4,
-        "74": 0.8,
-        "75": 1.0,
-        "76": 1.0,
-        "78": 0.8,
-        "79": 0.8,
-        "80": 0.8,
-        "81": 1.0,
-    },
-    "2A": {"84": 1.0, "85": 0.6, "73": 0.6, "69": 0.5, "90": 0.7, "74": 0.4, "75": 0.4},
-    "2B": {
-        "84": 0.8,
-        "8456": 1.0,
-        "8457": 1.0,
-        "8458": 1.0,
-        "8459": 1.0,
-        "8460": 1.0,
-        "8461": 1.0,
-        "8466": 1.0,
-        "8479": 1.0,
-        "85": 0.7,
-        "90": 0.8,
-    },
-    "3A": {"85": 1.0, "90": 0.7, "84": 0.5, "36": 0.3},
-    "3B": {"8486": 1.0, "84": 0.8, "90": 1.0, "85": 0.5},
-    "3C": {"38": 1.0, "28": 1.0, "29": 0.8, "37": 0.8, "81": 0.6, "39": 0.5, "71": 0.4},
-    "4A": {"84": 1.0, "85": 0.6},
-    "5A": {"85": 1.0, "84": 0.7, "90": 0.4},
-    "5B": {"90": 1.0, "85": 0.6, "84": 0.5},
-    "5C": {"70": 1.0, "90": 1.0, "85": 0.5},
-    "6A": {"90": 1.0, "85": 1.0, "84": 0.3},
-    "6B": {"90": 1.0, "84": 0.7, "85": 0.5},
-    "6C": {"28": 1.0, "70": 1.0, "90": 0.8, "71": 0.6, "38": 0.6, "81": 0.5, "25": 0.4},
-    "7A": {"90": 1.0, "85": 0.8, "88": 0.4},
-    "7B": {"90": 1.0, "84": 0.6, "85": 0.6},
-    "8A": {"89": 1.0, "84": 0.8, "85": 0.6, "90": 0.6, "73": 0.3},
-    "8B": {"90": 1.0, "84": 0.7},
-    "8C": {"39": 1.0, "70": 0.5, "68": 0.5},
-    "9A": {"84": 1.0, "88": 1.0, "85": 0.4, "87": 0.6, "89": 0.3, "90": 0.4, "93": 0.3},
-    "9B": {"84": 1.0, "90": 1.0, "85": 0.5, "82": 0.6},
-    "9C": {"68": 1.0, "39": 1.0, "70": 0.6, "54": 0.5, "81": 0.4},
-}
+CHAPTER_PRIORS: dict[str, dict[str, float]] = _chapter_priors()
 #: CCL wording -> the HS wording for the same goods, appended to CCL documents that
 #: contain the key (query expansion). General nomenclature knowledge, not a concordance.
-GLOSSARY: dict[str, str] = {
-    "computer": "automatic data processing machines units processing",
-    "digital computer": "automatic data processing machines processing units",
-    "electronic assemblies": "printed circuit assemblies",
-    "telecommunication": "communication apparatus transmission reception data voice base stations",
-    "radio": "transmission apparatus reception radio",
-    "transmitter": "transmission apparatus",
-    "receiver": "reception apparatus",
-    "aero gas turbine": "turbo-jets turbo-propellers turbines",
-    "gas turbine engine": "turbo-jets turbo-propellers gas-turbines",
-    "turbofan": "turbo-jets",
-    "turbojet": "turbo-jets",
-    "turboprop": "turbo-propellers",
-    "rocket": "reaction engines",
-    "ramjet": "reaction engines",
-    "propulsion system": "reaction engines",
-    "unmanned aerial vehicle": "unmanned aircraft",
-    "uav": "unmanned aircraft",
-    "drone": "unmanned aircraft",
-    "spacecraft": "spacecraft satellites launch vehicles",
-    "launch vehicle": "spacecraft launch vehicles",
-    "aircraft": "aeroplanes helicopters aircraft",
-    "inertial": "navigational instruments aeronautical navigation gyroscopic",
-    "navigation": "navigational instruments radio navigational aid",
-    "gyro": "gyroscopic navigational instruments",
-    "accelerometer": "measuring instruments",
-    "satellite navigation": "radio navigational aid apparatus",
-    "star tracker": "navigational instruments space navigation",
-    "altimeter": "radar apparatus navigational instruments",
-    "sonar": "navigational instruments navigation echo sounding",
-    "acoustic": "navigational instruments navigation microphones echo sounding",
-    "hydrophone": "microphones",
-    "radar": "radar apparatus",
-    "laser": "lasers",
-    "camera": "cameras television cameras digital cameras",
-    "imaging": "cameras image",
-    "image intensifier": "image converters intensifiers tubes",
-    "focal plane array": "photosensitive semiconductor devices",
-    "optical sensor": "photosensitive semiconductor devices",
-    "detector": "photosensitive semiconductor",
-    "mirror": "optical elements mirrors",
-    "optical fiber": "optical fibres",
-    "magnetometer": "geophysical instruments",
-    "gravity meter": "geophysical instruments",
-    "gravimeter": "geophysical instruments",
-    "fibrous or filamentary": "fibres yarn filaments carbon fibres",
-    "prepreg": "carbon fibres fabrics",
-    "composite": "carbon fibres articles",
-    "machine tool": "machine-tools",
-    "turning": "lathes",
-    "milling": "milling machines",
-    "grinding": "grinding machines",
-    "robot": "industrial robots",
-    "isostatic press": "isostatic presses",
-    "spin-forming": "machine-tools",
-    "flow-forming": "machine-tools",
-    "semiconductor": "semiconductor devices integrated circuits wafers",
-    "integrated circuit": "electronic integrated circuits",
-    "microprocessor": "processors controllers",
-    "memory": "memories",
-    "wafer": "wafers semiconductor",
-    "lithography": "semiconductor devices manufacture",
-    "etch": "semiconductor devices manufacture",
-    "deposition": "semiconductor devices manufacture",
-    "epitaxial": "doped wafers electronics",
-    "photoresist": "photographic chemical preparations",
-    "resist": "photographic chemical preparations",
-    "oscilloscope": "oscilloscopes",
-    "signal generator": "signal generators",
-    "analyzer": "instruments measuring checking",
-    "power supplies": "static converters",
-    "frequency changer": "static converters",
-    "inverter": "static converters",
-    "capacitor": "capacitors",
-    "battery": "accumulators cells batteries",
-    "cells": "accumulators primary cells",
-    "vacuum pump": "vacuum pumps",
-    "pump": "pumps",
-    "valve": "valves taps cocks",
-    "heat exchanger": "heat exchange units",
-    "distillation": "distilling rectifying plant",
-    "centrifuge": "centrifuges",
-    "fermenter": "machinery treating materials temperature",
-    "furnace": "furnaces ovens",
-    "bearing": "bearings",
-    "pathogen": "cultures micro-organisms toxins",
-    "toxin": "toxins",
-    "virus": "cultures micro-organisms",
-    "bacteria": "cultures micro-organisms",
-    "vaccine": "vaccines",
-    "firearm": "firearms",
-    "rifle": "rifles firearms",
-    "shotgun": "shotguns",
-    "pistol": "revolvers pistols",
-    "ammunition": "cartridges ammunition",
-    "detonator": "detonators",
-    "explosive": "prepared explosives",
-    "vessel": "vessels boats",
-    "submersible": "vessels",
-    "propeller": "propellers ships",
-    "armor": "armoured",
-    "body armor": "garments protective",
-    "mass spectrometer": "mass spectrometers",
-    "gas monitor": "gas analysis apparatus",
-    "pressure transducer": "measuring checking pressure",
-    "pressure sensor": "measuring checking pressure",
-    "encryption": "communication apparatus data",
-    "cryptographic": "communication apparatus data",
-    "isotope separator": "isotopic separation",
-    "electrolytic": "electrolysis",
-    "electrolysis": "electrolysis",
-    "pulse generator": "signal generators",
-    "neutron generator": "particle accelerators",
-    "accelerator": "particle accelerators",
-    "x-ray": "x-rays apparatus",
-    "flash x-ray": "x-rays apparatus",
-    "winding machine": "machines individual functions",
-    "mixer": "mixing kneading machines",
-    "mill": "crushing grinding machines",
-    "isotope": "isotopes",
-    "enriched": "enriched isotopes",
-    "nuclear reactor": "nuclear reactors",
-    "hydride": "hydrides",
-    "photomultiplier": "tubes photo-cathode",
-    "interferometer": "optical instruments measuring",
-    "spectrometer": "spectrometers",
-    "microscope": "microscopes",
-    "test bench": "test benches",
-    "balancing machine": "balancing",
-    "switching device": "switches electrical apparatus",
-    "spark gap": "tubes valves",
-    "night vision": "night vision",
-    "thermal imaging": "cameras infrared",
-    "jet engine": "reaction engines turbo-jets",
-    "pulse jet": "reaction engines",
-    "tools, dies": "interchangeable tools moulds",
-    "dies": "moulds tools",
-    "molds": "moulds",
-    "fixtures": "tools",
-    "information security": "communication apparatus data integrated circuits",
-    "test equipment": "measuring checking instruments test benches",
-    "inspection": "measuring checking instruments",
-    "calibration": "measuring checking instruments",
-    "characterize": "measuring checking instruments optical",
-    "sounding rocket": "suborbital launch vehicles spacecraft",
-    "maraging": "alloy steel",
-    "electric generator": "electric generating sets",
-    "natural gas": "petroleum gases gaseous hydrocarbons",
-    "manufactured gas": "coal gas water gas producer gas",
-    "optics": "optical elements lenses prisms mirrors",
-    "crucible": "refractory ceramic goods",
-    "foam": "cellular",
-    "canopies": "parachutes",
-    "film": "plates sheets film foil strip",
-    "lubricating": "lubricating preparations",
-    "cryogenic": "refrigerating freezing",
-    "telemetering": "radio remote control transmission apparatus",
-    "telecontrol": "radio remote control",
-    "manipulator": "industrial robots",
-    "rotary table": "parts accessories machine-tools",
-    "tilting spindle": "parts accessories machine-tools",
-}
+GLOSSARY: dict[str, str] = dict(
+    _read_table("link_glossary.csv", ("ccl_term", "hs_wording"))[["ccl_term", "hs_wording"]].itertuples(
+        index=False, name=None
+    )
+)
 _GLOSSARY_RE = re.compile(
     r"\b(" + "|".join(sorted(map(re.escape, GLOSSARY), key=len, reverse=True)) + r")s?\b"
 )
@@ -342,28 +119,9 @@ FUZZ_WEIGHT = 0.2
 
 
 #: U.S. spellings of the CCL -> the British spellings of the HS nomenclature.
-_SPELLING = {
-    "fiber": "fibre",
-    "fibers": "fibres",
-    "aluminum": "aluminium",
-    "sulfur": "sulphur",
-    "sulfide": "sulphide",
-    "sulfides": "sulphides",
-    "sulfate": "sulphate",
-    "vapor": "vapour",
-    "analyzer": "analyser",
-    "analyzers": "analysers",
-    "armor": "armour",
-    "armored": "armoured",
-    "meter": "metre",
-    "meters": "metres",
-    "center": "centre",
-    "centers": "centres",
-    "molds": "moulds",
-    "mold": "mould",
-    "color": "colour",
-    "fueled": "fuelled",
-}
+_SPELLING = dict(
+    _read_table("link_spellings.csv", ("us", "british"))[["us", "british"]].itertuples(index=False, name=None)
+)
 _SPELLING_RE = re.compile(r"\b(" + "|".join(_SPELLING) + r")\b")
 
 

@@ -367,12 +367,56 @@ def _supply_side_rows(inputs: ReportInputs) -> pd.DataFrame:
     return out.drop(columns="_s")
 
 
+_SUGGESTED_CODE = re.compile(r"\b(\d{6})\b")
+
+
+def _money(v: Any) -> str:
+    v = float(v)
+    return f"${v / 1e9:.1f}bn" if v >= 1e9 else f"${v / 1e6:.0f}m"
+
+
+def evidence_preview(suggestions: Any, by6: dict[str, dict], by4: dict[str, dict], n: int = 3) -> str | None:
+    """What confirming the first ``n`` suggested codes would bring, from availability_hs.
+
+    ``"848620: HS6 2023 world $12.3bn, non-US 85%, 14 suppliers (CHN 30%; JPN 20%)"``,
+    one part per code, the HS4 heading's row when the code has no HS6 data, and
+    "no trade data" otherwise. Suggestions are never evidence until confirmed.
+    """
+    if not isinstance(suggestions, str) or not suggestions.strip():
+        return None
+    parts = []
+    for code in _SUGGESTED_CODE.findall(suggestions)[:n]:
+        row, level = by6.get(code), "HS6"
+        if row is None:
+            row, level = by4.get(code[:4]), f"HS4 {code[:4]}"
+        if row is None or pd.isna(row.get("world_exports_usd")):
+            parts.append(f"{code}: no trade data")
+            continue
+        share = row.get("non_us_share")
+        text = f"{code}: {level} {int(row['year'])} world {_money(row['world_exports_usd'])}"
+        if share is not None and not pd.isna(share):
+            text += f", non-US {float(share):.0%}"
+        if not pd.isna(row.get("n_non_us_suppliers", np.nan)):
+            text += f", {int(row['n_non_us_suppliers'])} suppliers"
+        top = parse_top_suppliers(row.get("top_suppliers"))[:2]
+        if top:
+            text += " (" + "; ".join(f"{c} {v:.0%}" for c, v in top) + ")"
+        parts.append(text)
+    return " | ".join(parts) or None
+
+
 def unlinked_frame(inputs: ReportInputs, cands: pd.DataFrame) -> pd.DataFrame | None:
-    """ECCNs without links (from unlinked_eccns.csv) with their category and tier."""
+    """ECCNs without confirmed links (from unlinked_eccns.csv) with their category and tier,
+    and a preview of the evidence their best suggestions would bring once confirmed."""
     if inputs.unlinked is None:
         return None
     df = inputs.unlinked.copy()
     df["eccn"] = df["eccn"].astype(str)
+    if inputs.availability is not None and "suggestions" in df.columns:
+        by6, by4 = _latest_indicator_rows(inputs.availability)
+        df["evidence_preview"] = [evidence_preview(s, by6, by4) for s in df["suggestions"]]
+    else:
+        df["evidence_preview"] = None
     info = cands[["eccn", "category_label", "tier", "rank"]]
     if "heading" not in df.columns:
         df = df.merge(cands[["eccn", "heading"]], on="eccn", how="left")

@@ -1,45 +1,42 @@
 """Load everything the report formats: processed tables, manifest and weights.
 
-The report decides nothing: it reads what the earlier stages wrote (contracts in
-``docs/CONTRACTS.md``). ``scores.parquet`` and ``ccl_entries.parquet`` are required;
-every other table is optional and its sheet says so when it is absent.
+The report decides nothing: it reads what the earlier stages wrote, each table
+validated against its contract (:mod:`cclreview.contracts`). ``scores.parquet`` and
+``ccl_entries.parquet`` are required; every other table is optional and its sheet says
+so when it is absent.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from cclreview import contracts as c
 from cclreview.errors import ConfigError, InputError
 from cclreview.io import sha256_file
+from cclreview.manifest import load_manifest
+from cclreview.score.weights import load_weights
 
 log = logging.getLogger(__name__)
 
-#: Columns the report cannot work without, per required table.
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "scores.parquet": ("eccn", "rank", "tier", "decontrol_score", "availability_score", "security_score"),
-    "ccl_entries.parquet": ("eccn", "heading"),
-}
-
 #: Processed files the report reads, in the order the Sources sheet lists them.
 PROCESSED_FILES: tuple[str, ...] = (
-    "ccl_entries.parquet",
-    "eccn_hs_links.parquet",
-    "unlinked_eccns.csv",
-    "exports.parquet",
-    "evidence.parquet",
-    "availability_hs.parquet",
-    "scores.parquet",
-    "sensitivity.parquet",
-    "scenarios.parquet",
-    "weights_comparison.csv",
+    c.CCL_ENTRIES,
+    c.ECCN_HS_LINKS,
+    c.UNLINKED_ECCNS,
+    c.EXPORTS,
+    c.EVIDENCE,
+    c.AVAILABILITY_HS,
+    c.SCORES,
+    c.SENSITIVITY,
+    c.WEIGHTS_COMPARISON,
 )
+#: File name -> contract name, for the files that have a contract.
+_CONTRACT_OF = {file: name for name, file in c.FILES.items()}
 
 
 @dataclass
@@ -66,14 +63,12 @@ class ReportInputs:
     exports: pd.DataFrame | None = None
     evidence: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
-    scenarios: pd.DataFrame | None = None
     comparison: pd.DataFrame | None = None
     manifest: dict[str, Any] | None = None
     manifest_path: Path | None = None
     weights: dict[str, Any] | None = None
     weights_path: Path | None = None
     weights_sha256: str | None = None
-    weights_validated: bool = False
     files: list[ProcessedFile] = field(default_factory=list)
 
 
@@ -97,65 +92,30 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def load_weights_flat(path: Path) -> tuple[dict[str, Any], bool]:
-    """Return every weights key (dotted) and value, and whether it was validated.
+def load_weights_flat(path: Path) -> dict[str, Any]:
+    """Return every weights key (dotted) and its effective value (defaults filled in).
 
-    Uses the scoring stage's validated model (``cclreview.score.weights.load_weights``)
-    when it is installed, so the Method sheet shows the effective values including
-    defaults; falls back to reading the TOML as written.
+    Raises
+    ------
+    ConfigError
+        The file is absent or invalid.
     """
     if not path.is_file():
         raise ConfigError(f"weights file {path} not found: pass --weights FILE or create config/weights.toml")
-    try:
-        from cclreview.score.weights import load_weights  # type: ignore[import-not-found]
-    except ImportError:
-        load_weights = None
-    if load_weights is not None:
-        model = load_weights(path)
-        return flatten(model.model_dump(mode="json")), True
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"weights file {path} is not valid TOML: {exc}; fix the file") from exc
-    return flatten(raw), False
+    return flatten(load_weights(path).model_dump(mode="json"))
 
 
-def _read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+def _read_table(path: Path) -> pd.DataFrame:
+    """Read one processed file; Parquet tables are validated against their contract."""
     try:
-        if path.name == "weights_comparison.csv":  # numbers stay numbers, codes stay text
+        if path.name == c.WEIGHTS_COMPARISON:  # numbers stay numbers, codes stay text
             return pd.read_csv(path, dtype={"eccn": str})
         if path.suffix == ".csv":
             return pd.read_csv(path, dtype=str, keep_default_na=False)
-        return pd.read_parquet(path, columns=columns)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
+        df = pd.read_parquet(path)
+    except Exception as exc:  # any reader failure is an input problem
         raise InputError(f"cannot read {path}: {exc}; rebuild it with the stage that writes it") from exc
-
-
-def _check_columns(df: pd.DataFrame, name: str, path: Path) -> None:
-    missing = [c for c in REQUIRED_COLUMNS.get(name, ()) if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{path} lacks column(s) {', '.join(missing)} required by the report "
-            "(see docs/CONTRACTS.md); rebuild it with the current version of its stage"
-        )
-
-
-def _load_manifest(path: Path) -> dict[str, Any]:
-    try:
-        from cclreview.manifest import load_manifest  # type: ignore[import-not-found]
-    except ImportError:
-        load_manifest = None
-    if load_manifest is not None:
-        loaded = load_manifest(path)
-        if isinstance(loaded, dict):
-            return loaded
-        if hasattr(loaded, "model_dump"):
-            return loaded.model_dump(mode="json")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read manifest {path}: {exc}; re-run `cclreview fetch`") from exc
+    return c.validate(_CONTRACT_OF[path.name], df, path) if path.name in _CONTRACT_OF else df
 
 
 def load_inputs(
@@ -184,7 +144,7 @@ def load_inputs(
     """
     processed_dir = Path(processed_dir)
     # Scores first: it is the table the report formats, and the last stage to run.
-    for name, stage in (("scores.parquet", "score"), ("ccl_entries.parquet", "ingest-ccl")):
+    for name, stage in ((c.SCORES, "score"), (c.CCL_ENTRIES, "ingest-ccl")):
         if not (processed_dir / name).is_file():
             raise InputError(
                 f"{processed_dir / name} not found: run `cclreview {stage}` first or pass --processed DIR "
@@ -198,31 +158,29 @@ def load_inputs(
             log.info("optional input %s absent; its sheet will say so", path)
             continue
         df = _read_table(path)
-        _check_columns(df, name, path)
         tables[name] = df
         files.append(ProcessedFile(name, path, len(df), path.stat().st_size, sha256_file(path)))
 
     inputs = ReportInputs(
         processed_dir=processed_dir,
-        entries=tables["ccl_entries.parquet"],
-        scores=tables["scores.parquet"],
-        links=tables.get("eccn_hs_links.parquet"),
-        unlinked=tables.get("unlinked_eccns.csv"),
-        availability=tables.get("availability_hs.parquet"),
-        exports=tables.get("exports.parquet"),
-        evidence=tables.get("evidence.parquet"),
-        sensitivity=tables.get("sensitivity.parquet"),
-        scenarios=tables.get("scenarios.parquet"),
-        comparison=tables.get("weights_comparison.csv"),
+        entries=tables[c.CCL_ENTRIES],
+        scores=tables[c.SCORES],
+        links=tables.get(c.ECCN_HS_LINKS),
+        unlinked=tables.get(c.UNLINKED_ECCNS),
+        availability=tables.get(c.AVAILABILITY_HS),
+        exports=tables.get(c.EXPORTS),
+        evidence=tables.get(c.EVIDENCE),
+        sensitivity=tables.get(c.SENSITIVITY),
+        comparison=tables.get(c.WEIGHTS_COMPARISON),
         files=files,
     )
     if manifest_path is not None and Path(manifest_path).is_file():
-        inputs.manifest = _load_manifest(Path(manifest_path))
+        inputs.manifest = load_manifest(Path(manifest_path))
         inputs.manifest_path = Path(manifest_path)
     elif manifest_path is not None:
         log.warning("manifest %s not found; the Sources sheet lists processed files only", manifest_path)
     if weights_path is not None and Path(weights_path).is_file():
-        inputs.weights, inputs.weights_validated = load_weights_flat(Path(weights_path))
+        inputs.weights = load_weights_flat(Path(weights_path))
         inputs.weights_path = Path(weights_path)
         inputs.weights_sha256 = sha256_file(weights_path)
     elif weights_path is not None:

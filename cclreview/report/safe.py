@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any
 
+import pandas as pd
+
 #: Characters that make a spreadsheet treat the text as a formula or command.
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
@@ -80,7 +82,7 @@ def normalise_value(value: Any) -> Any:
         return None if math.isnan(value) or math.isinf(value) else value
     if isinstance(value, str):
         return value
-    # numpy / pandas scalars and containers, checked without importing them eagerly.
+    # numpy scalars and arrays.
     type_name = type(value).__module__
     if type_name.startswith("numpy"):
         if hasattr(value, "tolist"):
@@ -91,13 +93,8 @@ def normalise_value(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value) if isinstance(value, set | frozenset) else value
         return "; ".join(str(v) for v in items if v is not None) or None
-    try:
-        import pandas as pd
-
-        if value is pd.NA or value is pd.NaT:
-            return None
-        if isinstance(value, pd.Timestamp):
-            return value.to_pydatetime().replace(tzinfo=None)
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pass
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime().replace(tzinfo=None)
     return str(value)

@@ -359,12 +359,13 @@ def write_evidence(
 
 # --------------------------------------------------------------------------- simple tables
 UNLINKED_COLUMNS = [
-    Column("ECCN", "eccn", "ECCN with no HS link; links to its eCFR text.", "link", 9),
+    Column("ECCN", "eccn", "ECCN without a confirmed HS link; links to its eCFR text.", "link", 9),
     Column("Heading", "heading", "Heading of the ECCN.", "text", 50),
     Column("Category", "category_label", "CCL category.", "text", 20),
     Column("Tier", "tier", "Tier from scoring (usually insufficient evidence without links).", "text", 13),
-    Column("Reason", "reason", "Why no link exists (from the link stage).", "text", 30),
-    Column("Best suggestions", "suggestions", "Suggested HS6 codes with similarity scores, for staff to confirm or reject.", "text", 60),
+    Column("Reason", "reason", "Why no confirmed link exists (from the link stage): no link, unconfirmed links (suggestions only), or a software/technology reason.", "text", 30),
+    Column("Best suggestions", "suggestions", "Suggested HS6 codes with similarity scores, for staff to confirm or reject (not evidence until confirmed in a data/raw/concordance CSV; link_suggestions.csv has their descriptions and the line to paste).", "text", 60),
+    Column("Evidence preview", "evidence_preview", "What the first three suggestions would bring if confirmed: latest world exports, non-U.S. share, suppliers and top two suppliers from availability_hs (HS4 heading when the code has no HS6 data).", "text", 70),
 ]  # fmt: skip
 
 GUARDRAIL_COLUMNS = [

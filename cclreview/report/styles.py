@@ -6,7 +6,9 @@ of that kind, which keeps write-only mode fast while every cell is still formatt
 
 from __future__ import annotations
 
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from cclreview.contracts import TIER_ORDER as TIER_ORDER  # re-exported: sheets sort by it
 
 #: Number format per column kind (see :class:`cclreview.report.columns.Column`).
 #: Kinds without a format (int, rank, num, text) are written unstyled, the fast path
@@ -22,7 +24,6 @@ NUMBER_FORMATS: dict[str, str] = {
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", start_color="1F3864", end_color="1F3864")
 HEADER_ALIGN = Alignment(wrap_text=True, vertical="top")
-HEADER_BORDER = Border(bottom=Side(style="thin", color="000000"))
 REVIEWER_HEADER_FILL = PatternFill("solid", start_color="7F6000", end_color="7F6000")
 REVIEWER_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
 LINK_FONT = Font(color="0563C1", underline="single")
@@ -37,12 +38,11 @@ TIER_COLOURS: dict[str, str] = {
     "candidate": "C6EFCE",
     "review": "FFEB9C",
     "retain": "F4CCCC",
+    "not a foreign-availability case": "DDEBF7",
     "guardrail": "D9D2E9",
     "insufficient evidence": "E7E6E6",
 }
 
-#: The order tiers are listed in (others follow alphabetically).
-TIER_ORDER: tuple[str, ...] = ("candidate", "review", "retain", "guardrail", "insufficient evidence")
 
 #: Colour scale for scores: low = white, high = green.
 SCALE_LOW = "FFFFFF"

@@ -130,7 +130,7 @@ def _weights_line(inputs: ReportInputs) -> tuple[str, str]:
             f"{used[:12]}); re-run `cclreview score`"
         )
     line = f"{inputs.weights_path.name}, sha256 {inputs.weights_sha256[:12]}{match}"
-    note = f"From {inputs.weights_path} ({'validated by the score stage' if inputs.weights_validated else 'as written'}){match}."
+    note = f"From {inputs.weights_path} (validated by the score stage){match}."
     return line, note
 
 
@@ -159,19 +159,6 @@ def _sources_frame(inputs: ReportInputs) -> pd.DataFrame:
         rows.append({"kind": "config", "path": inputs.weights_path.name, "bytes": inputs.weights_path.stat().st_size,
                      "sha256": inputs.weights_sha256})  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def _method_text() -> list[tuple[str, str]]:
-    """The score stage's own description when it offers one, else the generic text."""
-    try:
-        from cclreview import score
-
-        describe = getattr(score, "method_description", None)
-        if callable(describe):
-            return [(str(a), str(b)) for a, b in describe()]
-    except ImportError:  # pragma: no cover - score is part of the package
-        pass
-    return list(sheets.METHOD_TEXT)
 
 
 def build_report(
@@ -359,14 +346,9 @@ def _write_sheets(
                 wb, "Sensitivity", sheets.SENSITIVITY_COLUMNS, frames.sensitivity_frame(inputs, cands), dic,
                 links=links,
             )  # fmt: skip
-        elif step == "Scenarios" and (inputs.scenarios is not None or inputs.comparison is not None):
-            # scenarios.parquet if the score stage wrote one, else the compare-weights table.
-            table, source = (
-                (inputs.scenarios, "scenarios.parquet")
-                if inputs.scenarios is not None
-                else (inputs.comparison, "weights_comparison.csv (cclreview compare-weights)")
-            )
-            cols = sheets.generic_columns(table, source)
+        elif step == "Scenarios" and inputs.comparison is not None:
+            table = inputs.comparison
+            cols = sheets.generic_columns(table, "weights_comparison.csv (cclreview compare-weights)")
             sheets.write_simple(wb, "Scenarios", cols, table.reset_index(drop=True), dic)
         elif step == "Changes":
             note = None if prev is not None else (
@@ -376,7 +358,7 @@ def _write_sheets(
             sheets.write_simple(wb, "Changes", sheets.CHANGES_COLUMNS, changes, dic, note=note,
                                 freeze="C2")  # fmt: skip
         elif step == "Method":
-            text = _method_text() + [
+            text = list(sheets.METHOD_TEXT) + [
                 (
                     "Evidence sheet limits",
                     f"Shows the best {limits[1] or 'all'} HS links of each ECCN (by link rank, then confidence) "

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.errors import InputError, SourceMissingError
-from cclreview.io import write_parquet
 from cclreview.score.availability import (
     REGIME_NAMES,
     aggregate_availability,
@@ -91,17 +91,12 @@ SCORE_COLUMNS = (
     "latest_year",
 )
 
-INPUT_FILES = {
-    "entries": "ccl_entries.parquet",
-    "links": "eccn_hs_links.parquet",
-    "availability": "availability_hs.parquet",
-    "evidence": "evidence.parquet",
-}
-_PRODUCER = {
-    "entries": "cclreview ingest-ccl",
-    "links": "cclreview link",
-    "availability": "cclreview availability",
-    "evidence": "cclreview ingest-evidence",
+#: Input key -> the processed table it is read from (:mod:`cclreview.contracts`).
+INPUT_TABLES = {
+    "entries": "ccl_entries",
+    "links": "eccn_hs_links",
+    "availability": "availability_hs",
+    "evidence": "evidence",
 }
 
 
@@ -333,20 +328,15 @@ def load_inputs(processed: str | os.PathLike[str]) -> dict[str, pd.DataFrame | N
     """
     processed = Path(processed)
     out: dict[str, pd.DataFrame | None] = {}
-    for key, name in INPUT_FILES.items():
-        path = processed / name
-        if not path.is_file():
-            if key == "evidence":
-                log.info("%s not found: scoring with trade proxies only", path)
-                out[key] = None
-                continue
+    for key, table in INPUT_TABLES.items():
+        path = processed / contracts.FILES[table]
+        if not path.is_file() and key != "evidence":
             raise SourceMissingError(
-                f"{path} not found; run `{_PRODUCER[key]}` first (or pass --processed DIR)"
+                f"{path} not found; run `cclreview {contracts.PRODUCER[table]}` first (or pass --processed DIR)"
             )
-        try:
-            out[key] = pd.read_parquet(path)
-        except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
-            raise InputError(f"{path}: cannot read Parquet ({exc}); re-run `{_PRODUCER[key]}`") from exc
+        out[key] = contracts.read(table, processed, required=False)
+        if out[key] is None:
+            log.info("%s not found: scoring with trade proxies only", path)
     return out
 
 
@@ -383,6 +373,6 @@ def run_score(
     """
     weights, prep = prepared or load_prepared(processed, weights_path)
     scores = score_prepared(prep, weights, weights_sha256(weights_path))
-    path = write_parquet(scores, Path(out_dir) / "scores.parquet")
+    path = contracts.write("scores", scores, out_dir)
     log.info("wrote %s (%d ECCNs)", path, len(scores))
     return scores, path

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.config import REFERENCE_DIR, project_paths
 from cclreview.errors import InputError, SourceMissingError
-from cclreview.io import write_csv, write_parquet
+from cclreview.io import write_csv
 from cclreview.trade.countries import CountryResolver
 
 log = logging.getLogger(__name__)
@@ -288,8 +289,7 @@ def ingest_evidence(
             "no supply-side evidence in %s; writing an empty evidence.parquet", project_paths().raw_evidence
         )
         out_dir = Path(out_dir)
-        empty = pd.DataFrame({c: pd.Series(dtype="object") for c in EVIDENCE_COLUMNS})
-        written = [write_parquet(empty, out_dir / "evidence.parquet")]
+        written = [contracts.write("evidence", contracts.empty("evidence", EVIDENCE_COLUMNS), out_dir)]
         written.append(
             write_csv(pd.DataFrame(columns=["value", "count"]), out_dir / "unmatched_evidence_countries.csv")
         )
@@ -307,7 +307,7 @@ def ingest_evidence(
         frames.append(df)
     ev = pd.concat(frames, ignore_index=True)
     out_dir = Path(out_dir)
-    written = [write_parquet(ev, out_dir / "evidence.parquet")]
+    written = [contracts.write("evidence", ev, out_dir)]
     unmatched = resolver.unmatched_report()
     written.append(write_csv(unmatched, out_dir / "unmatched_evidence_countries.csv"))
     return {
