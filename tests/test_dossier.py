@@ -87,8 +87,8 @@ def _add_later_stages(processed: Path) -> None:
     controls.to_parquet(processed / "eccn_controls.parquet", index=False)
     links = pd.read_parquet(processed / "eccn_hs_links.parquet")
     links["confirmed"] = [i % 2 == 0 for i in range(len(links))]
-    links["specificity"] = [0.25 + 0.05 * (i % 10) for i in range(len(links))]
-    links["specificity_class"] = ["narrow-invented" if i % 2 else "broad-invented" for i in range(len(links))]
+    links["specificity"] = [0.3 if i % 2 else 1.0 for i in range(len(links))]
+    links["specificity_class"] = ["residual" if i % 2 else "dedicated" for i in range(len(links))]
     links.to_parquet(processed / "eccn_hs_links.parquet", index=False)
     ind = links[["eccn", "hs6"]].copy()
     ind["hs_code"] = ind["hs6"]
@@ -232,7 +232,6 @@ def test_bare_sections_say_not_yet_available(sites):
         "the decision-model columns of scores.parquet",
         "the China-lens columns of scores.parquet",
         "us_exports.parquet",
-        "the evidence-stage link columns",
         "the evidence-stage sensitivity columns",
     ):
         assert f"(needs {needs})" in text, needs
@@ -250,7 +249,7 @@ def test_full_sections_fill_in(sites):
     text = _page(s["site"], eccn)
     assert "Not yet available" not in text
     assert "15 CFR 742.4 (invented)" in text and "U.S. unilateral rule" in text
-    assert "broad-invented" in text or "narrow-invented" in text
+    assert "<td>dedicated</td>" in text and "<th>Class</th>" in text
     assert "invented effect &lt;b&gt;text&lt;/b&gt;" in text
     assert "12.3%" in text  # U.S. share of China's imports
     links = pd.read_parquet(s["processed"] / "eccn_hs_links.parquet")
@@ -345,6 +344,18 @@ def test_missing_workbook_and_optional_tables(tmp_path):
     assert "No review workbook found" in text
     assert "(needs eccn_hs_links.parquet)" in text and "(needs sensitivity.parquet)" in text
     html5lib.HTMLParser(strict=True).parse(text)
+
+
+def test_links_without_evidence_columns(tmp_path):
+    """Links written before the evidence stage (no confirmed/specificity): the page says so."""
+    paths = make_processed(tmp_path, n_eccns=6)
+    links = pd.read_parquet(paths["processed"] / "eccn_hs_links.parquet")
+    links.drop(columns=["confirmed", "specificity", "specificity_class"]).to_parquet(
+        paths["processed"] / "eccn_hs_links.parquet", index=False
+    )
+    build_dossier(paths["processed"], tmp_path / "site")
+    text = (tmp_path / "site" / page_name(_eccns(paths["processed"])[0])).read_text(encoding="utf-8")
+    assert "(needs the evidence-stage link columns)" in text and "<th>Class</th>" not in text
 
 
 def test_required_tables_and_cli(tmp_path):

@@ -24,6 +24,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.config import REFERENCE_DIR
 from cclreview.errors import InputError
 from cclreview.io import sha256_file
@@ -31,20 +32,24 @@ from cclreview.io import sha256_file
 log = logging.getLogger(__name__)
 
 #: Required tables and the stage that writes each.
-REQUIRED: dict[str, str] = {"scores.parquet": "score", "ccl_entries.parquet": "ingest-ccl"}
+REQUIRED: dict[str, str] = {
+    contracts.SCORES: contracts.PRODUCER["scores"],
+    contracts.CCL_ENTRIES: contracts.PRODUCER["ccl_entries"],
+}
 
-#: Optional processed tables (name -> attribute of :class:`DossierInputs`).
+#: Optional processed tables (file name -> attribute of :class:`DossierInputs`). The
+#: last four come from stages of this round that are not in ``cclreview.contracts`` yet.
 OPTIONAL: dict[str, str] = {
-    "ccl_paragraphs.parquet": "paragraphs",
-    "eccn_hs_links.parquet": "links",
-    "availability_hs.parquet": "availability",
-    "exports.parquet": "exports",
-    "evidence.parquet": "evidence",
-    "sensitivity.parquet": "sensitivity",
-    "eccn_controls.parquet": "controls",
-    "eccn_hs_indicators.parquet": "indicators",
-    "flows_focus.parquet": "flows_focus",
-    "us_exports.parquet": "us_exports",
+    contracts.CCL_PARAGRAPHS: "paragraphs",
+    contracts.ECCN_HS_LINKS: "links",
+    contracts.AVAILABILITY_HS: "availability",
+    contracts.EXPORTS: "exports",
+    contracts.EVIDENCE: "evidence",
+    contracts.SENSITIVITY: "sensitivity",
+    getattr(contracts, "ECCN_CONTROLS", "eccn_controls.parquet"): "controls",
+    getattr(contracts, "ECCN_HS_INDICATORS", "eccn_hs_indicators.parquet"): "indicators",
+    getattr(contracts, "FLOWS_FOCUS", "flows_focus.parquet"): "flows_focus",
+    getattr(contracts, "US_EXPORTS", "us_exports.parquet"): "us_exports",
 }
 
 #: Exports columns read (the table is the largest input; the rest is not needed).
@@ -263,9 +268,11 @@ def load_dossier_inputs(
             raise InputError(
                 f"{processed_dir / name} not found: run `cclreview {stage}` first or pass --processed DIR"
             )
-    scores = _read(processed_dir / "scores.parquet")
-    entries = _read(processed_dir / "ccl_entries.parquet")
-    for df, name in ((scores, "scores.parquet"), (entries, "ccl_entries.parquet")):
+    # Not validated again here: the stages validated on write, and the pages only show
+    # what the tables hold (columns they lack say "not yet available").
+    scores = _read(processed_dir / contracts.SCORES)
+    entries = _read(processed_dir / contracts.CCL_ENTRIES)
+    for df, name in ((scores, contracts.SCORES), (entries, contracts.CCL_ENTRIES)):
         if "eccn" not in df.columns:
             raise InputError(f"{processed_dir / name} lacks column eccn; rebuild it with its stage")
     inputs = DossierInputs(processed_dir=processed_dir, scores=scores, entries=entries)
@@ -275,7 +282,7 @@ def load_dossier_inputs(
             continue
         inputs.files.append((name, path.stat().st_size, sha256_file(path)[:12]))
         if name in OPTIONAL:
-            cols = list(EXPORT_COLUMNS) if name == "exports.parquet" else None
+            cols = list(EXPORT_COLUMNS) if name == contracts.EXPORTS else None
             setattr(inputs, OPTIONAL[name], _read(path, cols))
     inputs.hs_descriptions = _hs_descriptions(Path(hs_file) if hs_file else None)
     inputs.country_names, inputs.regime_members = _reference_tables()
