@@ -21,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "report"))
+sys.path.insert(0, str(ROOT / "tests"))  # synth imports fixtures.contract_fill
 
 
 def main() -> int:
