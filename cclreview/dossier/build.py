@@ -21,9 +21,9 @@ import jinja2
 
 from cclreview import __version__
 from cclreview.dossier import svg
-from cclreview.dossier.context import ContextBuilder, page_name
-from cclreview.dossier.data import DossierInputs, as_list, clean, is_missing, load_dossier_inputs
-from cclreview.dossier.format import FUNCTIONS, finalize
+from cclreview.dossier.context import ContextBuilder
+from cclreview.dossier.data import DossierInputs, clean, is_missing, load_dossier_inputs
+from cclreview.dossier.format import FUNCTIONS, finalize, val
 from cclreview.errors import OutputError
 from cclreview.report.ecfr import ECFR_CCL_URL
 
@@ -134,15 +134,7 @@ def _index_row(ctx: dict[str, Any]) -> dict[str, Any]:
         "reasons": ", ".join(str(r) for r in ctx["entry"]["reasons"]),
         "tier": s.get("tier"),
         "route": clean(dec.get("route")) if "route" in dec else None,
-        "licence_to_china": (
-            None
-            if "licence_to_china" not in dec
-            else (
-                "yes"
-                if dec["licence_to_china"] is True
-                else ("no" if dec["licence_to_china"] is False else clean(dec["licence_to_china"]))
-            )
-        ),
+        "licence_to_china": val(dec["licence_to_china"]) if "licence_to_china" in dec else None,
         "decontrol_score": s.get("decontrol_score"),
         "availability_score": s.get("availability_score"),
         "security_score": s.get("security_score"),
@@ -302,4 +294,4 @@ def build_dossier(
     return render_site(inputs, out_dir, overview=overview)
 
 
-__all__ = ["DossierResult", "as_list", "build_dossier", "environment", "page_name", "render_site"]
+__all__ = ["DossierResult", "build_dossier", "environment", "overview_svg", "render_site"]
