@@ -21,7 +21,7 @@ def _t(text: Any) -> str:
     return escape(str(text), quote=True)
 
 
-def bar_chart(bars: list[dict[str, Any]], width: int = 640) -> str:
+def bar_chart(bars: list[dict[str, Any]], width: int = 520) -> str:
     """Horizontal bars of world-export shares (or values when shares are unknown).
 
     Parameters
@@ -32,20 +32,20 @@ def bar_chart(bars: list[dict[str, Any]], width: int = 640) -> str:
     """
     if not bars:
         return ""
-    row, top, label_w, value_w = 19, 6, 170, 70
+    row, top, label_w, value_w = 20, 6, 158, 52
     plot_w = width - label_w - value_w
     height = top + row * len(bars) + 22
     use_share = all(b.get("share") is not None for b in bars)
     vmax = max((b["share"] if use_share else b["value"]) or 0.0 for b in bars) or 1.0
     parts = [
         f'<svg class="chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'aria-label="Top suppliers by share of world exports" style="{FONT}">'
+        f'aria-label="Top suppliers by share of world exports" style="{FONT};font-size:12px">'
     ]
     for i, b in enumerate(bars):
         y = top + i * row
         v = (b["share"] if use_share else b["value"]) or 0.0
         w = max(1.0, plot_w * v / vmax)
-        name = b["name"] if len(b["name"]) <= 18 else b["name"][:17] + "…"
+        name = b["name"] if len(b["name"]) <= 15 else b["name"][:14] + "…"
         label = f"{b['iso']} {name}"
         weight = ' font-weight="bold"' if b["kind"] != "other" else ""
         text = f"{v * 100:.1f}%" if use_share else f"{v:,.0f}"
@@ -67,7 +67,7 @@ def bar_chart(bars: list[dict[str, Any]], width: int = 640) -> str:
         f'<rect x="80" y="{y - 8}" width="10" height="9" fill="{COLOURS["china"]}"/><text x="94" y="{y}">China</text>'
         f'<rect x="150" y="{y - 8}" width="10" height="9" fill="{COLOURS["us"]}"/><text x="164" y="{y}">U.S.</text>'
         f'<path d="M230 {y - 8}l4 4.5l-4 4.5l-4 -4.5z" fill="#333"/>'
-        f'<text x="238" y="{y}">member of the regime(s) that list the item</text></g>'
+        f'<text x="238" y="{y}">regime member</text></g>'
     )
     parts.append("</svg>")
     return "".join(parts)
