@@ -11,6 +11,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CLI    := $(BIN)/cclreview
 STAMP  := $(VENV)/.installed-stamp
+LOCK   := requirements-dev.lock
 export CCLREVIEW_MIRROR
 
 RAW  := data/raw
@@ -30,7 +31,7 @@ CONC_FILES   := $(wildcard $(RAW)/concordance/*)
 CURATED      := cclreview/reference/eccn_hs_curated.csv cclreview/reference/specificity_classes.csv \
                 cclreview/reference/link_sources.csv $(wildcard cclreview/reference/link_*.csv)
 
-.PHONY: help reports data test lint format bench clean clean-all venv
+.PHONY: help reports data test lint format bench clean clean-all venv lock
 
 help: ## Show this help
 	@echo "cclreview - review the Commerce Control List for decontrol candidates"
@@ -39,12 +40,19 @@ help: ## Show this help
 	@echo
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The pinned versions the tests passed with (requirements-dev.lock), then the package.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e '.[dev]'
 	@touch $@
 
-venv: $(STAMP) ## Create .venv and install cclreview with its dev tools
+venv: $(STAMP) ## Create .venv and install cclreview with its dev tools (pinned)
+
+lock: $(STAMP) ## Regenerate requirements-dev.lock from pyproject.toml (after changing a dependency)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header \
+		--annotation-style line -o $(LOCK)
 
 # Fetch once; stage targets depend on the files themselves (order-only on the manifest),
 # so re-fetching unchanged sources reruns nothing.
@@ -97,9 +105,10 @@ reports: $(REPORT) $(DOSSIER) ## Build the review workbook and the evidence doss
 test: $(STAMP) ## Run the test suite (real-data tests use CCLREVIEW_MIRROR or ../shared/data)
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP) ## Check style with ruff
+lint: $(STAMP) ## Check style and types: ruff (lint + format) and mypy
 	$(BIN)/ruff check cclreview tests bench
 	$(BIN)/ruff format --check cclreview tests bench
+	$(BIN)/mypy
 
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format cclreview tests bench

@@ -107,7 +107,7 @@ def generate(rows: int, seed: int = 7, year: int = 2022, out: Path | None = None
     if path.exists():
         return path
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
+    with tmp.open("wb") as fh:
         write_year(fh, year, rows, seed)
     tmp.replace(path)
     return path

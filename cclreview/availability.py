@@ -198,7 +198,7 @@ def _membership() -> dict[str, frozenset[str]]:
     for col, (kind, name) in REGIME_COLUMNS.items():
         try:
             out[col] = groups.members(kind, name)
-        except Exception as exc:  # noqa: BLE001 - a missing table must not stop the stage
+        except Exception as exc:
             log.warning("membership of %s unavailable (%s); share_outside_%s left empty", name, exc, col)
             out[col] = frozenset()
     return out
@@ -571,7 +571,7 @@ def _missing_major(
     rows["r"] = order.where(order.notna(), vrank)
     top = rows[rows["r"] <= TOP_K][["unit", "ckey", "exporter_iso3"]].drop_duplicates()
     top = top[~top["unit"].isin(partial_units)]  # a sample's "top 5" is not "major"
-    ch = chosen[pkeys + ["year"]].astype({"unit": str, "hs_code": str, "hs_version": str})
+    ch = chosen[[*pkeys, "year"]].astype({"unit": str, "hs_code": str, "hs_version": str})
     ch["row"] = np.arange(len(chosen))
     ch = ch.merge(combos, on=pkeys, how="inner")
     # Top-5 exporters of the other units for the same product ...
@@ -690,7 +690,7 @@ def _read_parquet(path: Path, stage: str) -> pd.DataFrame:
         raise SourceMissingError(f"{path} not found; run `cclreview {stage}` first or pass its path")
     try:
         return pd.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure means an unusable file
+    except Exception as exc:
         raise InputError(
             f"{path} is not a readable Parquet file ({exc}); re-run `cclreview {stage}`"
         ) from exc
@@ -762,7 +762,7 @@ _AUTO = "auto"
 def indicators_for_links(
     links_df: pd.DataFrame,
     availability_df: pd.DataFrame,
-    concordance: hsrev.Concordance | None | str = _AUTO,
+    concordance: hsrev.Concordance | str | None = _AUTO,
     year: int | None = None,
     precedence: Sequence[str] = DEFAULT_PRECEDENCE,
 ) -> pd.DataFrame:

@@ -65,7 +65,7 @@ def baci_base() -> str:
 
 def _open(url: str, headers: dict[str, str] | None = None, timeout: float = TIMEOUT_S) -> Any:
     req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
-    return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 - URLs come from config
+    return urllib.request.urlopen(req, timeout=timeout)
 
 
 def _reason(exc: BaseException) -> str:
@@ -118,7 +118,7 @@ def download(
             total = have + int(length) if length and length.isdigit() else None
             bar = progress.bar(total=total, initial=have, unit="B", unit_scale=True, desc=desc or target.name)
             try:
-                with open(part, "ab" if have else "wb") as fh:
+                with part.open("ab" if have else "wb") as fh:
                     while True:
                         try:
                             block = resp.read(CHUNK)
@@ -142,7 +142,7 @@ def download(
         if got != expected_sha256:
             part.unlink()
             raise FetchError(f"checksum mismatch for {url}: expected sha256 {expected_sha256}, got {got}")
-    os.replace(part, target)
+    part.replace(target)
     return target
 
 

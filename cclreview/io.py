@@ -6,6 +6,7 @@ A failure part-way leaves the previous output untouched and no half-written file
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -37,7 +38,9 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
             suffix=suffix if suffix is not None else target.suffix,
             dir=target.parent,
         )
-    except PermissionError as exc:
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
         raise OutputError(
             f"cannot write {target}: folder {target.parent} is not writable; "
             "choose another --out or fix its permissions"
@@ -47,11 +50,11 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     # mkstemp creates 0600 files; outputs get the usual permissions (0666 less umask).
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+    tmp.chmod(0o666 & ~umask)
     try:
         yield tmp
         try:
-            os.replace(tmp, target)
+            tmp.replace(target)
         except PermissionError as exc:
             raise OutputError(
                 f"cannot replace {target}: it is open in another program or read-only; close it and run again"
@@ -85,7 +88,7 @@ def write_text(text: str, target: str | os.PathLike[str]) -> Path:
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """Return the hex sha256 of a file, read in chunks."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):
             h.update(block)
     return h.hexdigest()

@@ -298,11 +298,33 @@ def test_ingest_writes_parquet(ccl_dir: Path, tmp_path: Path) -> None:
     assert counts["eccns"] == 13 and counts["no_reasons"] == 4 and counts["with_reasons"] == 9
     entries = pd.read_parquet(tmp_path / ENTRIES_FILE)
     paras = pd.read_parquet(tmp_path / PARAGRAPHS_FILE)
-    contract = (
-        "eccn category category_title product_group group_title series heading reasons chart_columns "
-        "control_rows lvs gbs sta related_controls related_definitions items_text notes_text "
-        "subject_to_itar reserved is_600_series is_515 no_reasons source_file source_sha256 ecfr_date"
-    ).split()
+    contract = [
+        "eccn",
+        "category",
+        "category_title",
+        "product_group",
+        "group_title",
+        "series",
+        "heading",
+        "reasons",
+        "chart_columns",
+        "control_rows",
+        "lvs",
+        "gbs",
+        "sta",
+        "related_controls",
+        "related_definitions",
+        "items_text",
+        "notes_text",
+        "subject_to_itar",
+        "reserved",
+        "is_600_series",
+        "is_515",
+        "no_reasons",
+        "source_file",
+        "source_sha256",
+        "ecfr_date",
+    ]
     assert list(entries.columns[: len(contract)]) == contract
     assert list(paras.columns) == ["eccn", "paragraph_id", "parent_id", "depth", "label", "text"]
     row = entries.set_index("eccn").loc["2A950"]

@@ -20,7 +20,7 @@ def resolver() -> CountryResolver:
 
 
 def _golden(fixtures) -> list[tuple[str, str, str]]:
-    with open(fixtures / "trade" / "country_names_golden.tsv", encoding="utf-8", newline="") as fh:
+    with (fixtures / "trade" / "country_names_golden.tsv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     return [(r["value"], r["expected"], r["note"]) for r in rows]
 

@@ -28,7 +28,7 @@ from cclreview.report import build_report, read_previous
 from cclreview.report.ecfr import ECFR_CCL_URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "report"))
-from synth import make_processed  # noqa: E402
+from synth import make_processed
 
 SCRIPT_HEADING = '<script>alert("heading")</script> Invented widgets & "gadgets"'
 HTML_NOTE = 'Looks fine <img src=x onerror=alert(1)> <b>bold</b> & <a href="https://evil.example">x</a>'
@@ -368,7 +368,7 @@ def test_required_tables_and_cli(tmp_path):
     assert result.exit_code == 0, result.output
     assert "5 ECCN pages" in result.output and (out / "index.html").is_file()
     (paths["processed"] / "scores.parquet").unlink()
-    with pytest.raises(InputError, match="scores.parquet not found"):
+    with pytest.raises(InputError, match=r"scores\.parquet not found"):
         build_dossier(paths["processed"], out)
     result = runner.invoke(cli, ["dossier", "--processed", str(paths["processed"]), "--out", str(out)])
     assert result.exit_code == 1

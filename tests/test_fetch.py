@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -26,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serves the eCFR titles endpoint, a Part 774 XML and a zip, honouring Range."""
 
-    ranges: list[str] = []
-    files: dict[str, bytes] = {}
+    ranges: ClassVar[list[str]] = []
+    files: ClassVar[dict[str, bytes]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:
         path = self.path.split("?")[0]
         body = self.files.get(path)
         if body is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import sys
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+import cclreview.io
 from cclreview.cli import cli
 from cclreview.errors import InputError, OutputError
 from cclreview.report import build_report, ecfr_url, read_previous, resolve_run_date
@@ -23,7 +25,7 @@ from cclreview.report.ecfr import ECFR_CCL_URL
 from cclreview.report.safe import clean_text, needs_text_guard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "report"))
-from synth import BELL_HEADING, HOSTILE_EXPLANATION, HOSTILE_HEADING, make_processed  # noqa: E402
+from synth import BELL_HEADING, HOSTILE_EXPLANATION, HOSTILE_HEADING, make_processed
 
 RUN_DATE = "2030-02-01"
 EXPECTED_SHEETS = [
@@ -146,7 +148,7 @@ def test_method_sheet_weights_equal_config(wb, synth):
         if r[0] is None:
             break
         shown[r[0]] = r[1]
-    with open(synth["weights"], "rb") as fh:
+    with Path(synth["weights"]).open("rb") as fh:
         expected = _flatten(tomllib.load(fh))
     assert expected, "weights file is empty"
     for key, value in expected.items():
@@ -361,16 +363,25 @@ def test_locked_or_read_only_target(synth, tmp_path):
     with pytest.raises(OutputError, match="open in a spreadsheet"):
         _build(synth, out)
     lock.unlink()
-    if os.geteuid() == 0:
-        pytest.skip("root ignores file permissions: read-only cases cannot be tested")
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
-    try:
-        with pytest.raises(OutputError, match="not writable"):
-            _build(synth, ro / "wb.xlsx")
-    finally:
-        ro.chmod(0o755)
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EROFS])
+def test_read_only_target_folder(synth, tmp_path, monkeypatch, code):
+    """A folder the temp file cannot be created in (read-only, or a read-only mount).
+
+    Root ignores permission bits, so the refusal is simulated where the writer creates
+    its temp file: the test runs the same way as any user (and in CI, as root).
+    """
+
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(cclreview.io.tempfile, "mkstemp", refuse)
+    out = tmp_path / "wb.xlsx"
+    with pytest.raises(OutputError, match="not writable"):
+        _build(synth, out)
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name != "wb.xlsx"]
 
 
 def test_bad_inputs_give_clear_errors(synth, tmp_path):
@@ -380,7 +391,7 @@ def test_bad_inputs_give_clear_errors(synth, tmp_path):
     bad.write_text("not a workbook", encoding="utf-8")
     with pytest.raises(InputError, match="cannot be read"):
         _build(synth, tmp_path / "x.xlsx", previous=bad)
-    with pytest.raises(OutputError, match=".xlsx"):
+    with pytest.raises(OutputError, match=r"\.xlsx"):
         _build(synth, tmp_path / "x.csv")
 
 

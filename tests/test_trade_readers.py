@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import zipfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -114,14 +115,14 @@ def test_baci_bad_rows_fast_path(ctx: ReadContext) -> None:
     assert res.rows_read == 6
     assert _value(res.exports, exporter_iso3="USA", hs6="903082") == pytest.approx(25_000.0)
     # The slow validating pass rejects the same lines.
-    _, rej, _ = baci._stream_validating(lambda: open(FIX / "baci_bad_fast.csv", "rb"), "x", None)
+    _, rej, _ = baci._stream_validating(partial((FIX / "baci_bad_fast.csv").open, "rb"), "x", None)
     assert sorted(rej["line"]) == [3, 4, 5, 6]
 
 
 def test_baci_fast_and_validating_paths_agree(ctx: ReadContext) -> None:
     """The slow validating pass gives the same totals as the streaming pass."""
     fast = read_trade_file(FIX / "baci_small.csv", ctx)
-    table, rej, seen = baci._stream_validating(lambda: open(FIX / "baci_small.csv", "rb"), "x", None)
+    table, rej, seen = baci._stream_validating(partial((FIX / "baci_small.csv").open, "rb"), "x", None)
     slow = baci._finish(
         table,
         file="x",

@@ -470,10 +470,14 @@ def _walk(entry: _RawEntry) -> _Fields:
         if section != "items_list":
             # 0x521 entries state their control in prose: "subject to RS1 controls".
             f.prose_codes.extend(rc.prose_controls(text))
-        if section == "license" and f.control_rows and not f.control_rows[-1]["chart_or_requirement"]:
-            if rc.chart_columns_in(text):  # "NS Column 2" on its own line after the row
-                f.control_rows[-1]["chart_or_requirement"] = text
-                continue
+        if (
+            section == "license"
+            and f.control_rows
+            and not f.control_rows[-1]["chart_or_requirement"]
+            and rc.chart_columns_in(text)  # "NS Column 2" on its own line after the row
+        ):
+            f.control_rows[-1]["chart_or_requirement"] = text
+            continue
         if key == "controls" and f.control_rows:
             # A further paragraph of a control row's requirement text.
             last = f.control_rows[-1]

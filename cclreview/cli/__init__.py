@@ -24,7 +24,7 @@ COMMAND_MODULES: dict[str, str] = {
     "fetch": "fetch",
     "ingest-ccl": "ccl",
     "ingest-trade": "trade",
-    "ingest-evidence": "availability",
+    "ingest-evidence": "evidence",
     "availability": "availability",
     "link": "link",
     "eval-links": "link",

@@ -1,4 +1,4 @@
-"""CLI commands of the evidence and availability stages."""
+"""CLI command of the availability stage: ``cclreview availability``."""
 
 from __future__ import annotations
 
@@ -7,41 +7,10 @@ from pathlib import Path
 
 import click
 
+from cclreview.cli import options
 from cclreview.config import project_paths
 
 log = logging.getLogger(__name__)
-
-
-@click.command("ingest-evidence")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder (default: data/processed).",
-)
-def ingest_evidence_cmd(paths: tuple[Path, ...], out_dir: Path | None) -> None:
-    """Load supply-side evidence (market shares, analyst producer lists).
-
-    PATHS are CSET-layout folders (provision.csv + providers.csv), analyst files
-    filled from data/raw/templates/producer_evidence_template.csv (CSV or XLSX), or
-    folders holding them. Default: data/raw/evidence. Writes evidence.parquet and
-    unmatched_evidence_countries.csv.
-
-    \b
-    Example:
-      cclreview ingest-evidence data/raw/evidence/cset_eto my_producers.xlsx --out data/processed
-    """
-    from cclreview.trade.evidence import ingest_evidence
-
-    out_dir = out_dir or project_paths().processed
-    res = ingest_evidence(list(paths) or None, out_dir)
-    click.echo(f"evidence: {res['rows']} rows -> {out_dir / 'evidence.parquet'}")
-    if res["unmatched_countries"]:
-        click.echo(
-            f"  {res['unmatched_countries']} country names not matched: see unmatched_evidence_countries.csv"
-        )
 
 
 @click.command("availability")
@@ -65,9 +34,7 @@ def ingest_evidence_cmd(paths: tuple[Path, ...], out_dir: Path | None) -> None:
     default=None,
     help="UN HS concordance CSV (default: data/raw/hs/hs_concordances_comtrade.csv).",
 )
-@click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Output folder."
-)
+@options.out_dir()
 @click.option(
     "--min-share",
     type=float,
@@ -143,4 +110,4 @@ def availability_cmd(
     )
 
 
-commands: list[click.Command] = [ingest_evidence_cmd, availability_cmd]
+commands: list[click.Command] = [availability_cmd]

@@ -6,18 +6,13 @@ from pathlib import Path
 
 import click
 
+from cclreview.cli import options
 from cclreview.config import project_paths
 
 
 @click.command("ingest-ccl")
 @click.argument("xml", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder [default: data/processed].",
-)
+@options.out_dir()
 def ingest_ccl(xml: Path | None, out_dir: Path | None) -> None:
     """Parse the CCL (eCFR XML of 15 CFR 774 Supp. 1) into validated tables.
 

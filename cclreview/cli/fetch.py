@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+from cclreview.cli import options
 from cclreview.config import project_paths
-from cclreview.fetch import FetchResult, fetch_all, fetch_baci, fetch_ccl
-from cclreview.sources import load_sources
 
-_mirror_option = click.option(
-    "--mirror",
-    type=click.Path(file_okay=False),
-    envvar="CCLREVIEW_MIRROR",
-    help="Copy from this local directory instead of downloading [env CCLREVIEW_MIRROR].",
+if TYPE_CHECKING:
+    from cclreview.fetch import FetchResult
+
+_mirror_option = options.mirror(
+    "Copy from this local directory instead of downloading [env CCLREVIEW_MIRROR]."
 )
 
 
@@ -47,6 +48,8 @@ def fetch_ccl_cmd(date: str | None, mirror: str | None) -> None:
     Example:
       cclreview fetch ccl --date 2026-06-24
     """
+    from cclreview.fetch import fetch_ccl
+
     _echo([fetch_ccl(project_paths(), date=date, mirror=mirror)])
 
 
@@ -61,6 +64,8 @@ def fetch_baci_cmd(release: str, hs: str, mirror: str | None) -> None:
     Example:
       cclreview fetch baci --release V202601 --hs HS22
     """
+    from cclreview.fetch import fetch_baci
+
     _echo([fetch_baci(project_paths(), release=release, hs=hs, mirror=mirror)])
 
 
@@ -80,6 +85,9 @@ def fetch_all_cmd(sources_file: str | None, mirror: str | None) -> None:
     Example:
       CCLREVIEW_MIRROR=../shared/data cclreview fetch all
     """
+    from cclreview.fetch import fetch_all
+    from cclreview.sources import load_sources
+
     paths = project_paths()
     _echo(fetch_all(paths, load_sources(sources_file or paths.sources), mirror=mirror))
 

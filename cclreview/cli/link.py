@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
+from cclreview.cli import options
 from cclreview.config import project_paths
-from cclreview.link.curated import CURATED_FILE
 
 
 @click.command("link")
@@ -39,13 +40,7 @@ from cclreview.link.curated import CURATED_FILE
     help="Concordance file or folder (repeatable) [default: data/raw/concordance if present].",
 )
 @click.option("--no-curated", is_flag=True, help="Leave out the shipped curated table (for evaluation).")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="Output folder [default: data/processed].",
-)
+@options.out_dir()
 @click.option(
     "--top-k", default=10, show_default=True, type=click.IntRange(1, 100), help="Suggestions kept per ECCN."
 )
@@ -55,7 +50,7 @@ def link_cmd(
     hs_path: str | None,
     concordances: tuple[str, ...],
     no_curated: bool,
-    out_dir: str | None,
+    out_dir: Path | None,
     top_k: int,
 ) -> None:
     """Link ECCNs to HS6 codes: curated > imported > suggested; D/E entries inherit.
@@ -72,26 +67,30 @@ def link_cmd(
       cclreview link --out data/processed
       cclreview link --concordance ../shared/data/concordance/cn_dualuse_2026_pairs_cat013579.csv
     """
+    from cclreview import contracts
+    from cclreview.link.curated import CURATED_FILE
     from cclreview.link.pipeline import run_link
 
     paths = project_paths()
-    out = Path(out_dir) if out_dir else paths.processed
+    out = out_dir or paths.processed
     # The CCL stage writes next to the other stage outputs: look in --out first.
-    default_entries = out / "ccl_entries.parquet"
+    default_entries = out / contracts.CCL_ENTRIES
     if not default_entries.is_file():
-        default_entries = paths.processed / "ccl_entries.parquet"
+        default_entries = paths.processed / contracts.CCL_ENTRIES
     entries_path = Path(entries) if entries else default_entries
     para_path: Path | None = (
-        Path(paragraphs) if paragraphs else entries_path.parent / "ccl_paragraphs.parquet"
+        Path(paragraphs) if paragraphs else entries_path.parent / contracts.CCL_PARAGRAPHS
     )
-    if not paragraphs and not para_path.is_file():  # type: ignore[union-attr]
+    if not paragraphs and para_path is not None and not para_path.is_file():
         para_path = None  # entry-level suggestions only
     hs_file = Path(hs_path) if hs_path else paths.raw_hs / "harmonized_system_HS2022.csv"
-    conc = list(concordances) or ([paths.raw_concordance] if paths.raw_concordance.is_dir() else [])
+    conc: list[str | Path] = list(concordances) or (
+        [paths.raw_concordance] if paths.raw_concordance.is_dir() else []
+    )
     result = run_link(
         entries_path, para_path, hs_file, out, conc, None if no_curated else CURATED_FILE, top_k
     )
-    s = result.summary
+    s: dict[str, Any] = result.summary
     n_all = len(result.candidates) if result.candidates is not None else len(result.links)
     click.echo(
         f"wrote {out / 'eccn_hs_links.parquet'} ({len(result.links)} primary links; {n_all} with alternatives)"
@@ -162,10 +161,11 @@ def eval_links_cmd(
     """
     import pandas as pd
 
+    from cclreview import contracts
     from cclreview.io import write_text
     from cclreview.link.evaluate import evaluate_links, judged_precision, read_gold, read_judged_gold
 
-    path = Path(links_path) if links_path else project_paths().processed / "eccn_hs_link_candidates.parquet"
+    path = Path(links_path) if links_path else project_paths().processed / contracts.ECCN_HS_LINK_CANDIDATES
     if not path.is_file():
         from cclreview.errors import SourceMissingError
 

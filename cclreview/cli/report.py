@@ -6,22 +6,13 @@ from pathlib import Path
 
 import click
 
+from cclreview.cli import options
 from cclreview.config import project_paths
 
 
 @click.command("report")
-@click.option(
-    "--processed",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder with the stage outputs [default: data/processed].",
-)
-@click.option(
-    "--weights",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Weights file used by scoring, shown on the Method sheet [default: config/weights.toml].",
-)
+@options.processed()
+@options.weights("Weights file used by scoring, shown on the Method sheet [default: config/weights.toml].")
 @click.option(
     "--manifest",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -60,18 +51,13 @@ from cclreview.config import project_paths
     show_default=True,
     help="Best HS links per ECCN shown on the Evidence sheet (0 = all).",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Workbook to write [default: reports/decontrol_candidates.xlsx].",
-)
+@options.out_file("Workbook to write [default: reports/decontrol_candidates.xlsx].")
 @click.option(
     "--summary", is_flag=True, help="Then print the five-line build summary (as `cclreview summary`)."
 )
 def report(
     processed: Path | None,
-    weights: Path | None,
+    weights_path: Path | None,
     manifest: Path | None,
     previous: Path | None,
     fresh: bool,
@@ -100,7 +86,7 @@ def report(
     result = build_report(
         processed or paths.processed,
         out or paths.report,
-        weights=weights or paths.weights,
+        weights=weights_path or paths.weights,
         manifest=manifest or paths.manifest,
         previous=previous,
         carry_from_existing=not fresh,

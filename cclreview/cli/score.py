@@ -7,28 +7,12 @@ from typing import Any
 
 import click
 
+from cclreview.cli import options
 from cclreview.config import project_paths
 
-_processed_option = click.option(
-    "--processed",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder of the processed tables [default: data/processed].",
-)
-_weights_option = click.option(
-    "--weights",
-    "weights_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Weights TOML file [default: config/weights.toml].",
-)
-_out_option = click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder [default: data/processed].",
-)
+_processed_option = options.processed()
+_weights_option = options.weights()
+_out_option = options.out_dir()
 
 
 def _defaults(
@@ -86,13 +70,7 @@ def score(
 @click.command("weights")
 @_weights_option
 @click.option("--show", is_flag=True, help="Print every effective value (defaults filled in).")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Also write the effective values to DIR/weights_effective.toml.",
-)
+@options.out_dir("Also write the effective values to DIR/weights_effective.toml.")
 def weights(weights_path: Path | None, show: bool, out_dir: Path | None) -> None:
     """Validate a weights file; with --show print the effective values.
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from cclreview.cli import options
 from cclreview.config import project_paths
 
 
@@ -20,13 +21,7 @@ def _years(text: str | None) -> list[int] | None:
 
 @click.command("ingest-trade")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder [default: data/processed].",
-)
+@options.out_dir()
 @click.option("--years", default=None, help="Keep only these years, comma separated (e.g. 2022,2024).")
 @click.option(
     "--max-rejected",

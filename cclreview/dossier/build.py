@@ -151,12 +151,12 @@ def _swap_in(tmp: Path, out_dir: Path) -> None:
         old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
         if old.exists():
             shutil.rmtree(old)
-        os.replace(out_dir, old)
+        out_dir.replace(old)
     try:
-        os.replace(tmp, out_dir)
+        tmp.replace(out_dir)
     except OSError as exc:
         if old is not None:
-            os.replace(old, out_dir)
+            old.replace(out_dir)
         raise OutputError(f"cannot move the new dossier into {out_dir}: {exc}") from exc
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
@@ -243,7 +243,7 @@ def render_site(inputs: DossierInputs, out_dir: str | Path, overview: bool = Tru
             **common,
         )
         (tmp / "index.html").write_text(html, encoding="utf-8")
-        os.chmod(tmp, 0o755)
+        tmp.chmod(0o755)
         _swap_in(tmp, out_dir)
     finally:
         if tmp.exists():

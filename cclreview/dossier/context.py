@@ -203,15 +203,15 @@ class ContextBuilder:
             log.warning("us_exports.parquet lacks year/importer/hs6/value columns; focus section left empty")
             return None
         out: dict[str, dict[tuple[int, str], float]] = defaultdict(lambda: defaultdict(float))
-        df = us[us[imp].astype(str).isin(FOCUS_IMPORTERS + ("WLD",))] if imp else us
+        df = us[us[imp].astype(str).isin((*FOCUS_IMPORTERS, "WLD"))] if imp else us
         for c, y, i, v in zip(df[code].astype(str), df["year"], df[imp].astype(str), df[val], strict=True):
             if not is_missing(v):
                 out[c][(int(y), i)] += float(v)
         return out
 
     # ------------------------------------------------------------------ sections
-    def entry_section(self, eccn: str, entry: dict[str, Any], heading: str) -> dict[str, Any]:
-        items = [
+    def entry_section(self, eccn: str, entry: dict[str, Any], heading: str | None) -> dict[str, Any]:
+        items: list[dict[str, Any]] = [
             {
                 "id": p.get("paragraph_id"),
                 "depth": int(p.get("depth") or 1),
@@ -257,8 +257,8 @@ class ContextBuilder:
     def criteria_section(self, s: dict[str, Any]) -> list[dict[str, Any]]:
         """The four 15 CFR 768.6 criteria, plus the two lenses, with the number behind each."""
         gran = s.get("granularity") or "n/a"
-        year = s.get("latest_year")
-        year = int(year) if not is_missing(year) else None
+        raw_year = s.get("latest_year")
+        year = None if raw_year is None or is_missing(raw_year) else int(raw_year)
         src = s.get("evidence_source") or "n/a"
         n = s.get("n_non_us_suppliers")
         ratio, hhi = s.get("non_us_to_us_ratio"), s.get("hhi_non_us")

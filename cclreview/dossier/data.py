@@ -92,7 +92,7 @@ def _read(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
             present = set(pq.read_schema(path).names)
             columns = [c for c in columns if c in present]
         return pd.read_parquet(path, columns=columns)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
+    except Exception as exc:  # any reader failure is an input problem
         raise InputError(f"cannot read {path}: {exc}; rebuild it with the stage that writes it") from exc
 
 
@@ -202,7 +202,9 @@ def _sheet_rows(path: Path, sheet: str) -> list[list[Any]]:
             s.get(f"{{{_NS['r']}}}id") for s in wb.iter(f"{{{_NS['m']}}}sheet") if s.get("name") == sheet
         )
         rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-        target = next(r.get("Target") for r in rels.iter(f"{{{_NS['p']}}}Relationship") if r.get("Id") == rid)
+        target = next(
+            r.get("Target") or "" for r in rels.iter(f"{{{_NS['p']}}}Relationship") if r.get("Id") == rid
+        )
         target = target.lstrip("/")
         target = target if target.startswith("xl/") else f"xl/{target}"
         shared: list[str] = []
@@ -396,7 +398,7 @@ def availability_index(avail: pd.DataFrame | None) -> dict[tuple[str, int], list
             "is_bounded",
             "n_exporters",
             "partial_source",
-        )  # fmt: skip
+        )
         if c in df.columns
     ]
     for rec in records_by_eccn(df[keep], key="hs_code").values():

@@ -138,9 +138,9 @@ def year_chart(rows: list[dict[str, Any]], width: int = 640, height: int = 190) 
     return "".join(parts)
 
 
-def histogram(values: list[float], n_bins: int = 40) -> tuple[float, float, list[int]]:
+def histogram(values: list[float | None], n_bins: int = 40) -> tuple[float, float, list[int]]:
     """(low, high, counts) of ``values`` in ``n_bins`` equal bins (computed once per build)."""
-    vals = [v for v in values if v is not None]
+    vals = [float(v) for v in values if v is not None]
     if not vals:
         return 0.0, 1.0, []
     lo, hi = min(vals), max(vals)

@@ -14,13 +14,34 @@ Public API
 
 from __future__ import annotations
 
-from cclreview.link.curated import load_curated
-from cclreview.link.evaluate import evaluate_links, read_gold
-from cclreview.link.hs import load_hs
-from cclreview.link.imported import flag_conflicts, read_concordance
-from cclreview.link.inherit import find_references, inherit_links
-from cclreview.link.pipeline import CANDIDATES_FILE, LINKS_FILE, UNLINKED_FILE, build_links, run_link
-from cclreview.link.suggest import suggest_links
+import importlib
+from typing import Any
+
+# Submodule of each public name: loaded on first use, so importing one part of the
+# package (e.g. ``cclreview.link.curated``) does not load scikit-learn.
+_WHERE = {
+    "load_curated": "curated",
+    "evaluate_links": "evaluate",
+    "read_gold": "evaluate",
+    "load_hs": "hs",
+    "flag_conflicts": "imported",
+    "read_concordance": "imported",
+    "find_references": "inherit",
+    "inherit_links": "inherit",
+    "CANDIDATES_FILE": "pipeline",
+    "LINKS_FILE": "pipeline",
+    "UNLINKED_FILE": "pipeline",
+    "build_links": "pipeline",
+    "run_link": "pipeline",
+    "suggest_links": "suggest",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CANDIDATES_FILE",

@@ -196,7 +196,7 @@ def read_judged_gold(path: str | os.PathLike[str]) -> pd.DataFrame | None:
 
 
 def _judged_counts(judgements: pd.Series) -> dict[str, float]:
-    n = int(len(judgements))
+    n = len(judgements)
     right = int((judgements == "right").sum())
     partly = int((judgements == "partly").sum())
     return {
@@ -242,7 +242,7 @@ def judged_precision(links: pd.DataFrame, gold: pd.DataFrame) -> dict[str, Any]:
         return round(int(sub["judgement"].isin(kinds).sum()) / want, 4) if want else float("nan")
 
     return {
-        "n_gold": int(len(gold)),
+        "n_gold": len(gold),
         "overall": _judged_counts(found["judgement"]),
         "by_source": {f: _judged_counts(g["judgement"]) for f, g in found.groupby("_family")},
         "evidence": _judged_counts(ev["judgement"]),
@@ -269,7 +269,7 @@ def link_precision(links: pd.DataFrame, gold: pd.DataFrame) -> dict[str, Any]:
     fam = df["source"].map(source_family)
     out: dict[str, Any] = {
         "n_eccns": len(common),
-        "n_links": int(len(df)),
+        "n_links": len(df),
         "precision": round(float(hit.mean()), 4) if len(df) else float("nan"),
         "recall": round(int(hit.sum()) / len(pairs), 4) if pairs else float("nan"),
         "precision_by_source": {f: round(float(h.mean()), 4) for f, h in hit.groupby(fam)},

@@ -429,9 +429,9 @@ def summarise(links: pd.DataFrame, unlinked: pd.DataFrame, rejected: pd.DataFram
         "eccns_with_any_source": {k: int(v) for k, v in links.groupby("source")["eccn"].nunique().items()},
         "rows_by_source": {k: int(v) for k, v in links["source"].value_counts().items()},
         "conflicts": int(links["conflict"].sum()),
-        "unlinked": int(len(unlinked)),
+        "unlinked": len(unlinked),
         "unlinked_by_reason": {k: int(v) for k, v in unlinked["reason"].value_counts().items()},
-        "rejected_rows": int(len(rejected)),
+        "rejected_rows": len(rejected),
     }
 
 

@@ -18,6 +18,7 @@ Method
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -329,7 +330,7 @@ def suggest_links(
     hs_codes = hs["hs6"].to_numpy().astype(str)
     # Tokenised once; both vector spaces reuse the tokens.
     tokens = hs_docs + docs.tokens
-    word_docs = [t + [f"{a} {b}" for a, b in zip(t, t[1:], strict=False)] for t in tokens]
+    word_docs = [t + [f"{a} {b}" for a, b in itertools.pairwise(t)] for t in tokens]
     word = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
     w_all = word.fit_transform(word_docs)
     c_all = _char_tfidf(tokens)

@@ -107,7 +107,7 @@ def candidates_frame(inputs: ReportInputs, annotations: pd.DataFrame | None = No
         df = df.merge(sens[keep].drop_duplicates("eccn"), on="eccn", how="left")
         if {"rank_p05", "rank_p95"} <= set(df.columns):
             df["rank_interval"] = [
-                f"{int(round(lo))}-{int(round(hi))}" if pd.notna(lo) and pd.notna(hi) else None
+                f"{round(lo)}-{round(hi)}" if pd.notna(lo) and pd.notna(hi) else None
                 for lo, hi in zip(df["rank_p05"], df["rank_p95"], strict=True)
             ]
     # Relative link to the dossier page (reports/dossier/ beside the workbook); file names
@@ -307,7 +307,7 @@ def _supplier_rows(
     ex["unit_value_ratio"] = np.where(ex["_us_uv"] > 0, ex["_uv"] / ex["_us_uv"], np.nan)
     # Valued rows by value, then rank-only rows by their published rank.
     ex["_v"] = ex["value_usd"].fillna(-1.0)
-    ex = ex.sort_values(keys + ["_v", "rank", "exporter_iso3"], ascending=[True] * 4 + [False, True, True])
+    ex = ex.sort_values([*keys, "_v", "rank", "exporter_iso3"], ascending=[True] * 4 + [False, True, True])
     ex["supplier_rank"] = ex.groupby(keys, sort=False).cumcount() + 1
     ex = ex[ex["supplier_rank"] <= max_suppliers]
     out: dict[tuple, list[dict]] = {}
@@ -326,6 +326,7 @@ def _supplier_rows(
 
 
 def _supply_side_rows(inputs: ReportInputs) -> pd.DataFrame:
+    assert inputs.evidence is not None  # callers check
     ev = inputs.evidence.copy()
     if "eccn" not in ev.columns:
         ev["eccn"] = None
@@ -344,7 +345,7 @@ def _supply_side_rows(inputs: ReportInputs) -> pd.DataFrame:
             "eccn": ev["eccn"].astype(str),
             "paragraph": None,
             "hs_code": ev["hs6"],
-            "hs_level": np.where(ev["hs6"].notna(), 6, None),
+            "hs_level": ev["hs6"].notna().map({True: 6, False: None}),
             "link_source": "supply-side evidence",
             "year": ev.get("year"),
             "supplier": ev.get("country_iso3"),

@@ -84,12 +84,11 @@ def normalise_value(value: Any) -> Any:
         return value
     # numpy scalars and arrays.
     type_name = type(value).__module__
-    if type_name.startswith("numpy"):
-        if hasattr(value, "tolist"):
-            py = value.tolist()
-            if isinstance(py, list):
-                return "; ".join(str(v) for v in py if v is not None) or None
-            return normalise_value(py)
+    if type_name.startswith("numpy") and hasattr(value, "tolist"):
+        py = value.tolist()
+        if isinstance(py, list):
+            return "; ".join(str(v) for v in py if v is not None) or None
+        return normalise_value(py)
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value) if isinstance(value, set | frozenset) else value
         return "; ".join(str(v) for v in items if v is not None) or None

@@ -583,7 +583,7 @@ def write_summary(
     # Category x tier.
     tiers = sorted(counts.index, key=styles.tier_sort_key)
     b.section("ECCNs by category and tier")
-    b.header(["Category", "Total"] + tiers)
+    b.header(["Category", "Total", *tiers])
     table = cands.assign(tier=cands["tier"].fillna("(none)")).pivot_table(
         index="category_label", columns="tier", values="eccn", aggfunc="count", fill_value=0
     )

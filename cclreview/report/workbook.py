@@ -112,7 +112,7 @@ def _ccl_edition(inputs: ReportInputs) -> str:
 
 def _weights_line(inputs: ReportInputs) -> tuple[str, str]:
     """(Summary line, Method note) about the weights file and its match with scores."""
-    if inputs.weights is None:
+    if inputs.weights is None or inputs.weights_path is None or inputs.weights_sha256 is None:
         return (
             "weights file not found",
             "Weights file not found: the values used by scoring cannot be shown.",
@@ -216,7 +216,7 @@ def build_report(
     _check_target_writable(out)
     prev: PreviousWorkbook | None = None
     if previous is not None:
-        prev = read_previous(previous)
+        prev = read_previous(Path(previous))
     elif carry_from_existing and out.exists():
         try:
             prev = read_previous(out)
@@ -227,7 +227,11 @@ def build_report(
             ) from exc
         log.info("carrying reviewer work over from the existing %s", out)
 
-    inputs = load_inputs(Path(processed), weights, manifest)
+    inputs = load_inputs(
+        Path(processed),
+        Path(weights) if weights is not None else None,
+        Path(manifest) if manifest is not None else None,
+    )
     annotations = prev.annotations if prev is not None else None
     cands = frames.candidates_frame(inputs, annotations)
     headings = dict(zip(cands["eccn"], cands["heading"], strict=True))
@@ -299,7 +303,7 @@ def _discard(wb: Workbook) -> None:
                 elif obj is not None:
                     obj.xf.close()
                     obj.cleanup()
-            except Exception:  # noqa: BLE001 - best effort: the original error matters
+            except Exception:
                 log.debug("cleanup of sheet %s failed", ws.title, exc_info=True)
 
 
@@ -358,13 +362,14 @@ def _write_sheets(
             sheets.write_simple(wb, "Changes", sheets.CHANGES_COLUMNS, changes, dic, note=note,
                                 freeze="C2")  # fmt: skip
         elif step == "Method":
-            text = list(sheets.METHOD_TEXT) + [
+            text = [
+                *list(sheets.METHOD_TEXT),
                 (
                     "Evidence sheet limits",
                     f"Shows the best {limits[1] or 'all'} HS links of each ECCN (by link rank, then confidence) "
                     f"and the {limits[0]} largest non-U.S. suppliers of each; every link is in "
                     "eccn_hs_links.parquet and the Method table below counts them all.",
-                )
+                ),
             ]
             sheets.write_method(wb, inputs.weights, weights_note, _link_sources(inputs), text, dic)
         elif step == "Sources":

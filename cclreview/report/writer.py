@@ -454,7 +454,7 @@ def write_table(
             value = values[i]
             if value is None:
                 cells.append(None)
-            elif mode == "link":
+            elif mode == "link" and link_for is not None:
                 cells.append(factory.cell(value, font=styles.LINK_FONT, hyperlink=link_for(value)))
             elif type(value) is str and needs_text_guard(value):
                 cells.append(factory.guarded(value, arr))

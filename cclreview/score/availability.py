@@ -231,7 +231,7 @@ def aggregate_availability(
     eccns = pd.Index(eccn_regimes.index, name="eccn")
     ind = indicators[indicators["eccn"].isin(eccns)].reset_index(drop=True)
     W = _num(ind, "world_exports_usd")
-    usable = ~np.isnan(W) & (W >= weights.suppliers.min_world_exports_usd) & (W > 0)
+    usable = ~np.isnan(W) & (weights.suppliers.min_world_exports_usd <= W) & (W > 0)
     conf = _num(ind, "confidence")
     conf = np.where(np.isnan(conf), 0.0, conf)
     years = _num(ind, "year")[usable]

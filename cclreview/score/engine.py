@@ -129,7 +129,7 @@ class Prepared:
 
 def _list_col(values: pd.Series) -> list[list[str]]:
     """A list column as Python lists of str (Parquet gives numpy arrays)."""
-    out = []
+    out: list[list[str]] = []
     for v in values:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             out.append([])
@@ -146,7 +146,7 @@ def _regime_members() -> dict[str, frozenset[str]] | None:
         from cclreview.trade.groups import load_regimes
 
         df = load_regimes()
-    except Exception as exc:  # noqa: BLE001 - optional input: score without it
+    except Exception as exc:
         log.warning(
             "regime memberships unavailable (%s); evidence-based outside_regime left to trade data", exc
         )

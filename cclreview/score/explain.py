@@ -51,7 +51,7 @@ def availability_phrase(component: str, row: dict[str, Any]) -> str | None:
         return f"non-U.S. sources {row['non_us_share']:.0%} of world supply"
     if component == "sufficient_quantity":
         r = row.get("non_us_to_us_ratio")
-        if _nan(r):
+        if r is None or _nan(r):
             return None
         if math.isinf(r):
             if str(row.get("granularity", "")).startswith("supply-side"):
@@ -140,7 +140,7 @@ def explain(row: dict[str, Any], weights: Weights) -> str:
     contrib = []
     for comp in AVAILABILITY_COMPONENTS:
         val = row.get(comp)
-        if not _nan(val) and w[comp] > 0:
+        if val is not None and not _nan(val) and w[comp] > 0:
             contrib.append((w[comp] * val, w[comp] * (1 - val), comp))
     parts: list[str] = []
     if tier == "retain" and row.get("security_score", 0) >= weights.tiers.retain_min_security:

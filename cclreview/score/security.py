@@ -43,10 +43,7 @@ def _codes(value: Any) -> list[str]:
     """A list of upper-case codes from a list/array/string cell."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return []
-    if isinstance(value, str):
-        items = re.split(r"[;,]", value)
-    else:
-        items = list(value)
+    items = re.split(r"[;,]", value) if isinstance(value, str) else list(value)
     return [str(v).strip().upper() for v in items if str(v).strip()]
 
 

@@ -132,7 +132,7 @@ def make_synthetic(n_eccns: int = 637, seed: int = 0) -> dict[str, pd.DataFrame]
     availability = pd.DataFrame(av).drop_duplicates(["hs_code", "hs_level"])
     ev = []
     for e in rng.choice(eccns, size=max(1, n_eccns // 60), replace=False):
-        for c in rng.choice(_COUNTRIES + ("USA",), size=4, replace=False):
+        for c in rng.choice((*_COUNTRIES, "USA"), size=4, replace=False):
             ev.append(
                 {
                     "eccn": str(e),

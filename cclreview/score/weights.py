@@ -13,6 +13,7 @@ The formula that uses these values is documented in :mod:`cclreview.score.engine
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -178,7 +179,7 @@ class SecurityReasons(_Strict):
         # Column 1 is the stricter control of a pair: a weighting that rates it lower
         # would let a stronger reason lower security relevance.
         for family, cols in REASON_FAMILIES.items():
-            for stronger, weaker in zip(cols, cols[1:], strict=False):
+            for stronger, weaker in itertools.pairwise(cols):
                 if getattr(self, stronger) < getattr(self, weaker):
                     raise ValueError(
                         f"{weaker}: value {getattr(self, weaker)} exceeds {stronger} "

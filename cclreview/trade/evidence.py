@@ -255,7 +255,7 @@ def _looks_like_template(path: Path) -> bool:
             cols = pd.read_excel(path, nrows=0).columns
         else:
             cols = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-    except Exception:  # noqa: BLE001 - an unreadable file is simply not a template
+    except Exception:
         return False
     return {"comparable_quality", "producer", "country"} <= {str(c).strip().lower() for c in cols}
 
@@ -279,11 +279,11 @@ def ingest_evidence(
         Row counts per input and the paths written.
     """
     defaulted = not paths
-    paths = list(paths) if paths else [project_paths().raw_evidence]
-    if defaulted and not paths[0].exists():
+    folders = [Path(p) for p in paths] if paths else [project_paths().raw_evidence]
+    if defaulted and not folders[0].exists():
         # Supply-side evidence is optional: no folder means "none yet", not an error.
-        paths = []
-    inputs = discover(paths)
+        folders = []
+    inputs = discover(folders)
     if not inputs and defaulted:
         log.info(
             "no supply-side evidence in %s; writing an empty evidence.parquet", project_paths().raw_evidence
@@ -296,7 +296,7 @@ def ingest_evidence(
         return {"rows": 0, "inputs": {}, "unmatched_countries": 0, "written": [str(w) for w in written]}
     if not inputs:
         raise SourceMissingError(
-            f"no evidence found in {', '.join(map(str, paths))}; put a CSET folder (provision.csv, providers.csv) "
+            f"no evidence found in {', '.join(map(str, folders))}; put a CSET folder (provision.csv, providers.csv) "
             "or a filled copy of data/raw/templates/producer_evidence_template.csv there"
         )
     resolver = CountryResolver()

@@ -94,6 +94,7 @@ def members(kind: str, name: str) -> frozenset[str]:
     InputError
         For an unknown kind or name.
     """
+    allowed: tuple[str, ...]
     if kind == "group":
         df, allowed = load_country_groups(), EAR_GROUPS
     elif kind == "regime":

@@ -390,7 +390,7 @@ def _read_products(path: Path, ctx: ReadContext) -> ReadResult:
 register(
     Reader(
         "otstats_hs4",
-        lambda p, cols: _OTS_COLS <= set(cols),
+        lambda p, cols: set(cols) >= _OTS_COLS,
         _read_world,
         READER_VERSION,
         40,
@@ -400,7 +400,7 @@ register(
 register(
     Reader(
         "oec_hs4_top_n",
-        lambda p, cols: _RANKS_COLS <= set(cols),
+        lambda p, cols: set(cols) >= _RANKS_COLS,
         _read_top_n,
         READER_VERSION,
         41,
@@ -410,7 +410,7 @@ register(
 register(
     Reader(
         "oec_hs4_products",
-        lambda p, cols: _PRODUCTS_COLS <= set(cols) and "exporter_iso2" not in cols,
+        lambda p, cols: set(cols) >= _PRODUCTS_COLS and "exporter_iso2" not in cols,
         _read_products,
         READER_VERSION,
         42,
