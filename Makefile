@@ -66,6 +66,10 @@ data: $(STAMP) ## Get or refresh every source into data/raw (mirror or download)
 $(PROC)/ccl_entries.parquet: $(CCL_XML) | $(STAMP) $(MANIFEST)
 	$(CLI) ingest-ccl --out $(PROC)
 
+EAR_FILES    := $(wildcard $(RAW)/ear/*)
+$(PROC)/eccn_controls.parquet: $(PROC)/ccl_entries.parquet $(EAR_FILES) cclreview/reference/control_reasons.csv | $(STAMP) $(MANIFEST)
+	$(CLI) controls
+
 $(PROC)/exports.parquet: $(TRADE_FILES) | $(STAMP) $(MANIFEST)
 	$(CLI) ingest-trade --out $(PROC)
 
@@ -79,7 +83,7 @@ $(PROC)/eccn_hs_links.parquet: $(PROC)/ccl_entries.parquet $(HS_FILES) $(CONC_FI
 	$(CLI) link --out $(PROC)
 
 # Scores and the sensitivity analysis come from one process (one load of the inputs).
-$(PROC)/scores.parquet $(PROC)/sensitivity.parquet &: $(PROC)/ccl_entries.parquet $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP)
+$(PROC)/scores.parquet $(PROC)/sensitivity.parquet &: $(PROC)/ccl_entries.parquet $(PROC)/eccn_controls.parquet $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP)
 	$(CLI) score --sensitivity-draws 1000 --out $(PROC)
 
 # The workbook formats every processed table (and carries reviewer notes over from an

@@ -40,6 +40,8 @@ AVAILABILITY_HS = "availability_hs.parquet"
 ECCN_HS_LINKS = "eccn_hs_links.parquet"
 ECCN_HS_LINK_CANDIDATES = "eccn_hs_link_candidates.parquet"
 SCORES = "scores.parquet"
+ECCN_CONTROLS = "eccn_controls.parquet"
+ECCN_LISTS = "eccn_lists.parquet"
 SENSITIVITY = "sensitivity.parquet"
 # Side outputs (CSV, listed for the report and the docs; no model).
 UNLINKED_ECCNS = "unlinked_eccns.csv"
@@ -72,6 +74,7 @@ class Stage:
 #: The stages in pipeline order (``cclreview run`` and the Makefile follow it).
 STAGE_ORDER: tuple[Stage, ...] = (
     Stage("ingest-ccl", ("ccl_entries", "ccl_paragraphs")),
+    Stage("controls", ("eccn_controls", "eccn_lists")),
     Stage("ingest-trade", ("exports",)),
     Stage("ingest-evidence", ("evidence",)),
     Stage("availability", ("availability_hs",)),
@@ -369,6 +372,36 @@ class EccnHsLinkCandidates(EccnHsLinks):
         name = "eccn_hs_link_candidates"
 
 
+class EccnControls(_Model):
+    """``eccn_controls.parquet``: one row per ECCN x reason x chart column or requirement (``cclreview controls``)."""
+
+    eccn: Series[str] = pa.Field(str_matches=_ECCN)
+    reason: Series[str] = pa.Field(description='"NS", "NP", ..., "FP" (foreign policy, 746.8)')
+    column: Series[str] = pa.Field(description='Country Chart column, e.g. "NS2"; "" when none')
+    scope_text: Series[str] = pa.Field(description="what the control applies to, as written")
+    destinations: Series[object] = pa.Field(description="list of ISO3 needing a licence under it")
+    n_destinations: Series[float] = pa.Field(ge=0, nullable=True, description="empty when not determinable")
+    legal_basis: Series[str] = pa.Field(description='EAR section, e.g. "742.4", "742.3(a)(2)", "746.8"')
+    regime: Series[str] = pa.Field(isin=["wassenaar", "nsg", "mtcr", "australia_group", "cwc", "none"])
+    kind: Series[str] = pa.Field(isin=["foreign-availability case", "not a foreign-availability case"])
+    route: Series[str] = pa.Field(description='"U.S. unilateral rule", "regime proposal: Wassenaar", ...')
+
+    class Config:
+        name = "eccn_controls"
+
+
+class EccnLists(_Model):
+    """``eccn_lists.parquet``: items of Supp. 2 to Part 744 (MEU) and Supps. 6/7 to Part 774 (SL/VSL) (``cclreview controls``)."""
+
+    list: Series[str] = pa.Field(isin=["MEU", "SL", "VSL"])
+    eccn: Series[str] = pa.Field(str_matches=_ECCN)
+    paragraphs: Series[object] = pa.Field(description='list of paragraph references, e.g. "5A001.b.5"')
+    limited: Series[bool] = pa.Field(description="only part of what the references name is listed")
+
+    class Config:
+        name = "eccn_lists"
+
+
 class Scores(_Model):
     """``scores.parquet``: every ECCN ranked, with tier and explanation (``cclreview score``)."""
 
@@ -393,6 +426,17 @@ class Scores(_Model):
     granularity: Series[str] = pa.Field(description='"HS6", "HS4", "HS6+HS4", "supply-side+...", ""')
     missing_major_exporters: Series[object] = pa.Field(description="list of ISO3")
     weights_sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
+    route: Series[str] = pa.Field(description="every route needed to lift the entry's controls")
+    licence_to_china: Series[bool] = pa.Field(description="any control needs a licence for China today")
+    licence_to_china_reasons: Series[str]
+    licence_destinations: Series[int] = pa.Field(ge=0)
+    meu_listed: Series[bool] = pa.Field(description="on Supp. No. 2 to Part 744 (744.21)")
+    meu_paragraphs: Series[str]
+    sensitive_list: Series[str] = pa.Field(description="paragraphs on the Wassenaar Sensitive List")
+    very_sensitive_list: Series[str] = pa.Field(description="paragraphs on the Very Sensitive List")
+    lvs: Series[str]
+    gbs: Series[str]
+    sta: Series[str]
 
     class Config:
         name = "scores"
@@ -425,6 +469,8 @@ MODELS: dict[str, type[_Model]] = {
     "availability_hs": AvailabilityHs,
     "eccn_hs_links": EccnHsLinks,
     "eccn_hs_link_candidates": EccnHsLinkCandidates,
+    "eccn_controls": EccnControls,
+    "eccn_lists": EccnLists,
     "scores": Scores,
     "sensitivity": Sensitivity,
 }
@@ -436,6 +482,8 @@ FILES: dict[str, str] = {
     "availability_hs": AVAILABILITY_HS,
     "eccn_hs_links": ECCN_HS_LINKS,
     "eccn_hs_link_candidates": ECCN_HS_LINK_CANDIDATES,
+    "eccn_controls": ECCN_CONTROLS,
+    "eccn_lists": ECCN_LISTS,
     "scores": SCORES,
     "sensitivity": SENSITIVITY,
 }

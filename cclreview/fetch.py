@@ -283,6 +283,59 @@ def fetch_ccl(
     return FetchResult("ccl", target, "downloaded", url)
 
 
+#: EAR parts fetched by ``cclreview fetch ear`` besides the CCL (Part 774): the Country
+#: Chart is Supp. No. 1 to Part 738, the military end-use list Supp. No. 2 to Part 744.
+EAR_PARTS: tuple[int, ...] = (738, 744)
+
+
+def ear_url(part: int, date: str, base_url: str | None = None) -> str:
+    """URL of one part of 15 CFR at eCFR issue ``date`` (the same API as the CCL)."""
+    return f"{base_url or ecfr_base()}/api/versioner/v1/full/{date}/title-15.xml?part={part}"
+
+
+def fetch_ear(
+    paths: ProjectPaths,
+    date: str | None = None,
+    parts: tuple[int, ...] = EAR_PARTS,
+    base_url: str | None = None,
+) -> list[FetchResult]:
+    """Download the eCFR XML of Parts 738 and 744 into ``data/raw/ear/``.
+
+    ``ecfr_part738_<date>.xml`` holds the Country Chart; ``cclreview controls`` reads it
+    when no chart JSON is present. Each file is written atomically (temp file, rename).
+
+    Raises
+    ------
+    SourceMissingError
+        When the eCFR cannot be reached, naming the URL and where to put the file instead.
+    """
+    dest = paths.raw / "ear"
+    results: list[FetchResult] = []
+    try:
+        if not date or date == "latest":
+            date = latest_ecfr_date(base_url)
+        for part in parts:
+            url = ear_url(part, date, base_url)
+            target = dest / f"ecfr_part{part}_{date}.xml"
+            download(url, target, desc=f"15 CFR {part} {date}")
+            _manifest_entry(
+                paths,
+                target,
+                kind="ear",
+                url=url,
+                vintage=date,
+                licence=CCL_LICENCE,
+                note=f"eCFR 15 CFR Part {part}",
+            )
+            results.append(FetchResult(f"ear_part{part}", target, "downloaded", url))
+    except FetchError as exc:
+        raise SourceMissingError(
+            f"{exc}; put the eCFR XML of 15 CFR Parts {', '.join(map(str, parts))} in {dest} "
+            f"(ecfr_part<N>_<YYYY-MM-DD>.xml) or set {MIRROR_ENV} to the data mirror"
+        ) from exc
+    return results
+
+
 def _date_in_name(name: str) -> str | None:
     found = re.search(r"(\d{4}-\d{2}(?:-\d{2})?)", name)
     return found.group(1) if found else None

@@ -59,6 +59,12 @@ def _ingest_evidence(run: Run) -> object:
     return ingest_evidence(None, run.processed)
 
 
+def _controls(run: Run) -> object:
+    from cclreview.controls import run_controls
+
+    return run_controls(run.processed, run.paths.raw)
+
+
 def _availability(run: Run) -> object:
     from cclreview.availability import run_availability
 
@@ -114,6 +120,7 @@ def _report(run: Run) -> object:
 #: Stage command -> the library call that does its work (``report`` last).
 STAGE_FUNCTIONS: dict[str, Callable[[Run], object]] = {
     "ingest-ccl": _ingest_ccl,
+    "controls": _controls,
     "ingest-trade": _ingest_trade,
     "ingest-evidence": _ingest_evidence,
     "availability": _availability,

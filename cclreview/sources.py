@@ -55,7 +55,7 @@ class FileSource(_Strict):
     """One file fetched from a mirror or its official URL into ``data/raw/<target>``."""
 
     name: str
-    kind: Literal["hs", "trade", "evidence", "concordance", "countries", "ccl"]
+    kind: Literal["hs", "trade", "evidence", "concordance", "countries", "ccl", "ear"]
     target: str
     mirror: str
     url: str = ""

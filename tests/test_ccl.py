@@ -51,7 +51,7 @@ def test_codes_in_reads_any_separator(codes: list[str], sep: str) -> None:
 
 
 def test_codes_in_ignores_words_and_longer_tokens() -> None:
-    assert rc.codes_in("Foreign policy") == []
+    assert rc.codes_in("Foreign policy") == ["FP"]  # "foreign policy" in words is FP
     assert rc.codes_in("N/A") == []
     # NSG and ATM are words, not codes; "CC 1" and "CC1" are the code CC.
     assert rc.codes_in("NSG, ATM, CC 1, MT1") == ["CC", "MT"]
@@ -72,7 +72,10 @@ def test_chart_columns_in() -> None:
 def test_controls_of_row_and_bare_columns() -> None:
     assert rc.controls_of_row("SL and AT apply to entire entry.") == ["SL", "AT"]
     assert rc.controls_of_row("NS applies to 2B001.a, .b") == ["NS"]
-    assert rc.controls_of_row("Russian industry sector sanctions apply to entire entry") == []
+    # The Russian industry-sector sanctions are a foreign-policy control (746.8): FP.
+    assert rc.controls_of_row("Russian industry sector sanctions apply to entire entry") == ["FP"]
+    assert rc.codes_in("AT, RS, foreign policy") == ["AT", "RS", "FP"]
+    assert rc.codes_in("Foreign policy") == ["FP"]
     assert rc.chart_columns_of_row("AT", "Column 1.") == ["AT1"]
     assert rc.chart_columns_of_row("NS", "NS Column 2.") == ["NS2"]
     assert rc.chart_columns_of_row("CC", "A license is required for ALL destinations.") == []
@@ -136,11 +139,13 @@ def test_fixture_control_rows(mini: tuple[pd.DataFrame, pd.DataFrame]) -> None:
 def test_fixture_empty_reasons_are_flagged_not_guessed(mini: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     entries, _ = mini
     empty = entries[entries["no_reasons"]].set_index("eccn")
-    assert sorted(empty.index) == ["2A951", "2A952", "2C951", "2E951"]
+    assert sorted(empty.index) == ["2A951", "2A952", "2C951"]
     assert all(len(r) == 0 for r in empty["reasons"])
     assert empty.loc["2A951", "subject_to_itar"] and not empty.loc["2A951", "reserved"]
     assert empty.loc["2A952", "reserved"] and empty.loc["2C951", "reserved"]
-    assert empty.loc["2E951", "no_reasons_why"] == "reason stated without a code: Foreign policy"
+    # "Foreign policy" in words is the FP reason (Russian industry-sector sanctions, 746.8).
+    fp = _entry(entries, "2E951")
+    assert list(fp["reasons"]) == ["FP"] and not fp["no_reasons"] and pd.isna(fp["no_reasons_why"])
     assert empty["no_reasons_why"].notna().all()
     assert entries.loc[~entries["no_reasons"], "no_reasons_why"].isna().all()
     # The sanctions row is kept (with no code) so reviewers still see it.
@@ -295,7 +300,7 @@ def test_validation_passes_on_parsed_tables(mini: tuple[pd.DataFrame, pd.DataFra
 
 def test_ingest_writes_parquet(ccl_dir: Path, tmp_path: Path) -> None:
     counts = ingest_ccl(ccl_dir / "mini_ccl.xml", tmp_path)
-    assert counts["eccns"] == 13 and counts["no_reasons"] == 4 and counts["with_reasons"] == 9
+    assert counts["eccns"] == 13 and counts["no_reasons"] == 3 and counts["with_reasons"] == 10
     entries = pd.read_parquet(tmp_path / ENTRIES_FILE)
     paras = pd.read_parquet(tmp_path / PARAGRAPHS_FILE)
     contract = [
@@ -420,6 +425,8 @@ def test_real_reasons_agree_with_an_independent_scan(
         line = re.search(r"Reasons? for Control:?\s*([^\n]*)", plain)
         found = re.findall(r"\b([A-Z]{2})\s?\d?\b", line.group(1)) if line else []
         scanned[eccn] = {c for c in found if c in rc.REASON_CODES}
+        if line and re.search(r"foreign policy", line.group(1), re.IGNORECASE):
+            scanned[eccn].add("FP")
     parsed = dict(zip(entries["eccn"], entries["reasons"], strict=True))
     assert set(scanned) == set(parsed)
     differ = sorted(e for e in parsed if set(parsed[e]) != scanned[e])

@@ -29,7 +29,7 @@ def test_ingest_ccl_writes_tables_and_summary(runner: CliRunner, fixtures: Path,
         cli, ["-q", "ingest-ccl", str(fixtures / "ccl" / "mini_ccl.xml"), "--out", str(tmp_path)]
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"13 ECCNs, 12 paragraphs, 4 without reasons -> {tmp_path}\n"
+    assert result.stdout == f"13 ECCNs, 12 paragraphs, 3 without reasons -> {tmp_path}\n"
     entries = pd.read_parquet(tmp_path / "ccl_entries.parquet")
     assert len(entries) == 13
     assert len(pd.read_parquet(tmp_path / "ccl_paragraphs.parquet")) == 12

@@ -20,7 +20,14 @@ from cclreview.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).resolve().parent / "fixtures"
-TIERS = {"candidate", "review", "retain", "guardrail", "insufficient evidence"}
+TIERS = {
+    "candidate",
+    "review",
+    "retain",
+    "guardrail",
+    "insufficient evidence",
+    "not a foreign-availability case",
+}
 
 FIXTURE_SOURCES = """
 [ccl]
@@ -43,6 +50,27 @@ kind = "trade"
 target = "trade/baci_small.csv"
 mirror = "trade/baci_small.csv"
 vintage = "2022"
+
+[[files]]
+name = "ear_country_chart"
+kind = "ear"
+target = "ear/country_chart_2026-07-23.json"
+mirror = "ear/country_chart_mini.json"
+vintage = "2026-07-23"
+
+[[files]]
+name = "ear_meu_items"
+kind = "ear"
+target = "ear/meu_supp2_part744_items_2026-09-24.csv"
+mirror = "ear/meu_mini.csv"
+vintage = "2026-09-24"
+
+[[files]]
+name = "ear_sl_vsl"
+kind = "ear"
+target = "ear/wassenaar_sl_vsl_part774_supp6_supp7_2026-09-24.csv"
+mirror = "ear/sl_vsl_mini.csv"
+vintage = "2026-09-24"
 """
 
 
@@ -90,11 +118,18 @@ def test_run_on_fixtures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         (FIX / "ccl" / "mini_ccl.xml", "ccl/ccl_supp1_ecfr_2026-01-15.xml"),
         (FIX / "link" / "hs_mini.csv", "hs/harmonized_system_HS2022.csv"),
         (FIX / "trade" / "baci_small.csv", "trade/baci_small.csv"),
+        (FIX / "ear" / "country_chart_mini.json", "ear/country_chart_mini.json"),
+        (FIX / "ear" / "meu_mini.csv", "ear/meu_mini.csv"),
+        (FIX / "ear" / "sl_vsl_mini.csv", "ear/sl_vsl_mini.csv"),
     ]:
         (mirror / dest).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, mirror / dest)
     project = _project(tmp_path, FIXTURE_SOURCES)
     monkeypatch.setenv("CCLREVIEW_HOME", str(project))
+    # The hand-written lists are far shorter than the real ones (truncation floor).
+    from cclreview.controls import lists as ear_lists
+
+    monkeypatch.setattr(ear_lists, "MIN_ROWS", {"MEU": 1, "SL": 1, "VSL": 1})
     result = CliRunner().invoke(cli, ["-q", "run", "--mirror", str(mirror), "--draws", "50"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()[-5:]

@@ -224,7 +224,7 @@ def test_shipped_sources_file_is_valid() -> None:
     assert {"hs2022", "otstats_hs4_2017", "oec_baci_hs4_2023_ranks", "cn_dualuse_catalogue_pairs"} <= set(
         names
     )
-    assert [f.name for f in cfg.files if f.required] == ["hs2022"]
+    assert [f.name for f in cfg.files if f.required] == ["hs2022"]  # EAR lists: checked by `controls`
 
 
 def test_sources_file_misspelt_key(tmp_path: Path) -> None:
@@ -259,3 +259,55 @@ def test_every_cli_module_command_is_mapped() -> None:
     assert result.exit_code == 0
     for name in COMMAND_MODULES:
         assert f"  {name} " in result.output
+
+
+# --- EAR parts (Country Chart, MEU list) from the eCFR versioner API ------------------------
+
+CHART_XML = (Path(__file__).parent / "fixtures" / "ear" / "part738_chart_small.xml").read_bytes()
+
+
+def test_fetch_ear_parts_from_loopback_and_read_the_chart(tmp_path: Path, server: str) -> None:
+    from cclreview.controls import ear_files, load_country_chart
+    from cclreview.fetch import fetch_ear
+
+    _Handler.files["/api/versioner/v1/full/2026-07-23/title-15.xml"] = CHART_XML
+    paths = project_paths(tmp_path)
+    results = fetch_ear(paths, date="2026-07-23", base_url=server)
+    assert [r.action for r in results] == ["downloaded", "downloaded"]
+    target = tmp_path / "data/raw/ear/ecfr_part738_2026-07-23.xml"
+    assert target.read_bytes() == CHART_XML
+    urls = {e["url"] for e in load_manifest(paths.manifest)["files"]}
+    assert f"{server}/api/versioner/v1/full/2026-07-23/title-15.xml?part=738" in urls
+    assert f"{server}/api/versioner/v1/full/2026-07-23/title-15.xml?part=744" in urls
+    # Without a chart JSON the controls stage reads the Part 738 XML.
+    (paths.raw / "ear" / "meu_supp2_part744_items_x.csv").write_text("x\n", encoding="utf-8")
+    (paths.raw / "ear" / "wassenaar_sl_vsl_part774_supp6_supp7_x.csv").write_text("x\n", encoding="utf-8")
+    assert ear_files(paths.raw)["chart"] == target
+    chart = load_country_chart(target, min_countries=3)
+    assert chart.columns["NS2"] == {"CHN", "IRQ"} and chart.columns["FC1"] == {"CAN"}
+    assert chart.embargoed == {"CUB"} and chart.footnotes["1"] == {"IRQ"}
+    assert "CHN" not in chart.columns["CC2"] and "IRQ" in chart.columns["CC2"]
+
+
+def test_fetch_ear_unreachable_names_what_to_put_where(tmp_path: Path) -> None:
+    from cclreview.fetch import fetch_ear
+
+    with pytest.raises(SourceMissingError, match=r"put the eCFR XML of 15 CFR Parts 738, 744 in .*ear"):
+        fetch_ear(project_paths(tmp_path), date="2026-07-23", base_url=_closed_port_url())
+    assert not list((tmp_path / "data" / "raw").rglob("*.xml"))
+
+
+def test_mirror_copies_the_ear_lists(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "ear").mkdir(parents=True)
+    sources = load_sources(ROOT / "config" / "sources.toml")
+    ear = [f for f in sources.files if f.kind == "ear"]
+    assert {f.name for f in ear} >= {"ear_country_chart", "ear_meu_items", "ear_sl_vsl"}
+    for f in ear:
+        (mirror / f.mirror).write_text("{}" if f.mirror.endswith(".json") else "a,b\n", encoding="utf-8")
+    from cclreview.fetch import fetch_file
+
+    paths = project_paths(tmp_path / "proj")
+    for f in ear:
+        assert fetch_file(paths, f, mirror).action == "copied"
+        assert (paths.raw / f.target).exists()

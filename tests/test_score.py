@@ -71,12 +71,22 @@ def test_guardrails_win_whatever_the_scores(scores: pd.DataFrame) -> None:
     assert "600-series" in row(scores, "9A610")["guardrail_reason"]
 
 
-def test_wmd_entry_without_guardrail_is_retained(scores: pd.DataFrame, weights) -> None:
-    r = row(scores, "2B001")  # x0xx NS/NP entry: no guardrail pattern, but WMD-relevant
-    assert pd.isna(r["guardrail_reason"])
+def test_nsg_entry_is_guardrailed(scores: pd.DataFrame, weights) -> None:
+    r = row(scores, "2B001")  # NP column 1 on 2B001.a-.d: an NSG control, a core WMD list
+    assert r["tier"] == "guardrail"
+    assert "NSG" in r["guardrail_reason"]
     assert r["security_score"] >= weights.tiers.retain_min_security
-    assert r["tier"] == "retain"
-    assert r["explanation"].startswith("controlled for NS2, NP1 (WMD-related)")
+    assert r["explanation"].startswith("guardrail: ")
+    assert not r["unilateral_action_possible"]
+
+
+def test_crime_control_only_is_not_a_foreign_availability_case(scores: pd.DataFrame) -> None:
+    r = row(scores, "0A980")  # CC only: foreign availability cannot lift it
+    assert r["tier"] == "not a foreign-availability case"
+    assert r["legal_basis"] == "742.7"
+    assert "742.7" in r["explanation"]
+    # Listed after every other group.
+    assert r["rank"] > scores.loc[scores["tier"] != "not a foreign-availability case", "rank"].max()
 
 
 def test_missing_evidence_is_insufficient_not_zero(scores: pd.DataFrame) -> None:
@@ -87,7 +97,9 @@ def test_missing_evidence_is_insufficient_not_zero(scores: pd.DataFrame) -> None
     assert math.isnan(r["availability_score"]) and math.isnan(r["decontrol_score"])
     assert "no HS link" in r["explanation"]
     # Insufficient evidence ranks after every scored entry and before guardrails.
-    scored = scores[~scores["tier"].isin(["guardrail", "insufficient evidence"])]
+    scored = scores[
+        ~scores["tier"].isin(["guardrail", "insufficient evidence", "not a foreign-availability case"])
+    ]
     guard = scores[scores["tier"] == "guardrail"]
     assert r["rank"] > scored["rank"].max()
     assert r["rank"] < guard["rank"].min()
@@ -154,7 +166,7 @@ def test_duplicate_links_collapse_to_best_confidence(scores: pd.DataFrame) -> No
 def test_explanations_present_for_every_entry_with_evidence(scores: pd.DataFrame) -> None:
     has = scores[scores["tier"] != "insufficient evidence"]
     assert has["explanation"].str.len().gt(20).all()
-    assert scores["explanation"].str.split("; ").map(len).between(2, 5).all()
+    assert scores["explanation"].str.split("; ").map(len).between(2, 6).all()
 
 
 def test_weight_change_moves_scores(mini) -> None:
@@ -210,17 +222,26 @@ def test_real_ccl_guardrails_and_security(shared_data: Path, weights) -> None:
         "0A501",
     ):
         assert s.loc[eccn, "tier"] == "guardrail", eccn
-    # WMD entries (NP, MT, CB, CW) and every semiconductor-equipment entry (3B) are kept.
-    fams0 = s["reasons"].map(lambda r: {str(x)[:2] for x in r})
-    wmd = fams0.map(lambda f: bool(f & {"NP", "MT", "CB", "CW"}))
-    assert wmd.sum() > 100
-    assert s.loc[wmd, "tier"].isin(["guardrail", "retain"]).all()
-    assert (s.loc[s.index.str.startswith("3B"), "tier"] == "guardrail").all()
-    # Entries controlled only for AT and/or CC reasons are the lowest on security.
+    # Core WMD lists (NSG = NP column 1, MTCR, Australia Group, CWC) are guardrailed;
+    # NP column 2 (U.S.-only, 742.3(a)(2)) is not.
+    assert s.loc["2A290", "guardrail_reason"] is None or pd.isna(s.loc["2A290", "guardrail_reason"])
+    assert s.loc["2A290", "unilateral_action_possible"]
+    for eccn in ("2B001", "1C350", "9A101", "2B350"):
+        assert s.loc[eccn, "tier"] == "guardrail", eccn
+    # Chip-making equipment is guardrailed by name, not by a 3B* catch-all.
+    for eccn in ("3B903", "3B904", "3D994"):
+        assert s.loc[eccn, "tier"] == "guardrail", eccn
+    assert (
+        "chip" not in str(s.loc["3B611", "guardrail_reason"])
+        and "600-series" in s.loc["3B611", "guardrail_reason"]
+    )
+    assert s.loc["3B991", "tier"] != "guardrail" and s.loc["3B992", "tier"] != "guardrail"
+    # AT-only entries (not on the military end-use list) are the lowest on security.
     fams = s["reasons"].map(lambda r: {str(x)[:2] for x in r})
-    at_cc = fams.map(lambda f: bool(f) and f <= {"AT", "CC"})
-    assert at_cc.sum() > 50
-    assert s.loc[at_cc, "security_score"].max() <= s.loc[~at_cc, "security_score"].min()
+    at_only = fams.map(lambda f: f == {"AT"}) & ~s["meu_listed"].astype(bool)
+    controlled = fams.map(bool)
+    assert at_only.sum() > 50
+    assert s.loc[at_only, "security_score"].max() <= s.loc[controlled & ~at_only, "security_score"].min()
     # The U.S. can act alone on 3A090 (RS/AT), not on Wassenaar-listed 2B001 or MTCR-listed 9A101.
     assert s.loc["3A090", "unilateral_action_possible"]
     assert not s.loc["2B001", "unilateral_action_possible"]

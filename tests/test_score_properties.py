@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cclreview.score.availability import availability_matrix
 from cclreview.score.engine import prepare, score_prepared, score_tables
-from cclreview.score.security import SECURITY_COMPONENTS, entry_components, security_matrix, security_scores
+from cclreview.score.security import (
+    SECURITY_COMPONENTS,
+    entry_components,
+    security_matrix,
+    security_scores,
+    security_weight_vector,
+)
 from cclreview.score.synthetic import make_synthetic
 from cclreview.score.tiers import rank_matrix
 from cclreview.score.weights import AVAILABILITY_COMPONENTS, REASON_CODES, REASON_FAMILIES, parse_weights
@@ -122,7 +129,7 @@ def test_adding_a_reason_never_lowers_security(codes, new, flags) -> None:
     after = before.copy()
     after.at[0, "chart_columns"] = sorted(codes | {new})
     after.at[0, "reasons"] = sorted({c[:2] for c in codes | {new}})
-    w = np.array([*WEIGHTS.security.reasons.as_dict().values(), 0.5, 0.8, 0.8, 0.5])
+    w = security_weight_vector(WEIGHTS)
     s0 = security_scores(security_matrix(before), w)[0]
     s1 = security_scores(security_matrix(after), w)[0]
     if codes:  # (an entry with no code at all is scored as unknown, not as harmless)
@@ -135,7 +142,7 @@ def test_stronger_column_or_weight_never_lowers_security(codes, data) -> None:
     # Replacing a column 2/3 by the family's column 1 (a stronger reason) never lowers security.
     weaker = [c for c in codes if c in REASON_CODES and REASON_FAMILIES[c[:2]][0] != c]
     comps = entry_components(sorted({c[:2] for c in codes}), sorted(codes), "1A001", False, False)
-    base_w = np.array([*WEIGHTS.security.reasons.as_dict().values(), 0.5, 0.8, 0.8, 0.5])
+    base_w = security_weight_vector(WEIGHTS)
     mat = np.array([[c in comps for c in SECURITY_COMPONENTS]])
     s0 = security_scores(mat, base_w)[0]
     if weaker:
@@ -149,6 +156,58 @@ def test_stronger_column_or_weight_never_lowers_security(codes, data) -> None:
     raised = base_w.copy()
     raised[k] = data.draw(st.floats(float(base_w[k]), 1.0))
     assert security_scores(mat, raised)[0] >= s0 - 1e-12
+
+
+control_st = st.fixed_dictionaries(
+    {
+        "reason": st.sampled_from(
+            ["NS", "MT", "NP", "CB", "CW", "RS", "CC", "AT", "FC", "SL", "SS", "UN", "EI", "SI", "FP"]
+        ),
+        "col": st.sampled_from(["", "1", "2", "3"]),
+        "n": st.one_of(st.none(), st.integers(0, 220)),
+    }
+)
+
+
+def _controls(eccn: str, rows: list[dict]) -> pd.DataFrame:
+    out = []
+    for r in rows:
+        col = f"{r['reason']}{r['col']}" if r["col"] and f"{r['reason']}{r['col']}" in REASON_CODES else ""
+        out.append({"eccn": eccn, "reason": r["reason"], "column": col,
+                    "n_destinations": float("nan") if r["n"] is None else float(r["n"])})  # fmt: skip
+    return pd.DataFrame(out, columns=["eccn", "reason", "column", "n_destinations"])
+
+
+@FAST
+@given(
+    rows=st.lists(control_st, min_size=0, max_size=6),
+    new=control_st,
+    meu=st.sampled_from([None, 0.6, 1.0]),
+    wider=st.integers(0, 220),
+)
+def test_adding_or_widening_a_control_never_lowers_security(rows, new, meu, wider) -> None:
+    """Control rows with scope: a new control, a wider scope or an MEU listing never lower S."""
+    # No reason recorded outside the control rows (a reason without rows is a parse gap).
+    entries = pd.DataFrame({"eccn": ["1A001"], "reasons": [[]], "chart_columns": [[]],
+                            "is_600_series": [False], "is_515": [False]})  # fmt: skip
+    w = security_weight_vector(WEIGHTS)
+    scope = WEIGHTS.security.scope
+    meu_map = {"1A001": meu} if meu else None
+    s0 = security_scores(security_matrix(entries, _controls("1A001", rows), scope, meu_map), w)[0]
+    s1 = security_scores(security_matrix(entries, _controls("1A001", [*rows, new]), scope, meu_map), w)[0]
+    assert s1 >= s0 - 1e-12
+    s_meu = security_scores(security_matrix(entries, _controls("1A001", rows), scope, {"1A001": 1.0}), w)[0]
+    assert s_meu >= s0 - 1e-12
+    if rows:
+        widened = [dict(rows[0], n=None if rows[0]["n"] is None else max(rows[0]["n"], wider)), *rows[1:]]
+        s2 = security_scores(security_matrix(entries, _controls("1A001", widened), scope, meu_map), w)[0]
+        assert s2 >= s0 - 1e-12
+    # One WMD term: NP1 together with MT1 is the stronger of the two, not their noisy-or.
+    both = _controls(
+        "1A001", [{"reason": "NP", "col": "1", "n": None}, {"reason": "MT", "col": "1", "n": None}]
+    )
+    s_both = security_scores(security_matrix(entries, both, scope), w)[0]
+    assert s_both == pytest.approx(max(WEIGHTS.security.reasons.NP1, WEIGHTS.security.reasons.MT1))
 
 
 eccn_st = st.builds(

@@ -41,18 +41,32 @@ def test_shipped_weights_load_and_cover_every_reason_code() -> None:
     assert w.security.reasons.NS1 >= w.security.reasons.NS2
     assert w.security.reasons.AT1 < w.security.reasons.CC1 < w.security.reasons.NS2
     patterns = [g.pattern for g in w.guardrails]
-    for needed in ("3x090", "4x090", "3B001", "9x515", "??6??", "??5??"):
+    for needed in (
+        "3A090",
+        "4A090",
+        "4x090",
+        "4E091",
+        "3B001",
+        "3B90?",
+        "3B99[34]",
+        "9?515",
+        "??6??",
+        "0?50?",
+    ):
         assert needed in patterns
+    # No catch-all: 3B611 (military electronics equipment) is not chip-making equipment.
+    assert "3B*" not in patterns and "??5??" not in patterns
     assert all(g.reason for g in w.guardrails)
 
 
 def test_guardrail_patterns_match_intended_eccns() -> None:
     w = load_weights(SHIPPED)
     by_pattern = {g.pattern: g.regex() for g in w.guardrails}
-    assert by_pattern["3x090"].match("3A090") and by_pattern["3x090"].match("3E090")
+    assert by_pattern["3A090"].match("3A090") and not by_pattern["3A090"].match("3A001")
     assert by_pattern["4x090"].match("4D090") and not by_pattern["4x090"].match("4A003")
     assert by_pattern["3B99[34]"].match("3B993") and not by_pattern["3B99[34]"].match("3B991")
-    assert by_pattern["9x515"].match("9E515") and not by_pattern["9x515"].match("9A610")
+    assert by_pattern["9?515"].match("9E515") and not by_pattern["9?515"].match("9A610")
+    assert by_pattern["0?50?"].match("0A501") and not by_pattern["0?50?"].match("0A521")
     assert by_pattern["*"].match("0A002")
 
 
@@ -119,7 +133,7 @@ def test_bad_guardrail_pattern_and_flag(tmp_path: Path) -> None:
         load_weights(path)
     assert str(info.value) == (
         f"{path}: guardrails.0.requires_flag: unknown flag 'itar' "
-        "(allowed: subject_to_itar, is_600_series, is_515, no_reasons)"
+        "(allowed: subject_to_itar, is_600_series, is_515, no_reasons, advanced_computing_z)"
     )
 
 

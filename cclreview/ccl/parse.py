@@ -22,8 +22,10 @@ Reasons for control are written in several layouts, all handled here:
 
 The reasons of an entry are the codes of its "Reason for Control" line(s); when an entry
 has no such line, the codes of its control rows, then of the prose (``reasons_source``
-says which). Entries with none (ITAR pointers, entries with no items, entries whose only
-reason is "Foreign policy", pointers to other ECCNs) get an empty list,
+says which). "Foreign policy", written in words (the Russian industry-sector sanctions
+of 746.8), is read as ``FP``, and so is its control row ("Russian industry sector
+sanctions apply to entire entry"). Entries with none (ITAR pointers, entries with no
+items, pointers to other ECCNs) get an empty list,
 ``no_reasons = True`` and a ``no_reasons_why``, never a guess. When the line and the
 control rows disagree (3A232 in the 2026-06 edition) ``reasons_conflict`` is set.
 """

@@ -25,6 +25,7 @@ REASON_CODES: tuple[str, ...] = (
     "EI",  # encryption items
     "SI",  # significant items
     "AT",  # anti-terrorism
+    "FP",  # foreign policy, written out in words (Russian industry-sector sanctions, 746.8)
 )
 
 _CODE_ALT = "|".join(REASON_CODES)
@@ -43,6 +44,13 @@ APPLIES_RE = re.compile(
 _COLUMN_RE = re.compile(rf"(?<![A-Za-z])({_CODE_ALT})\s*Col(?:umn|\.)?\s*(\d)(?!\d)", re.IGNORECASE)
 
 
+# "Foreign policy" is written in words, never as a code: it is read as FP.
+_FP_WORDS_RE = re.compile(r"\bforeign\s+policy\b", re.IGNORECASE)
+# A control row of the Russian industry-sector sanctions ("Russian industry sector
+# sanctions apply to entire entry"), the only foreign-policy control written as a row.
+_FP_ROW_RE = re.compile(r"^\s*Russian\s+industry\s+sector\s+sanctions?\s+appl(?:y|ies)\b", re.IGNORECASE)
+
+
 def codes_in(text: str) -> list[str]:
     """Return the reason codes written in ``text``, in order of first appearance.
 
@@ -54,12 +62,13 @@ def codes_in(text: str) -> list[str]:
     Returns
     -------
     list of str
-        Unique codes, e.g. ``["NS", "MT", "NP", "AT"]``; words such as "foreign
-        policy" or "N/A" yield nothing.
+        Unique codes, e.g. ``["NS", "MT", "NP", "AT"]``; "foreign policy" (in words)
+        yields ``"FP"`` at its place; "N/A" yields nothing.
     """
+    found = [(m.start(), m.group(1)) for m in _CODE_RE.finditer(text)]
+    found += [(m.start(), "FP") for m in _FP_WORDS_RE.finditer(text)]
     seen: list[str] = []
-    for match in _CODE_RE.finditer(text):
-        code = match.group(1)
+    for _, code in sorted(found):
         if code not in seen:
             seen.append(code)
     return seen
@@ -92,6 +101,8 @@ def chart_columns_in(text: str) -> list[str]:
 
 def controls_of_row(text: str) -> list[str]:
     """Return the codes a control row applies ("SL and AT apply to ..." -> ["SL", "AT"])."""
+    if _FP_ROW_RE.match(text):
+        return ["FP"]
     match = APPLIES_RE.match(text)
     return codes_in(match.group(1).upper()) if match else []
 

@@ -23,6 +23,7 @@ from cclreview.errors import CCLReviewError
 COMMAND_MODULES: dict[str, str] = {
     "fetch": "fetch",
     "ingest-ccl": "ccl",
+    "controls": "controls",
     "ingest-trade": "trade",
     "ingest-evidence": "evidence",
     "availability": "availability",

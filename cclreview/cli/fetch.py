@@ -53,6 +53,23 @@ def fetch_ccl_cmd(date: str | None, mirror: str | None) -> None:
     _echo([fetch_ccl(project_paths(), date=date, mirror=mirror)])
 
 
+@fetch.command("ear")
+@click.option("--date", default=None, metavar="YYYY-MM-DD", help="eCFR issue date (default: latest).")
+def fetch_ear_cmd(date: str | None) -> None:
+    """Download 15 CFR Parts 738 (Country Chart) and 744 (MEU list) from the eCFR versioner API.
+
+    The XML goes to data/raw/ear/ecfr_part<N>_<date>.xml; `cclreview controls` reads the
+    Country Chart from it when no chart JSON is there.
+
+    \b
+    Example:
+      cclreview fetch ear --date 2026-07-23
+    """
+    from cclreview.fetch import fetch_ear
+
+    _echo(fetch_ear(project_paths(), date=date))
+
+
 @fetch.command("baci")
 @click.option("--release", default="V202601", show_default=True, help="BACI release, e.g. V202601.")
 @click.option("--hs", default="HS22", show_default=True, help="HS revision of the release, e.g. HS22.")

@@ -52,6 +52,27 @@ def _note_table(ws: WriteOnlyWorksheet, columns: Sequence[Column], note: str) ->
     ws.append([CellFactory(ws).cell(note, font=styles.NOTE_FONT)])
 
 
+# ------------------------------------------------------------------ decision columns
+#: Route, legal basis and what a decontrol would change (cclreview.controls), shown on
+#: Candidates and Guardrails; the two yes/no columns are the one-click filters.
+DECISION_COLUMNS_SHOWN: list[Column] = [
+    Column("U.S. can act alone", "unilateral_action_possible", "yes when every control of the entry can be lifted by a U.S. rule alone (no Wassenaar/NSG/MTCR/Australia Group list, treaty or UN programme owns one). Filter on yes.", "bool", 10),
+    Column("Licence needed for China today", "licence_to_china", "yes when any control of the entry needs a licence for China today (China has an X in the control's Country Chart column, or the text names it). Filter on yes.", "bool", 10),
+    Column("China licence reasons", "licence_to_china_reasons", "The controls (reason and column) that need a licence for China.", "text", 12),
+    Column("Route", "route", "How each control could be lifted: U.S. unilateral rule, regime proposal (Wassenaar, NSG, MTCR, Australia Group), or the programme that owns it; with the reasons (and paragraphs) it covers.", "text", 40),
+    Column("Legal basis", "legal_basis", "EAR sections of the entry's controls (e.g. 742.4 NS, 742.3(a)(2) NP column 2, 742.7 CC, 754 SS, 746.8 Russia/Belarus sanctions).", "text", 18),
+    Column("Licence destinations", "licence_destinations", "Number of destinations needing a licence under any control of the entry (Country Chart X marks, embargoed destinations, countries the text names).", "int", 10),
+    Column("MEU list (744 Supp. 2)", "meu_listed", "yes when the entry is on Supp. No. 2 to Part 744: removing it from the CCL also lifts the military end-use/user licence requirement for China (744.21).", "bool", 9),
+    Column("MEU paragraphs", "meu_paragraphs", "The listed part of the entry ('(limited)' when the listing covers only part of what it names).", "text", 14),
+    Column("Wassenaar Sensitive List", "sensitive_list", "Paragraphs on the Wassenaar Sensitive List (Supp. No. 6 to Part 774).", "text", 14),
+    Column("Wassenaar Very Sensitive List", "very_sensitive_list", "Paragraphs on the Very Sensitive List (Supp. No. 7 to Part 774).", "text", 14),
+    Column("LVS", "lvs", "License Exception LVS (shipments of limited value) as the entry states it.", "text", 14),
+    Column("GBS", "gbs", "License Exception GBS (Country Group B) as the entry states it.", "text", 14),
+    Column("STA", "sta", "License Exception STA conditions as the entry states them.", "text", 14),
+    Column("Capped by", "capped_by", "Software/technology entries: the hardware entry whose tier or rank capped this one (a D/E entry never ranks above the hardware it serves).", "text", 10),
+]  # fmt: skip
+
+
 # --------------------------------------------------------------------------- Candidates
 def candidates_columns(has_sensitivity: bool) -> list[Column]:
     """Columns of the Candidates sheet, in order (reviewer columns last)."""
@@ -78,7 +99,8 @@ def candidates_columns(has_sensitivity: bool) -> list[Column]:
         Column(
             "Tier",
             "tier",
-            "Tier from scoring: candidate, review, retain, guardrail or insufficient evidence.",
+            "Tier from scoring: candidate, review, retain, guardrail, insufficient evidence or not a "
+            "foreign-availability case.",
             "text",
             13,
         ),
@@ -120,13 +142,7 @@ def candidates_columns(has_sensitivity: bool) -> list[Column]:
         Column(
             "China share", "china_share", "China's share of world exports of the linked HS codes.", "pct", 8
         ),
-        Column(
-            "Unilateral action possible",
-            "unilateral_action_possible",
-            "yes when no multilateral regime constrains a U.S.-only decontrol.",
-            "bool",
-            11,
-        ),
+        *DECISION_COLUMNS_SHOWN,
         Column(
             "Guardrail reason",
             "guardrail_reason",
@@ -378,6 +394,7 @@ GUARDRAIL_COLUMNS = [
     Column("Guardrail reason", "guardrail_reason", "The guardrail rule that retains the entry and why.", "text", 50),
     Column("Availability score", "availability_score", "Foreign-availability score (shown, but overridden by the guardrail).", "score", 11),
     Column("Security score", "security_score", "Security-relevance score.", "score", 11),
+    *[c for c in DECISION_COLUMNS_SHOWN if c.key != "capped_by"],
 ]  # fmt: skip
 
 SENSITIVITY_COLUMNS = [
@@ -527,6 +544,8 @@ TIER_MEANINGS: dict[str, str] = {
     "retain": "low availability or high security relevance: keep the control",
     "guardrail": "foundational control retained by an explicit guardrail rule",
     "insufficient evidence": "no usable availability evidence (often no HS link)",
+    "not a foreign-availability case": "every control is one foreign availability cannot lift (crime control, "
+    "short supply, sanctions, treaty), or a pointer entry with no licence requirement of its own",
 }
 
 
@@ -685,18 +704,49 @@ METHOD_TEXT = (
      "discounted for concentration; comparable quality: unit value ratio non-U.S./U.S. or analyst quality "
      "flags), availability inside China, and supply from outside the regime that lists the item. Weights of "
      "[availability], renormalised over the sub-scores that have data."),
-    ("Security score S", "1 - product of (1 - w) over the entry's reason/Country Chart codes and status flags "
-     "(noisy-or: each reason adds relevance, none lowers it); w from [security.reasons] and [security.flags]."),
+    ("Security score S", "Each control of the entry (eccn_controls.parquet) weighs w x scope, w from "
+     "[security.reasons] (its Country Chart column, else the reason's strictest column) and scope = floor + "
+     "(1 - floor) x min(1, ln(1 + n) / ln(1 + full_destinations)) with n the destinations needing a licence "
+     "under it ([security.scope]): a control naming one country weighs far less than a column covering 150. "
+     "Terms combine by noisy-or over groups: one per reason family, ONE for all WMD reasons (NP, MT, CB, CW), "
+     "one per flag (600 series, 9x515, military end-use list, unknown code). Adding a control never lowers S."),
     ("Evidence strength E", "Link confidence x coverage x factors for HS4-only data, bounded data, missing "
      "major exporters, data age and inherited links ([evidence]); supply-side evidence sets a floor."),
     ("Decontrol score", "A^availability_exponent x (1 - S)^security_exponent x (evidence_floor + (1 - "
      "evidence_floor) x E) x multilateral_factor when a regime lists the item ([decontrol])."),
-    ("Tiers (first rule wins)", "guardrail: the ECCN matches a [[guardrails]] entry, whatever the scores; "
-     "insufficient evidence: no linked trade or supply-side data, or E below evidence.min_strength; retain: "
-     "S >= tiers.retain_min_security or decontrol score < tiers.review_min_score; candidate: decontrol "
-     "score >= tiers.candidate_min_score; review: everything else."),
+    ("Tiers (first rule wins)", "guardrail: the ECCN matches a [[guardrails]] entry, whatever the scores, or "
+     "is software/technology serving guardrailed hardware; not a foreign-availability case: every control is "
+     "crime control (742.7), short supply (754), UN sanctions (746.1), surreptitious listening (742.13), "
+     "firearms convention (742.17), CWC (742.18) or foreign-policy sanctions (746.8), or the entry is a "
+     "pointer with no licence requirement of its own; insufficient evidence: no linked trade or supply-side "
+     "data, or E below evidence.min_strength; retain: S >= tiers.retain_min_security or decontrol score < "
+     "tiers.review_min_score; candidate: decontrol score >= tiers.candidate_min_score; review: everything "
+     "else. A software (D) or technology (E) entry never gets a better tier than the hardware it serves."),
     ("Ranking", "Scored entries (candidate, review, retain) first by decontrol score, then insufficient "
-     "evidence, then guardrail; ties broken by decontrol score, then ECCN."),
+     "evidence, then guardrail, then not a foreign-availability case; ties broken by decontrol score, then "
+     "ECCN. A D/E entry is ranked just after the hardware it serves when it would otherwise rank above it "
+     "('Capped by' names the hardware)."),
+    ("Route", "How each control could be lifted, by the rules of the regulation: NS on x0xx entries is "
+     "Wassenaar (600 series, 9x515 and 0x5xx: the Wassenaar Munitions List), NS on x9xx a U.S. addition; NP "
+     "column 1 the NSG, NP column 2 U.S.-only (742.3(a)(2)); MT the MTCR; CB the Australia Group; CW the "
+     "CWC (a treaty); RS, AT, EI and SI have no regime (U.S. unilateral rule; 600-series/9x515 RS follows "
+     "the Wassenaar Munitions List); CC, SS, UN, SL, FC and foreign-policy sanctions name their programme."),
+    ("U.S. can act alone", "yes when every control's route is a U.S. rule or a U.S. programme; no when a "
+     "regime list, a treaty or UN sanctions owns one, and for entries with no control of their own."),
+    ("Legal basis", "The EAR section of each control: the section its text cites, else the reason's "
+     "section (742.4 NS, 742.3(a)(1)/(a)(2) NP, 742.5 MT, 742.2 CB, 742.18 CW, 742.6 RS, 742.7 CC, 754 SS, "
+     "746.1(b) UN, 742.13 SL, 742.17 FC, 742.15 EI, 742.14 SI, 746.8 FP)."),
+    ("Licence destinations / China", "A Country Chart column needs a licence for the countries with an X in "
+     "it (15 CFR 738 Supp. 1) plus the four embargoed destinations (Part 746); a control without a column "
+     "covers the countries its text names ('to Iraq'), the Country Groups it names (740 Supp. 1), all "
+     "destinations ('worldwide'), or the reason's default (AT: the embargoed destinations; EI, SI: all but "
+     "Canada; FP: Russia and Belarus; UN: the rows pointing to 746.1(b)). 'Licence needed for China today' "
+     "is yes when any control covers China."),
+    ("MEU, Sensitive Lists, LVS/GBS/STA", "MEU: Supp. No. 2 to Part 744 (the military end-use/user rule of "
+     "744.21 applies these items to China, Burma, Cambodia, Nicaragua and Venezuela); removing the entry "
+     "from the CCL removes that requirement too. SL/VSL: the paragraphs on the Wassenaar Sensitive and Very "
+     "Sensitive Lists (Supps. No. 6/7 to Part 774), which limit licence exceptions. LVS, GBS and STA: the "
+     "entry's list-based licence exceptions as written."),
     ("Evidence sheet", "For each ECCN-HS6 link (best link per pair), the latest year of trade data: the HS6 "
      "row when it exists, else its HS4 heading (HS level 4). Suppliers are the largest non-U.S. exporters of "
      "that code, year and source in exports.parquet (share = exports / world exports; unit value ratio = "

@@ -46,9 +46,14 @@ from cclreview.score.security import (
     security_weight_vector,
 )
 from cclreview.score.tiers import (
+    TIER_NOT_FA,
     assign_tiers,
+    cap_by_parents,
     decontrol_matrix,
     guardrail_reasons,
+    not_fa_mask,
+    parents_of,
+    propagate_guardrails,
     rank_groups,
     rank_matrix,
 )
@@ -89,7 +94,47 @@ SCORE_COLUMNS = (
     "outside_regime_share",
     "unit_value_ratio",
     "latest_year",
+    # Decision columns (cclreview.controls): how each control could be lifted and what
+    # a decontrol would change.
+    "route",
+    "legal_basis",
+    "controls_kind",
+    "licence_to_china",
+    "licence_to_china_reasons",
+    "licence_destinations",
+    "licence_destinations_unknown",
+    "meu_listed",
+    "meu_paragraphs",
+    "sensitive_list",
+    "very_sensitive_list",
+    "lvs",
+    "gbs",
+    "sta",
+    "pointer_entry",
+    "capped_by",
 )
+#: Decision columns taken from :func:`cclreview.controls.summarise`.
+DECISION_COLUMNS = (
+    "route",
+    "legal_basis",
+    "controls_kind",
+    "licence_to_china",
+    "licence_to_china_reasons",
+    "licence_destinations",
+    "licence_destinations_unknown",
+    "meu_listed",
+    "meu_paragraphs",
+    "sensitive_list",
+    "very_sensitive_list",
+    "lvs",
+    "gbs",
+    "sta",
+    "pointer_entry",
+    "unilateral_action_possible",
+)
+#: Inputs scoring can do without (a log line says what is lost; without the controls
+#: they are built from the entries without the Country Chart).
+OPTIONAL_INPUTS = ("evidence", "controls", "lists")
 
 #: Input key -> the processed table it is read from (:mod:`cclreview.contracts`).
 INPUT_TABLES = {
@@ -97,6 +142,8 @@ INPUT_TABLES = {
     "links": "eccn_hs_links",
     "availability": "availability_hs",
     "evidence": "evidence",
+    "controls": "eccn_controls",
+    "lists": "eccn_lists",
 }
 
 
@@ -116,15 +163,18 @@ class Prepared:
     guardrail: np.ndarray
     insufficient: np.ndarray
     retained: np.ndarray
+    not_fa: np.ndarray | None = None
+    parents: list[list[str]] | None = None
 
     @property
     def group(self) -> np.ndarray:
-        """Rank group per ECCN (0 scored/retained, 1 insufficient evidence, 2 guardrail).
+        """Rank group per ECCN (0 scored/retained, 1 insufficient evidence, 2 guardrail,
+        3 not a foreign-availability case).
 
         ``retained`` (security at or above the retain cut-off under the base weights)
         is fixed at preparation, so sensitivity draws keep each ECCN in its group.
         """
-        return rank_groups(self.guardrail, self.insufficient, self.retained)
+        return rank_groups(self.guardrail, self.insufficient, self.retained, self.not_fa)
 
 
 def _list_col(values: pd.Series) -> list[list[str]]:
@@ -197,6 +247,8 @@ def prepare(
     evidence: pd.DataFrame | None = None,
     regime_members: dict[str, frozenset[str]] | None = None,
     indicators: pd.DataFrame | None = None,
+    controls: pd.DataFrame | None = None,
+    lists: pd.DataFrame | None = None,
 ) -> Prepared:
     """Build the weight-independent scoring inputs.
 
@@ -211,10 +263,22 @@ def prepare(
         Regime key -> ISO3 members; loaded from the reference table when None.
     indicators
         A ready per-link indicator frame (skips :func:`link_indicators`).
+    controls, lists
+        ``eccn_controls`` and ``eccn_lists`` (:mod:`cclreview.controls`). Without
+        ``controls`` they are built from the entries without the Country Chart (every
+        scope then counts as full, destinations stay unknown).
     """
+    from cclreview.controls import build_controls, summarise
+
     ent = _check_entries(entries)
     eccns = ent["eccn"].to_numpy()
-    regs = regimes_of(ent, weights)
+    if controls is None:
+        log.warning(
+            "eccn_controls not given: controls built without the Country Chart (run `cclreview controls`)"
+        )
+        controls = build_controls(ent, chart=None)
+    decision = summarise(controls, ent, lists)
+    regs = regimes_of(ent, weights, controls)
     if indicators is None:
         indicators = (
             link_indicators(links, availability)
@@ -246,12 +310,45 @@ def prepare(
         f: frame[f].fillna(False).astype(bool).to_numpy() for f in GUARDRAIL_FLAGS if f in frame.columns
     }
     flags = [{f for f, col in flag_cols.items() if col[i]} for i in range(len(frame))]
-    guard = guardrail_reasons(list(frame.index), list(frame["reasons"]), weights, flags)
+    ac_z = _advanced_computing_z(controls)
+    for i, eccn in enumerate(frame.index):
+        if eccn in ac_z:
+            flags[i].add("advanced_computing_z")
+    owners: dict[str, set[str]] = {}
+    for eccn, reg in zip(controls["eccn"].astype(str), controls["regime"].astype(str), strict=True):
+        owners.setdefault(eccn, set()).add(reg)
+    control_regimes = [owners.get(e, set()) for e in frame.index]
+    guard = guardrail_reasons(list(frame.index), list(frame["reasons"]), weights, flags, control_regimes)
+    parents = parents_of(
+        list(frame.index),
+        list(frame["heading"].fillna("")),
+        list(frame["items_text"].fillna("")) if "items_text" in frame.columns else None,
+    )
+    whole = parents_of(
+        list(frame.index),
+        list(frame["heading"].fillna("")),
+        list(frame["items_text"].fillna("")) if "items_text" in frame.columns else None,
+        whole_only=True,
+    )
+    guard = propagate_guardrails(list(frame.index), guard, whole)
     frame["guardrail_reason"] = guard
-    sec = security_matrix(ent)
+    for col in DECISION_COLUMNS:
+        frame[col] = decision[col].reindex(frame.index).to_numpy()
+    scope = weights.security.scope
+    meu = {
+        str(r.eccn): (scope.meu_limited_factor if bool(r.limited) else 1.0)
+        for r in (
+            lists if lists is not None else pd.DataFrame(columns=["list", "eccn", "limited"])
+        ).itertuples()
+        if r.list == "MEU"
+    }
+    sec = security_matrix(ent, controls, scope, meu)
     frame["security_components"] = [[SECURITY_COMPONENTS[k] for k in np.flatnonzero(row)] for row in sec]
     base_security = security_scores(sec, security_weight_vector(weights))
+    not_fa = not_fa_mask(list(frame["controls_kind"]), list(frame["pointer_entry"].fillna(False))) & ~reserved
     return Prepared(
+        not_fa=not_fa,
+        parents=parents,
         retained=base_security >= weights.tiers.retain_min_security,
         frame=frame,
         sub=sub.to_numpy(dtype=float),
@@ -263,6 +360,13 @@ def prepare(
     )
 
 
+def _advanced_computing_z(controls: pd.DataFrame) -> set[str]:
+    """ECCNs with an RS control on ".z" paragraphs or on 3A090/4A090 items (advanced computing)."""
+    rs = controls[controls["reason"] == "RS"]
+    hit = rs["scope_text"].fillna("").str.contains(r"\.z\b|\bz\.\d|[34]A090", regex=True)
+    return set(rs.loc[hit, "eccn"].astype(str))
+
+
 def score_prepared(prep: Prepared, weights: Weights, sha: str) -> pd.DataFrame:
     """Apply the weights to prepared inputs; return the ranked scores table."""
     avail_w = np.array(list(weights.availability.as_dict().values()))
@@ -270,14 +374,25 @@ def score_prepared(prep: Prepared, weights: Weights, sha: str) -> pd.DataFrame:
     S = security_scores(prep.sec_matrix, security_weight_vector(weights))
     D = decontrol_matrix(A, S, prep.evidence, prep.multilateral, weights)
     tier = assign_tiers(D, S, prep.guardrail, prep.insufficient, weights)
-    rank = rank_matrix(D, prep.group)
+    group = prep.group
+    capped_by = ["" for _ in range(len(D))]
+    rank_score = D
+    if prep.not_fa is not None:
+        tier[prep.not_fa & ~prep.guardrail] = TIER_NOT_FA
+    if prep.parents is not None:
+        tier, group, rank_score, capped_by = cap_by_parents(
+            list(prep.frame.index), tier, group, D, prep.parents
+        )
+    rank = rank_matrix(rank_score, group)
     f = prep.frame.copy()
     f["availability_score"] = A
     f["security_score"] = S
     f["decontrol_score"] = D
     f["tier"] = tier
     f["rank"] = rank
-    f["unilateral_action_possible"] = ~prep.multilateral
+    f["capped_by"] = capped_by
+    if "unilateral_action_possible" not in f.columns:
+        f["unilateral_action_possible"] = ~prep.multilateral
     f["weights_sha256"] = sha
     f["explanation"] = [explain(row, weights) for row in f.reset_index().to_dict("records")]
     f = f.reset_index()
@@ -306,6 +421,8 @@ def score_tables(
     evidence: pd.DataFrame | None = None,
     sha: str | None = None,
     regime_members: dict[str, frozenset[str]] | None = None,
+    controls: pd.DataFrame | None = None,
+    lists: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score every ECCN from in-memory processed tables.
 
@@ -314,7 +431,9 @@ def score_tables(
     pandas.DataFrame
         The ``scores.parquet`` table (:data:`SCORE_COLUMNS`), sorted by rank.
     """
-    prep = prepare(entries, links, availability, weights, evidence, regime_members)
+    prep = prepare(
+        entries, links, availability, weights, evidence, regime_members, controls=controls, lists=lists
+    )
     return score_prepared(prep, weights, sha or weights_sha256(weights=weights))
 
 
@@ -330,13 +449,13 @@ def load_inputs(processed: str | os.PathLike[str]) -> dict[str, pd.DataFrame | N
     out: dict[str, pd.DataFrame | None] = {}
     for key, table in INPUT_TABLES.items():
         path = processed / contracts.FILES[table]
-        if not path.is_file() and key != "evidence":
+        if not path.is_file() and key not in OPTIONAL_INPUTS:
             raise SourceMissingError(
                 f"{path} not found; run `cclreview {contracts.PRODUCER[table]}` first (or pass --processed DIR)"
             )
         out[key] = contracts.read(table, processed, required=False)
         if out[key] is None:
-            log.info("%s not found: scoring with trade proxies only", path)
+            log.info("%s not found: scoring without it (run `cclreview %s`)", path, contracts.PRODUCER[table])
     return out
 
 
@@ -352,7 +471,15 @@ def load_prepared(
 
     weights = load_weights(weights_path)
     tables = load_inputs(processed)
-    prep = prepare(tables["entries"], tables["links"], tables["availability"], weights, tables["evidence"])
+    prep = prepare(
+        tables["entries"],
+        tables["links"],
+        tables["availability"],
+        weights,
+        tables["evidence"],
+        controls=tables["controls"],
+        lists=tables["lists"],
+    )
     return weights, prep
 
 

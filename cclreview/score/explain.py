@@ -16,8 +16,10 @@ REGIME_LABELS = {
 _FLAG_WORDS = {
     "series_600": "600-series munitions item",
     "series_515": "9x515 spacecraft item",
+    "meu_listed": "on the military end-use list (744.21)",
     "unknown_code": "unrecognised control code",
 }
+_WMD_PREFIXES = ("NP", "MT", "CB", "CW")
 
 
 def _nan(x: Any) -> bool:
@@ -76,7 +78,7 @@ def availability_phrase(component: str, row: dict[str, Any]) -> str | None:
 
 def security_phrase(components: list[str]) -> str:
     """``controlled for NS2 only`` / ``controlled for NS1, MT1 (WMD-related)`` / AT only."""
-    codes = [c for c in components if c not in ("AT1", "AT2", "wmd") and c not in _FLAG_WORDS]
+    codes = [c for c in components if c not in ("AT1", "AT2") and c not in _FLAG_WORDS]
     flags = [_FLAG_WORDS[c] for c in components if c in _FLAG_WORDS]
     if not codes and not flags:
         if any(c in ("AT1", "AT2") for c in components):
@@ -85,19 +87,48 @@ def security_phrase(components: list[str]) -> str:
     parts = []
     if codes:
         text = f"controlled for {', '.join(codes)}" + (" only" if len(codes) == 1 else "")
-        if "wmd" in components:
+        if any(c.startswith(_WMD_PREFIXES) for c in codes):
             text += " (WMD-related)"
         parts.append(text)
     parts.extend(flags)
     return "; ".join(parts)
 
 
-def unilateral_phrase(regimes: list[str]) -> str:
+def unilateral_phrase(regimes: list[str], unilateral: bool | None = None) -> str:
     """Whether the U.S. can decontrol alone, naming the regimes that list the item."""
     if not regimes:
+        if unilateral is False:
+            return "U.S. cannot act alone (a treaty, UN sanctions or no control of its own)"
         return "U.S.-only control: U.S. can act alone"
     names = " and ".join(REGIME_LABELS.get(r, r) for r in regimes)
     return f"{names}-listed: U.S. cannot act alone"
+
+
+def decision_phrases(row: dict[str, Any]) -> list[str]:
+    """What a decontrol would change (licence for China today, MEU listing) and the D/E cap."""
+    out: list[str] = []
+    meu = ", and the military end-use licence requirement (744.21)" if row.get("meu_listed") else ""
+    if row.get("licence_to_china"):
+        out.append(f"licence needed for China today ({row.get('licence_to_china_reasons') or ''}){meu}")
+    elif row.get("route"):
+        out.append(f"no licence for China today under the CCL controls{meu}")
+    if row.get("capped_by"):
+        out.append(f"capped by the hardware it serves ({row['capped_by']}): never ranked above it")
+    return out
+
+
+def not_fa_phrase(row: dict[str, Any]) -> str:
+    """Why an entry is not a foreign-availability case, naming the programme and section."""
+    if row.get("pointer_entry"):
+        return (
+            "not a foreign-availability case: pointer entry with no licence requirement of its own "
+            f"({row.get('legal_basis') or '738.4(a)(1)'}); not ranked"
+        )
+    return (
+        f"not a foreign-availability case: {str(row.get('route') or 'no route').replace('; ', ' + ')} "
+        f"(legal basis {str(row.get('legal_basis') or 'unknown').replace('; ', ', ')}), "
+        "foreign availability cannot lift it"
+    )
 
 
 def explain(row: dict[str, Any], weights: Weights) -> str:
@@ -117,12 +148,15 @@ def explain(row: dict[str, Any], weights: Weights) -> str:
         Two to four phrases joined by ``"; "``.
     """
     sec = security_phrase(list(row.get("security_components") or []))
-    uni = unilateral_phrase(list(row.get("regimes") or []))
+    uni_flag = row.get("unilateral_action_possible")
+    uni = unilateral_phrase(list(row.get("regimes") or []), None if _nan(uni_flag) else bool(uni_flag))
     tier = row.get("tier")
     if row.get("reserved"):
         return "[Reserved] entry: nothing is controlled under it"
     if tier == "guardrail":
         return f"guardrail: {row.get('guardrail_reason')}; {sec}; {uni}"
+    if tier == "not a foreign-availability case":
+        return "; ".join([not_fa_phrase(row), sec])
     if tier == "insufficient evidence":
         if not row.get("has_evidence"):
             why = (
@@ -135,7 +169,7 @@ def explain(row: dict[str, Any], weights: Weights) -> str:
                 f"evidence too weak to score (strength {row['evidence_strength']:.3f} < "
                 f"{weights.evidence.min_strength:g}; {_evidence_words(row.get('granularity', ''))})"
             )
-        return f"{why}; {sec}"
+        return "; ".join([why, sec, *decision_phrases(row)])
     w = weights.availability.as_dict()
     contrib = []
     for comp in AVAILABILITY_COMPONENTS:
@@ -160,4 +194,5 @@ def explain(row: dict[str, Any], weights: Weights) -> str:
         parts += [sec, uni]
     if row.get("has_evidence") and not _nan(row.get("evidence_strength")) and row["evidence_strength"] < 0.4:
         parts.append(f"weak evidence (strength {row['evidence_strength']:.2f})")
+    parts += decision_phrases(row)
     return "; ".join(parts)

@@ -49,6 +49,7 @@ REASON_CODES: tuple[str, ...] = (
     "UN",
     "EI",
     "SI",
+    "FP",
 )
 
 #: Two-letter reasons and the chart columns that belong to each.
@@ -58,6 +59,8 @@ for _code in REASON_CODES:
 
 #: Regimes an ECCN's reasons can point to (``outside_regime`` and the unilateral flag).
 REGIMES: tuple[str, ...] = ("wassenaar", "mtcr", "nsg", "australia_group")
+#: Owners of a control a guardrail may require (``eccn_controls.regime``; CWC is a treaty).
+CONTROL_REGIMES: tuple[str, ...] = (*REGIMES, "cwc")
 
 AVAILABILITY_COMPONENTS: tuple[str, ...] = (
     "available_in_fact",
@@ -173,6 +176,7 @@ class SecurityReasons(_Strict):
     UN: float = _w(0.30, le=1)
     EI: float = _w(0.35, le=1)
     SI: float = _w(0.60, le=1)
+    FP: float = _w(0.30, le=1)
 
     @model_validator(mode="after")
     def _column_order(self) -> SecurityReasons:
@@ -196,10 +200,18 @@ class SecurityReasons(_Strict):
 class SecurityFlags(_Strict):
     """Extra security weights for entry status (combined by noisy-or with reasons)."""
 
-    wmd: float = _w(0.50, le=1)
     series_600: float = _w(0.80, le=1)
     series_515: float = _w(0.80, le=1)
+    meu_listed: float = _w(0.30, le=1)
     unknown_code: float = _w(0.50, le=1)
+
+
+class SecurityScope(_Strict):
+    """How a control's reach (number of destinations needing a licence) scales its weight."""
+
+    floor: float = _w(0.30, le=1)
+    full_destinations: float = _w(150.0, gt=True)
+    meu_limited_factor: float = _w(0.60, le=1)
 
 
 class Security(_Strict):
@@ -207,6 +219,7 @@ class Security(_Strict):
 
     reasons: SecurityReasons = SecurityReasons()
     flags: SecurityFlags = SecurityFlags()
+    scope: SecurityScope = SecurityScope()
 
 
 class Regimes(_Strict):
@@ -261,7 +274,15 @@ class Tiers(_Strict):
 
 
 #: Entry flags (``ccl_entries`` boolean columns) a guardrail may require.
-GUARDRAIL_FLAGS: tuple[str, ...] = ("subject_to_itar", "is_600_series", "is_515", "no_reasons")
+#: ``advanced_computing_z``: the entry has an RS control on ".z" paragraphs or 3A090/4A090 items
+#: (set by the score stage from ``eccn_controls``).
+GUARDRAIL_FLAGS: tuple[str, ...] = (
+    "subject_to_itar",
+    "is_600_series",
+    "is_515",
+    "no_reasons",
+    "advanced_computing_z",
+)
 
 
 class Guardrail(_Strict):
@@ -271,6 +292,7 @@ class Guardrail(_Strict):
     reason: str = Field(min_length=1)
     requires_any_reason: list[str] = []
     requires_flag: str = ""
+    requires_regime: list[str] = []
 
     @model_validator(mode="after")
     def _valid(self) -> Guardrail:
@@ -284,6 +306,11 @@ class Guardrail(_Strict):
             if code not in REASON_FAMILIES:
                 raise ValueError(
                     f"requires_any_reason: unknown reason {code!r} (allowed: {', '.join(families)})"
+                )
+        for regime in self.requires_regime:
+            if regime not in CONTROL_REGIMES:
+                raise ValueError(
+                    f"requires_regime: unknown regime {regime!r} (allowed: {', '.join(CONTROL_REGIMES)})"
                 )
         if self.requires_flag and self.requires_flag not in GUARDRAIL_FLAGS:
             raise ValueError(
@@ -493,5 +520,7 @@ def format_weights(weights: Weights) -> str:
             lines.append(f"requires_any_reason = {json.dumps(g['requires_any_reason'])}")
         if g["requires_flag"]:
             lines.append(f"requires_flag = {json.dumps(g['requires_flag'])}")
+        if g["requires_regime"]:
+            lines.append(f"requires_regime = {json.dumps(g['requires_regime'])}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
