@@ -97,9 +97,9 @@ $(REPORT): $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/ccl_entrie
 # notes of the workbook, so it follows the workbook; optional tables of later stages
 # (controls, per-link indicators, focus flows) are prerequisites when they exist.
 DOSSIER := reports/dossier/index.html
-DOSSIER_OPTIONAL := $(wildcard $(addprefix $(PROC)/,eccn_controls.parquet eccn_hs_indicators.parquet \
+DOSSIER_OPTIONAL := $(wildcard $(addprefix $(PROC)/,eccn_hs_indicators.parquet \
                       flows_focus.parquet us_exports.parquet ccl_paragraphs.parquet))
-$(DOSSIER): $(REPORT) $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/ccl_entries.parquet \
+$(DOSSIER): $(REPORT) $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/ccl_entries.parquet $(PROC)/eccn_controls.parquet \
             $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/exports.parquet \
             $(PROC)/evidence.parquet $(DOSSIER_OPTIONAL) $(wildcard cclreview/dossier/templates/*) | $(STAMP)
 	$(CLI) dossier --out $(@D)
