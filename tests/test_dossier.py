@@ -59,9 +59,9 @@ def _add_later_stages(processed: Path) -> None:
     scores["licence_to_china_reasons"] = ["NS2; invented reason"] * n
     scores["licence_destinations"] = [150 + i for i in range(n)]
     scores["meu_listed"] = [i % 4 == 0 for i in range(n)]
-    scores["meu_paragraphs"] = [[f"{e}.a"] if i % 4 == 0 else [] for i, e in enumerate(scores["eccn"])]
-    scores["sensitive_list"] = [i % 5 == 0 for i in range(n)]
-    scores["very_sensitive_list"] = [False] * n
+    scores["meu_paragraphs"] = [f"{e}.a" if i % 4 == 0 else "" for i, e in enumerate(scores["eccn"])]
+    scores["sensitive_list"] = [f"{e}.b" if i % 5 == 0 else "" for i, e in enumerate(scores["eccn"])]
+    scores["very_sensitive_list"] = [""] * n
     scores["lvs"] = "$5000"
     scores["gbs"] = "Yes"
     scores["sta"] = "invented STA text"
@@ -229,16 +229,11 @@ def test_bare_sections_say_not_yet_available(sites):
     text = _page(s["site"], eccn)
     for needs in (
         "eccn_controls.parquet",
-        "the decision-model columns of scores.parquet",
         "the China-lens columns of scores.parquet",
         "us_exports.parquet",
         "the evidence-stage sensitivity columns",
     ):
         assert f"(needs {needs})" in text, needs
-    assert "not yet available (meu_listed)" in text
-    index = _page(s["site"], "index")
-    assert "Route and licence to China: not yet available" in index
-    assert "<th>Route</th>" not in index
 
 
 def test_full_sections_fill_in(sites):
@@ -346,16 +341,29 @@ def test_missing_workbook_and_optional_tables(tmp_path):
     html5lib.HTMLParser(strict=True).parse(text)
 
 
-def test_links_without_evidence_columns(tmp_path):
-    """Links written before the evidence stage (no confirmed/specificity): the page says so."""
+def test_older_stage_outputs_say_not_yet_available(tmp_path):
+    """Tables written before the decision and evidence stages: the pages say what is missing."""
     paths = make_processed(tmp_path, n_eccns=6)
-    links = pd.read_parquet(paths["processed"] / "eccn_hs_links.parquet")
+    processed = paths["processed"]
+    links = pd.read_parquet(processed / "eccn_hs_links.parquet")
     links.drop(columns=["confirmed", "specificity", "specificity_class"]).to_parquet(
-        paths["processed"] / "eccn_hs_links.parquet", index=False
+        processed / "eccn_hs_links.parquet", index=False
     )
-    build_dossier(paths["processed"], tmp_path / "site")
-    text = (tmp_path / "site" / page_name(_eccns(paths["processed"])[0])).read_text(encoding="utf-8")
+    scores = pd.read_parquet(processed / "scores.parquet")
+    decision = ["route", "licence_to_china", "licence_to_china_reasons", "licence_destinations",
+                "meu_listed", "meu_paragraphs", "sensitive_list", "very_sensitive_list"]  # fmt: skip
+    scores.drop(columns=[c for c in decision if c in scores.columns]).to_parquet(
+        processed / "scores.parquet", index=False
+    )
+    build_dossier(processed, tmp_path / "site")
+    text = (tmp_path / "site" / page_name(_eccns(processed)[0])).read_text(encoding="utf-8")
     assert "(needs the evidence-stage link columns)" in text and "<th>Class</th>" not in text
+    assert "(needs the decision-model columns of scores.parquet)" in text
+    assert "not yet available (meu_listed)" in text
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Route and licence to China: not yet available" in index
+    assert "<th>Route</th>" not in index
+    html5lib.HTMLParser(strict=True).parse(text)
 
 
 def test_required_tables_and_cli(tmp_path):
