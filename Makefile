@@ -70,7 +70,16 @@ EAR_FILES    := $(wildcard $(RAW)/ear/*)
 $(PROC)/eccn_controls.parquet: $(PROC)/ccl_entries.parquet $(EAR_FILES) cclreview/reference/control_reasons.csv | $(STAMP) $(MANIFEST)
 	$(CLI) controls
 
-$(PROC)/exports.parquet: $(TRADE_FILES) | $(STAMP) $(MANIFEST)
+# The focus importers of $(SOURCES), rewritten only when they change (so editing another
+# key of sources.toml reruns nothing).
+$(PROC)/.trade_focus: $(SOURCES) | $(STAMP)
+	@mkdir -p $(PROC)
+	@$(BIN)/python -c "from cclreview.sources import load_sources; print(load_sources('$(SOURCES)').trade.focus_importers)" > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+# One pass over the trade files writes the three tables (exports.parquet renamed last);
+# a new focus list re-reads only the files with partner detail (BACI).
+$(PROC)/exports.parquet $(PROC)/flows_focus.parquet $(PROC)/us_exports.parquet &: $(TRADE_FILES) $(PROC)/.trade_focus | $(STAMP) $(MANIFEST)
 	$(CLI) ingest-trade --out $(PROC)
 
 $(PROC)/evidence.parquet: $(EVID_FILES) | $(STAMP) $(MANIFEST)

@@ -2,7 +2,7 @@
 
 The file looks like a real CEPII BACI year: quoted header, numeric exporter/importer
 codes (BACI's, decoded by the project's country table), HS6 codes without leading
-zeros, ``v`` in thousand USD with up to 3 decimals and a heavy (log-normal) tail,
+zeros, one row per exporter x importer x product (as in BACI: no duplicate keys), ``v`` in thousand USD with up to 3 decimals and a heavy (log-normal) tail,
 ``q`` quoted and space-padded to 13 characters, ``NA`` for ~3% of quantities, CRLF
 line ends. Nothing of the real data is copied: codes and values are random.
 
@@ -30,6 +30,8 @@ import pyarrow.compute as pc
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
 CHUNK = 1_000_000
+#: In the cached file names: files of an older generator are not reused.
+LAYOUT = "u1"
 
 
 def _codes(n_exporters: int) -> np.ndarray:
@@ -91,19 +93,31 @@ def write_year(fh, year: int, rows: int, seed: int, n_exporters: int = 220, n_pr
     fh.write(b'"t","i","j","k","v","q"\r\n')
     pw = 1.0 / np.arange(1, n_products + 1) ** 0.5
     pw = rng.permutation(pw / pw.sum())
+    cw = np.full(len(countries), 1.0 / len(countries))  # partners drawn uniformly
+    cdf = np.cumsum(np.outer(cw, pw).ravel())
+    cdf /= cdf[-1]
     for exp_code, n in zip(countries, per_exporter, strict=True):
-        for start in range(0, int(n), CHUNK):
-            m = min(CHUNK, int(n) - start)
-            j = rng.choice(countries, size=m)
-            k = rng.choice(products, size=m, p=pw)
-            order = np.lexsort((k, j))
-            fh.write(_chunk_bytes(year, np.full(m, exp_code), j[order], k[order], rng))
+        # As in real BACI, (i, j, k) is unique within a year: draw distinct partner x
+        # product pairs (weighted), at most the whole grid.
+        m = min(int(n), len(countries) * n_products)
+        if m == 0:
+            continue
+        draw = np.searchsorted(cdf, rng.random(int(m * 1.6) + 64), side="right")
+        uniq, first = np.unique(draw, return_index=True)
+        pairs = uniq[np.argsort(first)][:m]
+        j = countries[pairs // n_products]
+        k = products[pairs % n_products]
+        order = np.lexsort((k, j))
+        j, k = j[order], k[order]
+        for start in range(0, len(j), CHUNK):
+            sl = slice(start, start + CHUNK)
+            fh.write(_chunk_bytes(year, np.full(len(j[sl]), exp_code), j[sl], k[sl], rng))
 
 
 def generate(rows: int, seed: int = 7, year: int = 2022, out: Path | None = None) -> Path:
     """Write (or reuse) ``bench/.cache/baci_Y{year}_{rows}_s{seed}.csv``."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = out or CACHE / f"baci_Y{year}_{rows}_s{seed}.csv"
+    path = out or CACHE / f"baci_Y{year}_{rows}_s{seed}_{LAYOUT}.csv"
     if path.exists():
         return path
     tmp = path.with_suffix(".tmp")
@@ -116,7 +130,7 @@ def generate(rows: int, seed: int = 7, year: int = 2022, out: Path | None = None
 def generate_zip(rows: int, years: list[int], seed: int = 7) -> Path:
     """Write (or reuse) a release-shaped zip: one CSV per year plus both dictionaries."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"BACI_HS22_V209901_{rows}_{'-'.join(map(str, years))}.zip"
+    path = CACHE / f"BACI_HS22_V209901_{rows}_{'-'.join(map(str, years))}_{LAYOUT}.zip"
     if path.exists():
         return path
     tmp = path.with_suffix(".tmp")

@@ -51,6 +51,20 @@ class BaciSource(_Strict):
         return f"BACI_{self.hs}_{self.release}.zip"
 
 
+class TradeSettings(_Strict):
+    """Trade stage settings: the importers whose bilateral flows are kept."""
+
+    focus_importers: list[str] = Field(default_factory=lambda: ["CHN", "HKG", "MAC", "RUS", "BLR"])
+
+    @field_validator("focus_importers")
+    @classmethod
+    def _iso3(cls, v: list[str]) -> list[str]:
+        bad = [c for c in v if not (len(c) == 3 and c.isalpha() and c.isupper())]
+        if bad:
+            raise ValueError(f"{bad} are not ISO3 codes (three capital letters, e.g. CHN)")
+        return v
+
+
 class FileSource(_Strict):
     """One file fetched from a mirror or its official URL into ``data/raw/<target>``."""
 
@@ -71,6 +85,7 @@ class SourcesConfig(_Strict):
 
     ccl: CclSource = Field(default_factory=CclSource)
     baci: BaciSource = Field(default_factory=BaciSource)
+    trade: TradeSettings = Field(default_factory=TradeSettings)
     files: list[FileSource] = Field(default_factory=list)
 
 

@@ -109,6 +109,8 @@ def _add_later_stages(processed: Path) -> None:
             for y in (2023, 2024) for imp in ("CHN", "HKG", "DEU") for c in codes
         ]
     )  # fmt: skip
+    # The same flows from two files (as the BACI extract ships as Parquet and CSV): never summed.
+    us = pd.concat([us.assign(source_file="extract.parquet"), us.assign(source_file="extract.csv")])
     us.to_parquet(processed / "us_exports.parquet", index=False)
     us.assign(exporter_iso3="DEU").to_parquet(processed / "flows_focus.parquet", index=False)
 

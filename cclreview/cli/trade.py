@@ -37,6 +37,17 @@ def _years(text: str | None) -> list[int] | None:
 )
 @click.option("--hs-version", default=None, help="Force the HS revision of every input (e.g. HS2022).")
 @click.option("--no-cache", is_flag=True, help="Re-read every file even if unchanged.")
+@click.option(
+    "--focus",
+    default=None,
+    help="Importers for flows_focus.parquet, comma separated ISO3 "
+    "[default: [trade] focus_importers of config/sources.toml, else CHN,HKG,MAC,RUS,BLR].",
+)
+@click.option(
+    "--no-duplicate-check",
+    is_flag=True,
+    help="Do not look for exact duplicate rows (saves one hash per BACI row).",
+)
 def ingest_trade_cmd(
     paths: tuple[Path, ...],
     out_dir: Path | None,
@@ -45,15 +56,19 @@ def ingest_trade_cmd(
     column_map: str | None,
     hs_version: str | None,
     no_cache: bool,
+    focus: str | None,
+    no_duplicate_check: bool,
 ) -> None:
-    """Read trade data into exporter-level totals (exports.parquet).
+    """Read trade data into exporter-level totals (exports.parquet) and bilateral flows.
 
     PATHS are BACI yearly CSVs or release zips, the BACI extracts, UN Comtrade
     exports (API v2, legacy, trimmed) or any long table with --column-map; folders
-    are scanned. Default: every trade file in data/raw/trade. Also writes
-    rejected_rows.csv (file, line, reason) and unmatched_countries.csv (names and
-    codes that are not countries, with their trade value). Unchanged files are
-    read from the cache in OUT/.cache.
+    are scanned. Default: every trade file in data/raw/trade. Writes exports.parquet
+    (to the world), flows_focus.parquet (to the focus importers), us_exports.parquet
+    (U.S. exports to every importer), rejected_rows.csv (file, line, column, value,
+    reason), unmatched_countries.csv (names and codes that are not countries, with
+    their trade value) and bilateral_coverage.csv (which files have partner detail).
+    Unchanged files are read from the cache in OUT/.cache.
 
     \b
     Example:
@@ -66,6 +81,11 @@ def ingest_trade_cmd(
     from cclreview.trade.ingest import find_trade_files, ingest_trade
 
     project = project_paths()
+    focus_list = [f.strip() for f in focus.split(",") if f.strip()] if focus else None
+    if focus_list is None and project.sources.is_file():
+        from cclreview.sources import load_sources
+
+        focus_list = load_sources(project.sources).trade.focus_importers
     files: list[Path] = []
     for path in paths or (project.raw_trade,):
         files.extend(find_trade_files(path) if path.is_dir() else [path])
@@ -77,12 +97,17 @@ def ingest_trade_cmd(
         column_map=parse_column_map(column_map),
         hs_version=hs_version,
         use_cache=not no_cache,
+        focus=focus_list,
+        check_duplicates=not no_duplicate_check,
     )
+    dups = ", ".join(f"{n:,} in {f}" for f, n in summary.get("duplicates_by_file", {}).items() if n)
     click.echo(
         f"{summary['files']} file(s) ({summary['cached']} cached), {summary['rows_read']:,} rows read, "
-        f"{summary['rows_rejected']:,} rejected, {summary['duplicates_dropped']:,} duplicates dropped, "
-        f"{summary['unmatched_values']} unmatched exporter value(s) "
-        f"(${summary['unmatched_value_usd']:,.0f}), {summary['export_rows']:,} export rows "
+        f"{summary['rows_rejected']:,} rejected, {summary['duplicates_dropped']:,} duplicates dropped"
+        f"{f' ({dups})' if dups else ''}, "
+        f"{summary['unmatched_values']} unmatched country value(s) "
+        f"(${summary['unmatched_value_usd']:,.0f}), {summary['export_rows']:,} export rows, "
+        f"{summary.get('focus_rows', 0):,} focus and {summary.get('us_rows', 0):,} U.S. bilateral rows "
         f"in {summary['seconds']:.1f}s -> {Path(summary['outputs']['exports']).parent}"
     )
 

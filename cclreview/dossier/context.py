@@ -203,7 +203,12 @@ class ContextBuilder:
             log.warning("us_exports.parquet lacks year/importer/hs6/value columns; focus section left empty")
             return None
         out: dict[str, dict[tuple[int, str], float]] = defaultdict(lambda: defaultdict(float))
-        df = us[us[imp].astype(str).isin((*FOCUS_IMPORTERS, "WLD"))] if imp else us
+        df = us[us[imp].astype(str).isin((*FOCUS_IMPORTERS, "WLD"))]
+        if "source_file" in df.columns and len(df):
+            # Two files may hold the same flows (one extract as Parquet and as CSV): one
+            # file per year and code, never their sum.
+            first = df.groupby([code, "year"])["source_file"].transform("min")
+            df = df[df["source_file"] == first]
         for c, y, i, v in zip(df[code].astype(str), df["year"], df[imp].astype(str), df[val], strict=True):
             if not is_missing(v):
                 out[c][(int(y), i)] += float(v)

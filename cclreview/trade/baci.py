@@ -1,68 +1,92 @@
-"""CEPII BACI readers: yearly CSV, release zip, and the mirror's BACI extracts.
+"""CEPII BACI readers on DuckDB: yearly CSV (plain or gzip), release zip, the mirror's extracts.
 
 BACI yearly files are ``t,i,j,k,v,q``: year, exporter and importer (BACI numeric codes,
 mostly UN M49 with quirks: 490 Taiwan, 842 USA, 251 France, 699 India, 757 Switzerland,
 579 Norway), HS6 product (leading zero dropped), value in thousand USD, quantity in
 tonnes (quoted, space padded, ``NA`` when unknown). A full year is ~10 million rows.
 
-The yearly reader streams the file in 2 MB blocks with Arrow's CSV reader (typed
-columns) while a worker thread checks each block and adds it into dense per-year
-``exporter x product`` grids (``np.bincount``), so memory does not grow with the file
-(measured: ~0.5 GB peak for 10 and for 20 million rows). Exporter codes are decoded once per distinct
-code through :class:`~cclreview.trade.countries.CountryResolver`; a release zip's own
-``country_codes_*.csv`` is used as a fallback for codes the project table lacks.
-Rows with an empty/negative value (or negative quantity) are rejected with their line;
-a file with non-numeric cells is re-read in a slower validating mode that rejects only
-the bad rows.
+One DuckDB query reads a file (explicit column types, the detected delimiter) and groups
+it once by ``year x exporter x product x jj``, where ``jj`` is the importer for the rows
+the bilateral outputs need (a focus importer, or the U.S. as exporter) and empty for the
+rest; so exports to the world, ``flows_focus`` and ``us_exports`` come from one pass,
+and the grouped table is a little larger than a plain ``GROUP BY t, i, k``. Memory is
+bounded by DuckDB's ``memory_limit`` (see :mod:`cclreview.trade.duck`).
+
+Rejected rows (``rejected_rows.csv`` with their line): cells DuckDB cannot parse (a
+non-numeric value, missing or extra columns: its reject table), and rows whose value is
+empty, negative, infinite, NaN or above :data:`~cclreview.trade.tidy.MAX_VALUE_USD`,
+whose quantity is not a number, negative or above :data:`~cclreview.trade.tidy.MAX_QTY_T`,
+or whose codes are out of range. The query only counts the latter (they form their own
+group); when there are any, a second, plain-Python pass over the file finds their lines.
+
+Exact duplicate rows (BACI has one row per ``t, i, j, k``) are dropped and counted: the
+query counts distinct rows per group (a hash of each row); when a duplicate shows, the
+file is grouped again over its distinct rows.
+
+A release zip is read member by member through a named pipe fed by a thread (no member
+is unpacked to disk); a truncated or corrupt member stops the run naming the member.
+Exporter and importer codes are decoded once per code through
+:class:`~cclreview.trade.countries.CountryResolver`, with the release's own
+``country_codes_*.csv`` as a fallback.
 """
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import gzip
+import io
 import logging
+import math
+import os
 import re
+import shutil
+import tempfile
+import threading
+import time
 import zipfile
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
+import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 
 from cclreview.errors import InputError
-from cclreview.progress import bar, is_enabled
-from cclreview.trade.registry import Reader, register
+from cclreview.trade.duck import connect, sql_list, sql_str
+from cclreview.trade.registry import Reader, detect_delimiter, register, sniff_layout
 from cclreview.trade.tidy import (
+    MAX_QTY_T,
+    MAX_VALUE_USD,
     REJECT_COLUMNS,
+    UNMATCHED_COLUMNS,
     ReadContext,
     ReadResult,
     clean_long,
     display_name,
+    empty_bilateral,
+    empty_exports,
     empty_rejected,
     empty_unmatched,
+    finalize_bilateral,
     finalize_exports,
     hs_in_force,
     hs_version_from_name,
     require_columns,
-    validate_long,
     year_from_name,
 )
 
 log = logging.getLogger(__name__)
 
-READER_VERSION = "1"
+READER_VERSION = "2"
 BACI_COLUMNS = ["t", "i", "j", "k", "v", "q"]
-#: Arrow block size: big enough for speed, small enough to keep memory flat.
-BLOCK_SIZE = 2 << 20
-#: "NA" as BACI pads it (right-aligned in a fixed-width quoted field), and empty cells.
-_NULLS = [""] + [" " * n + "NA" for n in range(0, 32)] + ["NA" + " " * n for n in range(1, 8)]
+_TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "INTEGER", "v": "DOUBLE", "q": "VARCHAR"}
 _ZIP_YEAR = re.compile(r"BACI_HS(\d{2})_Y(\d{4})_V(\d+)\.csv$", re.IGNORECASE)
 _RELEASE = re.compile(r"V(\d{6})", re.IGNORECASE)
-#: Raw blocks that may wait for the aggregation thread (bounds memory).
-_IN_FLIGHT = 2
+#: BACI values are thousand USD: the per-row bound in those units.
+_MAX_V = MAX_VALUE_USD / 1000.0
 
 
 def _release(name: str) -> str:
@@ -70,519 +94,494 @@ def _release(name: str) -> str:
     return f"baci:V{m.group(1)}" if m else "baci"
 
 
-# -- the streaming core -------------------------------------------------------------------
-# Rows are keyed by one int64: year * 1e9 + exporter code * 1e6 + product code, which
-# groups much faster than three key columns (exporter codes < 1000, products < 1e6).
-_KT, _KI = 1_000_000_000, 1_000_000
-_SUMS_SCHEMA = pa.schema(
-    [("key", pa.int64()), ("v", pa.float64()), ("q", pa.float64()), ("qn", pa.int64()), ("n", pa.int64())]
+# -- what DuckDB reads ---------------------------------------------------------------------
+class _Pipe:
+    """A named pipe fed from a binary stream by a thread, so DuckDB reads a zip member
+    (or any stream) without it being unpacked to disk. ``error`` holds what the feeder
+    raised (a truncated member: ``EOFError``, ``zlib.error``, ``BadZipFile``)."""
+
+    def __init__(self, open_stream: Callable[[], IO[bytes]], temp_dir: Path | None) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="cclreview_pipe_", dir=temp_dir))
+        self.path = self.dir / "member.csv"
+        os.mkfifo(self.path)
+        self.error: BaseException | None = None
+        self._open = open_stream
+        self._thread = threading.Thread(target=self._feed, daemon=True)
+        self._thread.start()
+
+    def _feed(self) -> None:
+        try:
+            with self.path.open("wb") as out, self._open() as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+        except BrokenPipeError:  # the reader stopped early (an error of its own)
+            pass
+        except Exception as exc:
+            self.error = exc
+
+    def close(self) -> None:
+        """Unblock and join the feeder (draining what the reader left), remove the pipe."""
+        if self._thread.is_alive():
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                while self._thread.is_alive():
+                    try:
+                        if not os.read(fd, 1 << 20):
+                            self._thread.join(0.01)
+                    except BlockingIOError:
+                        self._thread.join(0.01)
+            finally:
+                os.close(fd)
+        self._thread.join()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def _readable(
+    src: Path | Callable[[], IO[bytes]], temp_dir: Path | None
+) -> Iterator[tuple[str, _Pipe | None]]:
+    """A path DuckDB can read: the file itself, or a pipe fed from a stream factory."""
+    if isinstance(src, Path):
+        yield str(src), None
+        return
+    pipe = _Pipe(src, temp_dir)
+    try:
+        yield str(pipe.path), pipe
+    finally:
+        pipe.close()
+
+
+def _read_csv_sql(path: str, delim: str, compression: str) -> str:
+    columns = "{" + ", ".join(f"{sql_str(c)}: {sql_str(t)}" for c, t in _TYPES.items()) + "}"
+    return (
+        f"read_csv({sql_str(path)}, header = true, delim = {sql_str(delim)}, quote = '\"', "
+        f"escape = '\"', auto_detect = false, columns = {columns}, nullstr = '', "
+        f"compression = {sql_str(compression)}, store_rejects = true, "
+        "rejects_table = 'rej_errors', rejects_scan = 'rej_scans')"
+    )
+
+
+_QD = "CASE WHEN trim(q) IN ('', 'NA') THEN NULL ELSE TRY_CAST(trim(q) AS DOUBLE) END"
+# NaN compares greater than every number in DuckDB, so the upper bounds refuse it too.
+_VALID = (
+    f"coalesce(v >= 0 AND v <= {_MAX_V!r} AND t IS NOT NULL "
+    "AND i BETWEEN 0 AND 999 AND j BETWEEN 0 AND 999 AND k BETWEEN 0 AND 999999 "
+    f"AND (q IS NULL OR trim(q) IN ('', 'NA') OR ({_QD} >= 0 AND {_QD} <= {MAX_QTY_T!r})), false)"
 )
 
 
-def _combine(parts: list[pa.Table]) -> pa.Table:
-    table = pa.concat_tables(parts)
-    out = table.group_by("key", use_threads=False).aggregate(
-        [("v", "sum"), ("q", "sum"), ("qn", "sum"), ("n", "sum")]
-    )
-    return out.rename_columns(["key", "v", "q", "qn", "n"]).cast(_SUMS_SCHEMA)
+def _group_sql(
+    source: str,
+    focus_codes: list[int],
+    us_codes: list[int],
+    years: frozenset[int] | None,
+    distinct: bool,
+    count_distinct: bool,
+) -> str:
+    """The one-pass query: sums by year x exporter x product x jj (see the module doc).
 
-
-def _block_sums(t: pa.Array, i: pa.Array, k: pa.Array, v: pa.Array, q: pa.Array) -> pa.Table:
-    """Sum one block by (t, i, k): value, known quantity, count of known q, row count."""
-    key = pc.add(pc.add(pc.multiply(pc.cast(t, pa.int64()), _KT), pc.multiply(i, _KI)), k)
-    tb = pa.table({"key": key, "v": v, "q": q})
-    # v is never null here (null values were rejected), so count(v) is the row count.
-    agg = tb.group_by("key", use_threads=False).aggregate(
-        [("v", "sum"), ("q", "sum"), ("q", "count"), ("v", "count")]
-    )
-    return agg.rename_columns(["key", "v", "q", "qn", "n"]).cast(_SUMS_SCHEMA)
-
-
-def _empty_sums() -> pa.Table:
-    return _SUMS_SCHEMA.empty_table()
-
-
-class _DenseSums:
-    """Running sums by (year, exporter code, product code) in dense grids.
-
-    A BACI year has < 300 exporter codes and ~5,400 products, so a per-year grid of
-    exporters x products is small (a few MB per measure) and ``np.bincount`` fills it
-    far faster than hashing each block and re-combining partial tables. Codes get dense
-    ids on first sight; grids grow by doubling. Blocks are buffered and summed in
-    batches of ~``flush_rows`` rows.
+    ``jj`` is -1 for invalid rows, -2 for rows outside the year filter, the importer
+    code for rows the bilateral outputs need, NULL otherwise.
     """
-
-    def __init__(self, flush_rows: int = 2_000_000) -> None:
-        self.imap = np.full(1000, -1, np.int32)
-        self.kmap = np.full(1_000_000, -1, np.int32)
-        self.icodes: list[int] = []
-        self.kcodes: list[int] = []
-        self.ni, self.nk = 64, 1024  # grid capacity
-        self.grids: dict[int, np.ndarray] = {}  # year -> (4, ni, nk): v, q, n with q, rows
-        self.buf: list[tuple[np.ndarray, ...]] = []
-        self.buffered = 0
-        self.flush_rows = flush_rows
-
-    @staticmethod
-    def _ids(codes: np.ndarray, cmap: np.ndarray, known: list[int]) -> np.ndarray:
-        ids = cmap[codes]
-        if (ids < 0).any():
-            for code in np.unique(codes[ids < 0]).tolist():
-                cmap[code] = len(known)
-                known.append(code)
-            ids = cmap[codes]
-        return ids
-
-    def add(self, t: np.ndarray, i: np.ndarray, k: np.ndarray, v: np.ndarray, q: np.ndarray) -> None:
-        self.buf.append((t, self._ids(i, self.imap, self.icodes), self._ids(k, self.kmap, self.kcodes), v, q))
-        self.buffered += len(t)
-        if self.buffered >= self.flush_rows:
-            self.flush()
-
-    def _grow(self) -> None:
-        ni, nk = self.ni, self.nk
-        while ni < len(self.icodes):
-            ni *= 2
-        while nk < len(self.kcodes):
-            nk *= 2
-        if (ni, nk) != (self.ni, self.nk):
-            for year, grid in self.grids.items():
-                bigger = np.zeros((4, ni, nk))
-                bigger[:, : self.ni, : self.nk] = grid
-                self.grids[year] = bigger
-            self.ni, self.nk = ni, nk
-
-    def flush(self) -> None:
-        if not self.buf:
-            return
-        self._grow()
-        t, ii, kk, v, q = (np.concatenate(cols) for cols in zip(*self.buf, strict=True))
-        self.buf, self.buffered = [], 0
-        has_q = ~np.isnan(q)
-        q = np.where(has_q, q, 0.0)
-        size, shape = self.ni * self.nk, (self.ni, self.nk)
-        flat = ii.astype(np.int64) * self.nk + kk
-        years = np.unique(t).tolist()
-        for year in years:
-            if len(years) == 1:  # the usual case: no per-year selection needed
-                f, vv, qq, hq = flat, v, q, has_q
-            else:
-                sel = t == year
-                f, vv, qq, hq = flat[sel], v[sel], q[sel], has_q[sel]
-            grid = self.grids.setdefault(year, np.zeros((4, self.ni, self.nk)))
-            grid[0] += np.bincount(f, weights=vv, minlength=size).reshape(shape)
-            grid[1] += np.bincount(f, weights=qq, minlength=size).reshape(shape)
-            grid[2] += np.bincount(f, weights=hq, minlength=size).reshape(shape)
-            grid[3] += np.bincount(f, minlength=size).reshape(shape)
-
-    def table(self) -> pa.Table:
-        """The non-empty cells as a (key, v, q, qn, n) table (see ``_KT``/``_KI``)."""
-        self.flush()
-        icodes, kcodes = np.array(self.icodes, np.int64), np.array(self.kcodes, np.int64)
-        parts = []
-        for year, grid in sorted(self.grids.items()):
-            ri, rk = np.nonzero(grid[3])
-            key = year * _KT + icodes[ri] * _KI + kcodes[rk]
-            parts.append(
-                pa.table(
-                    {
-                        "key": key,
-                        "v": grid[0, ri, rk],
-                        "q": grid[1, ri, rk],
-                        "qn": grid[2, ri, rk].astype(np.int64),
-                        "n": grid[3, ri, rk].astype(np.int64),
-                    }
-                ).cast(_SUMS_SCHEMA)
-            )
-        return pa.concat_tables(parts) if parts else _empty_sums()
-
-
-def _within(arr: pa.Array, lo: float, hi: float) -> bool:
-    """True when every non-null value of ``arr`` lies in [lo, hi] (one min/max pass)."""
-    mm = pc.min_max(arr)
-    low, high = mm["min"].as_py(), mm["max"].as_py()
-    return low is None or (low >= lo and high <= hi)
-
-
-def _all_valid(t: pa.Array, i: pa.Array, k: pa.Array, v: pa.Array, q: pa.Array) -> bool:
-    """Cheap whole-block check; the row-by-row mask is only built when it fails."""
-    if t.null_count or i.null_count or k.null_count or v.null_count:
-        return False
+    year_case = f"WHEN t NOT IN {sql_list(sorted(years))} THEN -2 " if years is not None else ""
+    rows = f"(SELECT DISTINCT * FROM {source})" if distinct else source
+    nd = ", count(DISTINCT hash(j, v, q)) AS nd" if count_distinct else ""
     return (
-        _within(v, 0.0, np.inf) and _within(q, 0.0, np.inf) and _within(i, 0, 999) and _within(k, 0, 999_999)
+        "CREATE OR REPLACE TEMP TABLE agg AS "
+        f"WITH s AS (SELECT t, i, j, k, v, q, {_QD} AS qd, "
+        f"CASE WHEN NOT {_VALID} THEN -1 {year_case}"
+        f"WHEN j IN {sql_list(focus_codes)} OR i IN {sql_list(us_codes)} THEN j END AS jj FROM {rows}) "
+        f"SELECT t, i, k, jj, sum(v) AS v, sum(qd) AS q, count(qd) AS qn, count(*) AS n{nd} "
+        "FROM s GROUP BY ALL"
     )
 
 
-def _stream_fast(
-    open_stream: Callable[[], IO[bytes]], file: str, years: frozenset[int] | None, size: int | None
-) -> tuple[pa.Table, pd.DataFrame, int]:
-    """Typed streaming pass. Raises ``pa.ArrowInvalid`` on a non-numeric cell.
-
-    Parsing (Arrow's reader threads) and checking/summing blocks (one worker thread)
-    overlap; at most ``_IN_FLIGHT`` parsed blocks wait, so memory stays flat.
-    """
-    types = {"t": pa.int32(), "i": pa.int64(), "k": pa.int64(), "v": pa.float64(), "q": pa.float64()}
-    convert = pcsv.ConvertOptions(
-        column_types=types,
-        include_columns=["t", "i", "k", "v", "q"],
-        null_values=_NULLS,
-        quoted_strings_can_be_null=True,
-        strings_can_be_null=True,
-    )
-    year_set = pa.array(sorted(years), pa.int32()) if years is not None else None
-    sums = _DenseSums()
-    pending: list[Future[None]] = []
-    rejected: list[pd.DataFrame] = []
-    seen = 0
-
-    def work(batch: pa.RecordBatch, offset: int) -> None:
-        t, i, k, v, q = (batch.column(c) for c in ("t", "i", "k", "v", "q"))
-        if not _all_valid(t, i, k, v, q):
-            t, i, k, v, q = _drop_invalid(batch, offset)
-        if year_set is not None:
-            keep = pc.is_in(t, year_set)
-            t, i, k, v, q = (pc.filter(a, keep) for a in (t, i, k, v, q))
-        if len(t):
-            sums.add(
-                t.to_numpy(),
-                i.to_numpy(),
-                k.to_numpy(),
-                v.to_numpy(),
-                q.to_numpy(zero_copy_only=False),  # nulls -> NaN
-            )
-
-    def _drop_invalid(batch: pa.RecordBatch, offset: int) -> tuple[pa.Array, ...]:
-        t, i, k, v, q = (batch.column(c) for c in ("t", "i", "k", "v", "q"))
-        # Codes must fit the packed key and the code maps: exporter 0-999, product 0-999999.
-        out_of_range = pc.or_kleene(
-            pc.or_kleene(pc.less(i, 0), pc.greater(i, 999)),
-            pc.or_kleene(pc.less(k, 0), pc.greater(k, 999_999)),
-        )
-        bad = pc.or_kleene(
-            pc.or_kleene(pc.or_kleene(pc.is_null(v), pc.less(v, 0.0)), out_of_range),
-            pc.or_kleene(
-                pc.less(q, 0.0), pc.or_kleene(pc.is_null(t), pc.or_kleene(pc.is_null(i), pc.is_null(k)))
-            ),
-        ).fill_null(False)
-        rejected.append(_rejects_from_batch(batch, bad, offset, file))
-        keep = pc.invert(bad)
-        return tuple(pc.filter(a, keep) for a in (t, i, k, v, q))
-
-    show = is_enabled() and size is not None
-    with (
-        open_stream() as fh,
-        bar(total=size, unit="B", unit_scale=True, desc=file, leave=False) as pbar,
-        ThreadPoolExecutor(max_workers=1) as pool,
-    ):
-        reader = pcsv.open_csv(
-            fh, read_options=pcsv.ReadOptions(block_size=BLOCK_SIZE), convert_options=convert
-        )
-        last_pos = 0
-        for batch in reader:
-            pending.append(pool.submit(work, batch, seen))
-            seen += batch.num_rows
-            if len(pending) > _IN_FLIGHT:
-                pending.pop(0).result()  # also re-raises a worker error
-            pos = _tell(fh) if show else None
-            if pos is not None:
-                pbar.update(max(0, pos - last_pos))
-                last_pos = pos
-        for f in pending:
-            f.result()
-    table = sums.table()
-    sums.grids.clear()
-    _free_memory()
-    rej = pd.concat(rejected, ignore_index=True).sort_values("line") if rejected else empty_rejected()
-    return table, rej, seen
+# -- country codes -------------------------------------------------------------------------
+def _code_table(ctx: ReadContext, dictionary: dict[int, tuple[str, str]] | None) -> pd.DataFrame:
+    """Every BACI code 0-999 -> ISO3 (None when not a country) and its match status."""
+    rows = []
+    for code in range(1000):
+        hit = ctx.resolver.match(code)
+        if hit.iso3 is None and hit.status == "unmatched" and dictionary and code in dictionary:
+            d_iso, d_name = dictionary[code]
+            hit = ctx.resolver.match(d_iso) if d_iso else hit
+            if hit.iso3 is None and hit.status == "unmatched":
+                hit = ctx.resolver.match(d_name)
+        rows.append((code, hit.iso3, hit.status))
+    return pd.DataFrame(rows, columns=["code", "iso3", "status"]).astype({"code": "int32", "iso3": "string"})
 
 
-def _free_memory() -> None:
-    """Hand freed Arrow memory back to the OS (mimalloc keeps it otherwise), so peak
-    RSS stays flat across blocks, years and files."""
-    pa.default_memory_pool().release_unused()
-
-
-def _tell(fh: object) -> int | None:
-    """Bytes consumed so far, for the progress bar (None for unseekable streams)."""
-    try:
-        return int(fh.tell())  # type: ignore[attr-defined]
-    except (OSError, AttributeError, ValueError):
-        return None
-
-
-def _rejects_from_batch(batch: pa.RecordBatch, bad: pa.Array, offset: int, file: str) -> pd.DataFrame:
-    idx = np.flatnonzero(bad.to_numpy(zero_copy_only=False))
-    rows = batch.take(pa.array(idx)).to_pandas()
-    reason = np.where(
-        rows["v"].isna(),
-        "empty value",
-        np.where(
-            rows["v"] < 0,
-            "negative value",
-            np.where(
-                rows["i"].isna() | rows["k"].isna() | rows["t"].isna(),
-                "empty code",
-                np.where(
-                    (rows["i"] < 0) | (rows["i"] > 999) | (rows["k"] < 0) | (rows["k"] > 999_999),
-                    "exporter or product code out of range",
-                    "negative quantity",
-                ),
-            ),
-        ),
-    )
-    raw = "t=" + rows["t"].astype("string").fillna("") + "; i=" + rows["i"].astype("string").fillna("")
-    raw = (
-        raw + "; k=" + rows["k"].astype("string").fillna("") + "; v=" + rows["v"].astype("string").fillna("")
-    )
-    raw = raw + "; q=" + rows["q"].astype("string").fillna("")
-    # Line 1 is the header; data row r (0-based) is on line r + 2.
-    return pd.DataFrame({"file": file, "line": idx + offset + 2, "reason": reason, "raw": raw})[
-        REJECT_COLUMNS
-    ]
-
-
-def _stream_validating(
-    open_stream: Callable[[], IO[bytes]], file: str, years: frozenset[int] | None
-) -> tuple[pa.Table, pd.DataFrame, int]:
-    """Slow pass for files with non-numeric cells: everything read as text, then checked."""
-    convert = pcsv.ConvertOptions(
-        column_types={c: pa.string() for c in BACI_COLUMNS}, include_columns=["t", "i", "k", "v", "q"]
-    )
-    parts: list[pa.Table] = []
-    rejected: list[pd.DataFrame] = []
-    seen = 0
-    with open_stream() as fh:
-        for batch in pcsv.open_csv(
-            fh, read_options=pcsv.ReadOptions(block_size=BLOCK_SIZE), convert_options=convert
-        ):
-            df = batch.to_pandas()
-            df = pd.DataFrame(
-                {
-                    "line": np.arange(seen + 2, seen + 2 + len(df)),
-                    "year": df["t"],
-                    "exporter": df["i"],
-                    "hs6": df["k"],
-                    "value": df["v"],
-                    "qty": df["q"].str.strip(),
-                }
-            )
-            seen += len(df)
-            code = pd.to_numeric(df["exporter"], errors="coerce")
-            product = pd.to_numeric(df["hs6"], errors="coerce")
-            bad_code = code.isna() | (code < 0) | (code > 999) | (product > 999_999)
-            good, rej = validate_long(df, file)
-            extra = df[bad_code & ~df["line"].isin(rej["line"])]
-            if len(extra):
-                rej = pd.concat(
-                    [
-                        rej,
-                        pd.DataFrame(
-                            {
-                                "file": file,
-                                "line": extra["line"],
-                                "reason": "exporter or product code not a BACI code",
-                                "raw": "i=" + extra["exporter"].astype(str),
-                            }
-                        ),
-                    ],
-                    ignore_index=True,
-                )
-                good = good[~good["line"].isin(extra["line"])]
-            rejected.append(rej)
-            if years is not None:
-                good = good[good["year"].isin(years)]
-            if len(good):
-                parts.append(
-                    _block_sums(
-                        pa.array(good["year"].to_numpy(), pa.int32()),
-                        pa.array(good["exporter"].astype("int64").to_numpy()),
-                        pa.array(good["hs6"].astype("int64").to_numpy()),
-                        pa.array(good["value"].to_numpy()),
-                        pa.array(good["qty"].to_numpy(), from_pandas=True),
-                    )
-                )
-    table = _combine(parts) if parts else _empty_sums()
-    rej = pd.concat(rejected, ignore_index=True) if rejected else empty_rejected()
-    return table, rej, seen
-
-
-def read_baci_stream(
-    open_stream: Callable[[], IO[bytes]],
+# -- reading one CSV -----------------------------------------------------------------------
+def read_baci_source(
+    src: Path | Callable[[], IO[bytes]],
     *,
     file: str,
     ctx: ReadContext,
     hs_version: str | None,
     source: str,
+    delim: str = ",",
     dictionary: dict[int, tuple[str, str]] | None = None,
-    size: int | None = None,
 ) -> ReadResult:
-    """Read one BACI yearly CSV from a stream factory and aggregate it to exporters.
+    """Read one BACI yearly CSV with DuckDB into exports and bilateral rows.
 
     Parameters
     ----------
-    open_stream
-        Returns a fresh binary stream of the CSV (called twice if the file needs the
-        validating pass).
+    src
+        The file (plain or ``.gz``), or a factory returning a fresh binary stream of it
+        (a zip member; called again for the rare second passes).
     file
         Name for reports.
     ctx
-        Run settings.
+        Run settings (resolver, years, focus importers, duplicate check, temp folder).
     hs_version
         HS revision of the file, or None to assume the revision in force each year.
     source
         ``source`` column value (``"baci:V202601"``).
+    delim
+        Field delimiter (detected from the header).
     dictionary
-        BACI ``country_code -> (iso3, name)`` from a release, used for codes the
-        project table does not know.
-    size
-        Bytes, for the progress bar.
+        BACI ``country_code -> (iso3, name)`` from a release, for codes the project
+        table does not know.
     """
+    codes = _code_table(ctx, dictionary)
+    focus_codes = codes.loc[codes["iso3"].isin(list(ctx.focus)).fillna(False), "code"].tolist()
+    us_codes = codes.loc[(codes["iso3"] == "USA").fillna(False), "code"].tolist()
+    compression = "gzip" if isinstance(src, Path) and src.name.lower().endswith(".gz") else "none"
     notes: list[str] = []
+    # One connection per run (or per zip) when the caller gives one: a new database per
+    # file would grow the process by a buffer pool each time.
+    own = ctx.duck is None
+    con = connect(ctx.temp_dir) if own else ctx.duck
     try:
-        table, rejected, seen = _stream_fast(open_stream, file, ctx.years, size)
-    except pa.ArrowInvalid as exc:
-        if "column" not in str(exc).lower() and "conversion" not in str(exc).lower():
-            raise InputError(
-                f"{file}: not a readable BACI CSV ({exc}); expected columns {BACI_COLUMNS}"
-            ) from exc
-        log.warning("%s: non-numeric cells (%s); re-reading in validating mode", file, str(exc)[:120])
-        notes.append("validating mode (non-numeric cells)")
-        table, rejected, seen = _stream_validating(open_stream, file, ctx.years)
-    return _finish(
-        table,
-        file=file,
-        ctx=ctx,
-        hs_version=hs_version,
-        source=source,
-        dictionary=dictionary,
-        rejected=rejected,
-        seen=seen,
-        notes=notes,
-    )
+        rej, n_dup = _aggregate(con, src, file, ctx, delim, compression, focus_codes, us_codes)
+        if n_dup:
+            notes.append(f"{n_dup} exact duplicate rows dropped")
+        n_bad, rows_read = con.execute(
+            "SELECT coalesce(sum(n) FILTER (WHERE jj = -1), 0), coalesce(sum(n), 0) FROM agg"
+        ).fetchall()[0]
+        rows_read = int(rows_read) + int(rej["line"].nunique() if len(rej) else 0) + n_dup
+        if n_bad:
+            rej = pd.concat([rej, _locate_invalid(src, file, delim, int(n_bad))], ignore_index=True)
+        con.register("codes", codes)
+        version_sql = sql_str(hs_version) if hs_version else _IN_FORCE_SQL
+        exports_select = _exports_sql(version_sql, source)
+        con.execute(_bilateral_sql(version_sql, source, ctx.focus))
+        unmatched = pd.concat(
+            [
+                _unmatched(con.execute(_UM_EXPORTERS).df(), file, ctx, dictionary, "exporter"),
+                _unmatched(con.execute(_UM_IMPORTERS).df(), file, ctx, dictionary, "importer"),
+            ],
+            ignore_index=True,
+        )
+        if not hs_version:
+            notes.append("HS revision not stated; assumed the revision in force each year")
+        rej = rej.sort_values("line", kind="stable").reset_index(drop=True) if len(rej) else empty_rejected()
+        result = ReadResult(
+            empty_exports(),  # replaced below (or left empty when the parts are written)
+            rej[REJECT_COLUMNS],
+            unmatched[UNMATCHED_COLUMNS] if len(unmatched) else empty_unmatched(),
+            rows_read,
+            duplicates_dropped=n_dup,
+            notes=notes,
+        )
+        if ctx.out_folder is not None:
+            # Straight from DuckDB to Parquet parts: no pandas round trip of the big tables.
+            result.written = _write_parts(con, exports_select, ctx.out_folder, ctx.focus)
+        else:
+            result.exports = finalize_exports(con.execute(exports_select).df())
+            bilateral = con.execute("SELECT * FROM out_bilateral ORDER BY 1, 2, 3, 4").df()
+            result.bilateral = finalize_bilateral(bilateral) if len(bilateral) else empty_bilateral()
+    finally:
+        if own:
+            con.close()
+        else:
+            _drop_work_tables(con)
+    return result
 
 
-def _resolve_codes(
-    codes: np.ndarray, ctx: ReadContext, dictionary: dict[int, tuple[str, str]] | None
-) -> dict[int, object]:
-    """BACI exporter code -> Match (project table first, then the release dictionary)."""
-    out = {}
-    for code in codes.tolist():
-        hit = ctx.resolver.match(int(code))
-        if hit.iso3 is None and hit.status == "unmatched" and dictionary and int(code) in dictionary:
-            d_iso, d_name = dictionary[int(code)]
-            hit = ctx.resolver.match(d_iso) if d_iso else hit
-            if hit.iso3 is None and hit.status == "unmatched":
-                hit = ctx.resolver.match(d_name)
-        out[int(code)] = hit
-    return out
+_WORK_TABLES = ("agg", "out_exports", "out_bilateral", "rej_errors", "rej_scans")
 
 
-def _finish(
-    table: pa.Table,
-    *,
+def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Free a shared connection of one file's tables (and release their memory)."""
+    for table in _WORK_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    with suppress(duckdb.Error):
+        con.unregister("codes")
+
+
+def _aggregate(
+    con: duckdb.DuckDBPyConnection,
+    src: Path | Callable[[], IO[bytes]],
     file: str,
     ctx: ReadContext,
-    hs_version: str | None,
-    source: str,
-    dictionary: dict[int, tuple[str, str]] | None,
-    rejected: pd.DataFrame,
-    seen: int,
-    notes: list[str],
-) -> ReadResult:
-    """Decode the (year, exporter code, product) sums into the tidy exports table."""
-    key = table.column("key").to_numpy()
-    v = table.column("v").to_numpy() * 1000.0  # BACI values are in thousand USD
-    q = table.column("q").to_numpy(zero_copy_only=False)
-    qn = table.column("qn").to_numpy()
-    n = table.column("n").to_numpy()
-    t, i, k = key // _KT, (key % _KT) // _KI, key % _KI
-    if len(k) and k.max() > 999_999:
-        raise InputError(f"{file}: product codes longer than 6 digits in column k; a BACI file has HS6 codes")
-    codes = np.unique(i)
-    hits = _resolve_codes(codes, ctx, dictionary)
-    # Countries numbered alphabetically, so sorting by the new key sorts by ISO3.
-    isos = sorted({h.iso3 for h in hits.values() if h.iso3})
-    idx_of = {iso: n_ for n_, iso in enumerate(isos)}
-    code_to_idx = np.full(int(codes.max()) + 1 if len(codes) else 1, -1, dtype=np.int64)
-    for code, hit in hits.items():
-        if hit.iso3:
-            code_to_idx[code] = idx_of[hit.iso3]
-    cidx = code_to_idx[i] if len(i) else np.array([], dtype=np.int64)
-    miss = cidx < 0
-    if miss.any():
-        um = (
-            pd.DataFrame({"value": i[miss], "rows": n[miss], "value_usd": v[miss]})
-            .groupby("value")
-            .sum()
-            .reset_index()
-        )
-        um["status"] = [hits[int(c)].status for c in um["value"]]
-        um["candidates"] = [
-            (dictionary or {}).get(int(c), ("", ""))[1] or ctx.resolver.candidates(c) for c in um["value"]
-        ]
-        um["value"] = um["value"].astype(str)
-        um["source_file"] = file
-        unmatched = um[["value", "source_file", "rows", "value_usd", "status", "candidates"]]
-    else:
-        unmatched = empty_unmatched()
-    keep = ~miss
-    key2 = t[keep] * _KT + cidx[keep] * _KI + k[keep]
-    q = np.where(qn > 0, q, np.nan)[keep]  # quantity unknown when no row of the group had one
-    v = v[keep]
-    if len(np.unique(codes[[hits[int(c)].iso3 is not None for c in codes]])) > len(isos):
-        # Two BACI codes of one country (58 and 56 -> BEL): sum them.
-        summed = (
-            pa.table({"key": key2, "v": v, "q": q, "qn": (~np.isnan(q)).astype(np.int64)})
-            .group_by("key")
-            .aggregate([("v", "sum"), ("q", "sum"), ("qn", "sum")])
-        )
-        key2 = summed.column("key").to_numpy()
-        v = summed.column("v_sum").to_numpy()
-        q = np.where(
-            summed.column("qn_sum").to_numpy() > 0,
-            summed.column("q_sum").to_numpy(zero_copy_only=False),
-            np.nan,
-        )
-    order = np.argsort(key2, kind="stable")
-    key2, v, q = key2[order], v[order], q[order]
-    year = key2 // _KT
-    exporter = pa.DictionaryArray.from_arrays(
-        pa.array((key2 % _KT) // _KI, pa.int32()), pa.array(isos, pa.string())
-    )
-    hs6 = pc.utf8_lpad(pc.cast(pa.array(key2 % _KI), pa.string()), width=6, padding="0")
-    if hs_version:
-        versions = pa.DictionaryArray.from_arrays(
-            pa.array(np.zeros(len(key2), np.int32)), pa.array([hs_version])
-        )
-    else:
-        notes.append("HS revision not stated; assumed the revision in force each year")
-        versions = (
-            pa.array([hs_in_force(int(y)) for y in year], pa.string())
-            if len(year) < 100
-            else pa.array(
-                pd.Series(year).map({y: hs_in_force(int(y)) for y in np.unique(year)}).to_numpy(), pa.string()
+    delim: str,
+    compression: str,
+    focus_codes: list[int],
+    us_codes: list[int],
+) -> tuple[pd.DataFrame, int]:
+    """Run the grouping query into the ``agg`` table; return parse rejects and duplicates."""
+
+    def run(distinct: bool) -> pd.DataFrame:
+        for table in ("rej_errors", "rej_scans"):  # the reader refuses to reuse them
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        with _readable(src, ctx.temp_dir) as (path, pipe):
+            sql = _group_sql(
+                _read_csv_sql(path, delim, compression),
+                focus_codes,
+                us_codes,
+                ctx.years,
+                distinct=distinct,
+                count_distinct=ctx.check_duplicates and not distinct,
             )
-        )
-    out = pa.table(
+            try:
+                con.execute(sql)
+            except duckdb.Error as exc:
+                if pipe is not None and pipe.error is not None:
+                    raise _damaged(file, pipe.error) from exc
+                first = str(exc).strip().splitlines()[0][:200]
+                raise InputError(
+                    f"{file}: cannot be read as a BACI CSV ({first}); expected a header "
+                    f"{','.join(BACI_COLUMNS)} and numbers in every row"
+                ) from exc
+        if pipe is not None and pipe.error is not None:
+            raise _damaged(file, pipe.error)
+        return _parse_rejects(con, file)
+
+    rej = run(distinct=False)
+    if not ctx.check_duplicates:
+        return rej, 0
+    (n_dup,) = con.execute("SELECT coalesce(sum(n - nd), 0) FROM agg").fetchall()[0]
+    if not n_dup:
+        return rej, 0
+    # Rare: group again over the distinct rows, and count exactly what was dropped.
+    (before,) = con.execute("SELECT sum(n) FROM agg").fetchall()[0]
+    rej = run(distinct=True)
+    (after,) = con.execute("SELECT sum(n) FROM agg").fetchall()[0]
+    n = int(before) - int(after)
+    if n:
+        log.warning("%s: %d exact duplicate rows dropped", file, n)
+    return rej, n
+
+
+def _damaged(file: str, error: BaseException) -> InputError:
+    return InputError(
+        f"{file}: the archive member is truncated or corrupt ({type(error).__name__}: "
+        f"{str(error)[:120]}); re-download the BACI release"
+    )
+
+
+_REJECT_REASON = {
+    "CAST": "non-numeric {col}",
+    "MISSING COLUMNS": "missing columns",
+    "TOO MANY COLUMNS": "too many columns",
+    "UNQUOTED VALUE": "badly quoted value",
+    "LINE SIZE OVER MAXIMUM": "line too long",
+    "INVALID UNICODE": "invalid UTF-8",
+}
+
+
+def _parse_rejects(con: duckdb.DuckDBPyConnection, file: str) -> pd.DataFrame:
+    """DuckDB's reject table -> rejected rows (one per line: its first error)."""
+    df = con.execute(
+        "SELECT line, column_name, error_type::VARCHAR AS error_type, csv_line, error_message "
+        "FROM rej_errors ORDER BY line, column_idx"
+    ).df()
+    if df.empty:
+        return empty_rejected()
+    df = df.drop_duplicates("line", keep="first")
+    col = df["column_name"].fillna("").astype(str)
+    raw = df["csv_line"].fillna("").astype(str).str.strip()
+    reason = [
+        _REJECT_REASON.get(t, t.lower()).format(col={"v": "value", "q": "quantity"}.get(c, f"code {c}"))
+        for t, c in zip(df["error_type"], col, strict=True)
+    ]
+    value = [_cell(r, c) if t == "CAST" else "" for r, c, t in zip(raw, col, df["error_type"], strict=True)]
+    return pd.DataFrame(
         {
-            "year": pa.array(year, pa.int64()),
-            "exporter_iso3": exporter.cast(pa.string()),
-            "hs6": hs6,
-            "hs_level": pa.array(np.full(len(key2), 6, np.int64)),
-            "hs_version": versions.cast(pa.string())
-            if isinstance(versions, pa.DictionaryArray)
-            else versions,
-            "value_usd": pa.array(v, pa.float64()),
-            "qty": pa.array(q, pa.float64(), from_pandas=True),
+            "file": file,
+            "line": df["line"].astype("int64").to_numpy(),
+            "column": col.to_numpy(),
+            "value": value,
+            "reason": reason,
+            "raw": raw.str.slice(0, 200).to_numpy(),
         }
-    ).to_pandas()
-    out["source"] = source
-    out["value_kind"] = "value"
-    out["rank"] = pd.array(np.zeros(len(out), np.int64), dtype="Int64", copy=False)
-    out["rank"] = out["rank"].mask(np.ones(len(out), bool))  # all null: BACI has no ranks
-    del table, key, v, q
-    _free_memory()
-    return ReadResult(finalize_exports(out), rejected, unmatched, seen, notes=notes)
+    )
+
+
+def _cell(raw: str, column: str) -> str:
+    try:
+        cells = next(csv.reader([raw]))
+        return cells[BACI_COLUMNS.index(column)][:80]
+    except (StopIteration, ValueError, IndexError, csv.Error):
+        return ""
+
+
+def _row_problem(cells: list[str]) -> tuple[str, str] | None:
+    """Why a parsed row is invalid, as (column, reason); None when it is valid or when
+    DuckDB's reader rejects it itself (those are in its reject table)."""
+    try:
+        t, i, j, k = (int(c.strip()) for c in cells[:4])
+        v = float(cells[4]) if cells[4].strip() else None
+    except ValueError:
+        return None
+    q_text = cells[5].strip()
+    if v is None:
+        return "v", "empty value"
+    if math.isinf(v):
+        return "v", "infinite value"
+    if math.isnan(v):
+        return "v", "non-numeric value"
+    if v < 0:
+        return "v", "negative value"
+    if v > _MAX_V:
+        return "v", f"value above {MAX_VALUE_USD:.0e} USD (absurd)"
+    if not (0 <= i <= 999 and 0 <= j <= 999 and 0 <= k <= 999_999):
+        return "i" if not 0 <= i <= 999 else (
+            "j" if not 0 <= j <= 999 else "k"
+        ), "country or product code out of range"
+    if q_text not in ("", "NA"):
+        try:
+            q = float(q_text)
+        except ValueError:
+            return "q", "non-numeric quantity"
+        if math.isnan(q) or math.isinf(q):
+            return "q", "non-numeric quantity"
+        if q < 0:
+            return "q", "negative quantity"
+        if q > MAX_QTY_T:
+            return "q", f"quantity above {MAX_QTY_T:.0e} t (absurd)"
+    del t
+    return None
+
+
+def _locate_invalid(
+    src: Path | Callable[[], IO[bytes]], file: str, delim: str, expected: int
+) -> pd.DataFrame:
+    """The lines of the rows the query counted as invalid (plain Python; rare)."""
+    rows = []
+    if isinstance(src, Path):
+        path = src
+
+        def opener() -> IO[bytes]:
+            # A factory, like the zip members': the caller opens it in a with-block.
+            return cast(
+                IO[bytes], gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+            )
+
+    else:
+        opener = src  # type: ignore[assignment]
+    with opener() as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
+        reader = csv.reader(text, delimiter=delim)
+        next(reader, None)
+        for cells in reader:
+            if len(cells) != len(BACI_COLUMNS):
+                continue
+            problem = _row_problem(cells)
+            if problem:
+                col, reason = problem
+                raw = delim.join(cells)
+                rows.append(
+                    (
+                        file,
+                        reader.line_num,
+                        col,
+                        cells[BACI_COLUMNS.index(col)].strip()[:80],
+                        reason,
+                        raw[:200],
+                    )
+                )
+    if len(rows) != expected:
+        log.warning("%s: %d invalid rows counted, %d located", file, expected, len(rows))
+    return pd.DataFrame(rows, columns=REJECT_COLUMNS)
+
+
+# -- from the grouped table to the outputs -------------------------------------------------
+_HS6 = "lpad(k::VARCHAR, 6, '0')"
+_QTY = "CASE WHEN sum(qn) > 0 THEN sum(q) END"
+_IN_FORCE_SQL = (
+    "CASE WHEN t >= 2022 THEN 'HS2022' WHEN t >= 2017 THEN 'HS2017' WHEN t >= 2012 THEN 'HS2012' "
+    "WHEN t >= 2007 THEN 'HS2007' WHEN t >= 2002 THEN 'HS2002' WHEN t >= 1996 THEN 'HS1996' ELSE 'HS1992' END"
+)
+
+
+def _exports_sql(version_sql: str, source: str) -> str:
+    """The query of exports to the world by exporter ISO3 (codes of one country summed:
+    58 and 56 -> BEL), in the contract's columns and key order."""
+    return (
+        f"SELECT t::BIGINT AS year, c.iso3 AS exporter_iso3, {_HS6} AS hs6, 6::BIGINT AS hs_level, "
+        f"{version_sql} AS hs_version, sum(v) * 1000.0 AS value_usd, {_QTY} AS qty, "
+        f"{sql_str(source)} AS source, 'value' AS value_kind, NULL::BIGINT AS rank "
+        "FROM agg JOIN codes c ON agg.i = c.code "
+        "WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NOT NULL GROUP BY t, c.iso3, k ORDER BY t, c.iso3, k"
+    )
+
+
+def _bilateral_sql(version_sql: str, source: str, focus: tuple[str, ...]) -> str:
+    """Flows to focus importers and U.S. exports to every importer."""
+    return (
+        "CREATE OR REPLACE TEMP TABLE out_bilateral AS "
+        f"SELECT t::BIGINT AS year, ce.iso3 AS exporter_iso3, ci.iso3 AS importer_iso3, {_HS6} AS hs6, "
+        f"{version_sql} AS hs_version, sum(v) * 1000.0 AS value_usd, {_QTY} AS qty, "
+        f"{sql_str(source)} AS source FROM agg "
+        "JOIN codes ce ON agg.i = ce.code JOIN codes ci ON agg.jj = ci.code "
+        "WHERE jj >= 0 AND ce.iso3 IS NOT NULL AND ci.iso3 IS NOT NULL "
+        f"AND (ci.iso3 IN {sql_list(list(focus))} OR ce.iso3 = 'USA') GROUP BY t, ce.iso3, ci.iso3, k"
+    )
+
+
+_UM_EXPORTERS = (
+    "SELECT i AS code, sum(n)::BIGINT AS rows, sum(v) * 1000.0 AS value_usd FROM agg "
+    "LEFT JOIN codes c ON agg.i = c.code WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NULL GROUP BY i ORDER BY i"
+)
+# U.S. exports to a code that is not a country (an aggregate, an unknown code).
+_UM_IMPORTERS = (
+    "SELECT jj AS code, sum(n)::BIGINT AS rows, sum(v) * 1000.0 AS value_usd FROM agg "
+    "JOIN codes ce ON agg.i = ce.code LEFT JOIN codes ci ON agg.jj = ci.code "
+    "WHERE jj >= 0 AND ce.iso3 = 'USA' AND ci.iso3 IS NULL GROUP BY jj ORDER BY jj"
+)
+
+
+def _write_parts(
+    con: duckdb.DuckDBPyConnection, exports_select: str, folder: Path, focus: tuple[str, ...]
+) -> dict[str, int]:
+    """COPY the exports (straight from the grouped table) and the bilateral table to the
+    next numbered part files of ``folder``; return their row counts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(list(folder.glob("exports-*.parquet")))
+    (n_exp,) = con.execute(
+        f"COPY ({exports_select}) TO {sql_str(str(folder / f'exports-{n:03d}.parquet'))} (FORMAT parquet)"
+    ).fetchall()[0]
+    con.execute(
+        f"COPY (SELECT * FROM out_bilateral ORDER BY year, exporter_iso3, importer_iso3, hs6) "
+        f"TO {sql_str(str(folder / f'bilateral-{n:03d}.parquet'))} (FORMAT parquet)"
+    )
+    n_focus, n_us = con.execute(
+        f"SELECT count(*) FILTER (WHERE importer_iso3 IN {sql_list(list(focus))}), "
+        "count(*) FILTER (WHERE exporter_iso3 = 'USA') FROM out_bilateral"
+    ).fetchall()[0]
+    return {"exports": int(n_exp), "focus": int(n_focus), "us": int(n_us)}
+
+
+def _unmatched(
+    um: pd.DataFrame, file: str, ctx: ReadContext, dictionary: dict[int, tuple[str, str]] | None, role: str
+) -> pd.DataFrame:
+    if um.empty:
+        return empty_unmatched()
+    return pd.DataFrame(
+        {
+            "value": um["code"].astype(int).astype(str),
+            "source_file": file,
+            "rows": um["rows"].astype("int64"),
+            "value_usd": um["value_usd"].astype(float),
+            "status": [ctx.resolver.match(int(c)).status for c in um["code"]],
+            "candidates": [
+                (dictionary or {}).get(int(c), ("", ""))[1] or ctx.resolver.candidates(int(c))
+                for c in um["code"]
+            ],
+            "role": role,
+        }
+    )
 
 
 # -- yearly CSV ---------------------------------------------------------------------------
@@ -592,23 +591,11 @@ def _detect_csv(path: Path, columns: list[str]) -> bool:
 
 def read_baci_csv(path: Path, ctx: ReadContext) -> ReadResult:
     """Read a BACI yearly CSV (``t,i,j,k,v,q``) from disk (``.gz`` allowed)."""
-    from cclreview.trade.registry import sniff_columns
-
-    require_columns(sniff_columns(path), BACI_COLUMNS, path, "BACI yearly CSV")
-
-    def opener() -> IO[bytes]:
-        # Arrow's own file objects read without holding the GIL (a Python file would not).
-        raw = pa.OSFile(str(path), "rb")
-        return pa.CompressedInputStream(raw, "gzip") if path.name.lower().endswith(".gz") else raw
-
+    columns, delim = sniff_layout(path)
+    require_columns(columns, BACI_COLUMNS, path, "BACI yearly CSV (t,i,j,k,v,q)")
     version = ctx.hs_version or hs_version_from_name(path.name)
-    return read_baci_stream(
-        opener,
-        file=display_name(path),
-        ctx=ctx,
-        hs_version=version,
-        source=_release(path.name),
-        size=path.stat().st_size,
+    return read_baci_source(
+        path, file=display_name(path), ctx=ctx, hs_version=version, source=_release(path.name), delim=delim
     )
 
 
@@ -632,8 +619,28 @@ def _zip_dictionary(zf: zipfile.ZipFile) -> dict[int, tuple[str, str]]:
     }
 
 
+def _member_layout(zf: zipfile.ZipFile, member: str, where: str) -> str:
+    """Check a member's header; return its delimiter."""
+    try:
+        with zf.open(member) as fh:
+            head = fh.readline(1 << 16).decode("utf-8-sig", errors="replace")
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise _damaged(where, exc) from exc
+    delim = detect_delimiter(head)
+    cols = [c.strip() for c in next(csv.reader([head.strip()], delimiter=delim), [])]
+    require_columns(cols, BACI_COLUMNS, where, "BACI yearly CSV (t,i,j,k,v,q)")
+    return delim
+
+
+def _member_opener(zf: zipfile.ZipFile, member: str) -> Callable[[], IO[bytes]]:
+    def opener() -> IO[bytes]:
+        return zf.open(member)
+
+    return opener
+
+
 def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
-    """Read a BACI release zip straight from the archive (no unpacking to disk).
+    """Read a BACI release zip member by member (nothing unpacked to disk).
 
     Only members for ``ctx.years`` are read when a year filter is set.
     """
@@ -642,39 +649,55 @@ def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
     except zipfile.BadZipFile as exc:
         raise InputError(f"{path} is not a valid zip ({exc}); re-download the BACI release") from exc
     with zf:
-        members = [(m, _ZIP_YEAR.search(m)) for m in zf.namelist()]
-        members = [(m, mt) for m, mt in members if mt]
+        members = [(m, mt) for m in zf.namelist() if (mt := _ZIP_YEAR.search(m))]
         if not members:
             raise InputError(f"{path}: no BACI_HSxx_Yyyyy_Vxxxxxx.csv member; is this a BACI release zip?")
         dictionary = _zip_dictionary(zf)
         results = []
+        own = ctx.duck is None
+        if own:
+            ctx = dataclasses.replace(ctx, duck=connect(ctx.temp_dir))
         for member, mt in sorted(members):
             year = int(mt.group(2))
             if ctx.years is not None and year not in ctx.years:
                 continue
+            where = f"{display_name(path)}:{member}"
+            delim = _member_layout(zf, member, where)
             version = ctx.hs_version or hs_version_from_name(f"HS{mt.group(1)}")
-            info = zf.getinfo(member)
+            start = time.perf_counter()
             results.append(
-                read_baci_stream(
-                    lambda member=member: zf.open(member),
-                    file=f"{display_name(path)}:{member}",
+                read_baci_source(
+                    _member_opener(zf, member),
+                    file=where,
                     ctx=ctx,
                     hs_version=version,
                     source=f"baci:V{mt.group(3)}",
+                    delim=delim,
                     dictionary=dictionary,
-                    size=info.file_size,
                 )
             )
+            log.info("%s: %d rows in %.1fs", where, results[-1].rows_read, time.perf_counter() - start)
+        if own:
+            ctx.duck.close()
     if not results:
         found = sorted(int(mt.group(2)) for _, mt in members)
         raise InputError(f"{path}: no member for years {sorted(ctx.years or [])}; the zip has years {found}")
-    return ReadResult(
-        finalize_exports(pd.concat([r.exports for r in results], ignore_index=True)),
+    merged = ReadResult(
+        empty_exports(),
         pd.concat([r.rejected for r in results], ignore_index=True),
         pd.concat([r.unmatched for r in results], ignore_index=True),
         sum(r.rows_read for r in results),
+        duplicates_dropped=sum(r.duplicates_dropped for r in results),
         notes=[n for r in results for n in r.notes],
     )
+    if ctx.out_folder is not None:  # each member wrote its own parts
+        merged.written = {
+            k: sum(r.written[k] for r in results if r.written) for k in ("exports", "focus", "us")
+        }
+    else:
+        merged.exports = finalize_exports(pd.concat([r.exports for r in results], ignore_index=True))
+        merged.bilateral = finalize_bilateral(pd.concat([r.bilateral for r in results], ignore_index=True))
+    return merged
 
 
 # -- the mirror's BACI extracts ----------------------------------------------------------
@@ -700,6 +723,8 @@ def read_baci_extract_parquet(path: Path, ctx: ReadContext) -> ReadResult:
             "qty": df["qty_t"] if "qty_t" in df.columns else np.nan,
         }
     )
+    if "importer" in df.columns:
+        long["importer"] = df["importer"]
     version = ctx.hs_version or hs_version_from_name(path.name) or "HS2017"
     return clean_long(
         long,
@@ -717,7 +742,8 @@ def _detect_extract_usd(path: Path, columns: list[str]) -> bool:
 
 def read_baci_extract_usd(path: Path, ctx: ReadContext) -> ReadResult:
     """Read a BACI extract ``i,j,cmd,value`` (ISO3 codes, value in USD, year in the name)."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    _, delim = sniff_layout(path)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=delim, encoding="utf-8-sig")
     require_columns(list(df.columns), ["i", "j", "cmd", "value"], path, "BACI extract (i,j,cmd,value)")
     year = year_from_name(path.name)
     if year is None:
@@ -730,6 +756,7 @@ def read_baci_extract_usd(path: Path, ctx: ReadContext) -> ReadResult:
             "line": np.arange(2, len(df) + 2),
             "year": year,
             "exporter": df["i"],
+            "importer": df["j"],
             "hs6": df["cmd"],
             "value": df["value"],
         }
@@ -738,9 +765,11 @@ def read_baci_extract_usd(path: Path, ctx: ReadContext) -> ReadResult:
     return clean_long(long, file=display_name(path), ctx=ctx, source=_release(path.name), hs_version=version)
 
 
-register(Reader("baci_zip", _detect_zip, read_baci_zip, READER_VERSION, 10, "CEPII BACI release zip"))
+register(Reader("baci_zip", _detect_zip, read_baci_zip, READER_VERSION, 10, "CEPII BACI release zip", True))
 register(
-    Reader("baci_csv", _detect_csv, read_baci_csv, READER_VERSION, 20, "CEPII BACI yearly CSV t,i,j,k,v,q")
+    Reader(
+        "baci_csv", _detect_csv, read_baci_csv, READER_VERSION, 20, "CEPII BACI yearly CSV t,i,j,k,v,q", True
+    )
 )
 register(
     Reader(
@@ -750,6 +779,7 @@ register(
         READER_VERSION,
         30,
         "BACI bilateral extract (parquet, ISO3, thousand USD)",
+        True,
     )
 )
 register(
@@ -760,5 +790,6 @@ register(
         READER_VERSION,
         30,
         "BACI extract i,j,cmd,value (ISO3, USD)",
+        True,
     )
 )

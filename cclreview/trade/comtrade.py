@@ -5,7 +5,8 @@ Comtrade data are reporter-declared. Exporter-level totals are taken from what e
 reporter declares as exports (flow ``X`` / code 2 "Export"; re-exports are left out)
 to partner World (code 0), never summed over partners, so that a file holding both the
 World row and bilateral rows is not double counted. Exact duplicate rows (Comtrade
-extracts contain them) are dropped and counted. Values are USD; net weight in kg
+extracts contain them) are dropped and counted. Comtrade contributes no bilateral rows:
+only the reporters' declared totals to World are used (see ``bilateral_coverage.csv``). Values are USD; net weight in kg
 becomes tonnes.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cclreview.errors import InputError
-from cclreview.trade.registry import Reader, register
+from cclreview.trade.registry import Reader, register, sniff_layout
 from cclreview.trade.tidy import (
     COMTRADE_HS,
     ReadContext,
@@ -33,12 +34,15 @@ from cclreview.trade.tidy import (
 
 log = logging.getLogger(__name__)
 
-READER_VERSION = "1"
+READER_VERSION = "2"
 
 
 def _read_text(path: Path) -> pd.DataFrame:
+    _, delim = sniff_layout(path)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", compression="infer")
+        df = pd.read_csv(
+            path, dtype=str, keep_default_na=False, sep=delim, encoding="utf-8-sig", compression="infer"
+        )
     except (UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(f"cannot parse {path} as CSV ({exc}); is it a Comtrade CSV export?") from exc
     if df.empty:
@@ -172,7 +176,7 @@ def read_comtrade_trim(path: Path, ctx: ReadContext) -> ReadResult:
     res = clean_long(
         long, file=display_name(path), ctx=ctx, source="comtrade", hs_version=versions, qty_scale=0.001
     )
-    res.duplicates_dropped = n_dup
+    res.duplicates_dropped += n_dup
     res.rows_read = len(df)  # every data row of the file, not only exports to World
     return res
 
@@ -246,6 +250,6 @@ def _finish(
     res = clean_long(
         long, file=display_name(path), ctx=ctx, source="comtrade", hs_version=versions, qty_scale=0.001
     )
-    res.duplicates_dropped = n_dup
+    res.duplicates_dropped += n_dup
     res.rows_read = n_rows  # every data row of the file, not only exports to World
     return res

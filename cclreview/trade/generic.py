@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cclreview.errors import InputError
-from cclreview.trade.registry import Reader, register
+from cclreview.trade.registry import Reader, register, sniff_layout
 from cclreview.trade.tidy import (
     ReadContext,
     ReadResult,
@@ -28,7 +28,7 @@ from cclreview.trade.tidy import (
     require_columns,
 )
 
-READER_VERSION = "1"
+READER_VERSION = "2"
 REQUIRED_KEYS = ("year", "exporter", "hs6", "value_usd")
 OPTIONAL_KEYS = ("importer", "qty")
 SETTING_KEYS = ("source", "hs_version", "value_scale")
@@ -73,15 +73,9 @@ def _read_any(path: Path) -> tuple[pd.DataFrame, int]:
             return df.astype("string"), 1
         if name.endswith((".xlsx", ".xlsm")):
             return pd.read_excel(path, dtype=str, keep_default_na=False), 2
-        sep = "\t" if name.endswith((".tsv", ".tsv.gz")) else None
+        sep = "\t" if name.endswith((".tsv", ".tsv.gz")) else sniff_layout(path)[1]
         df = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            sep=sep,
-            engine="python" if sep is None else "c",
-            encoding="utf-8-sig",
-            compression="infer",
+            path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig", compression="infer"
         )
         return df, 2
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
@@ -115,6 +109,8 @@ def read_generic(path: Path, ctx: ReadContext) -> ReadResult:
             "qty": df[cmap["qty"]] if "qty" in cmap else np.nan,
         }
     )
+    if "importer" in cmap:  # bilateral detail: flows to focus importers, U.S. exports
+        long["importer"] = df[cmap["importer"]]
     try:
         scale = float(cmap.get("value_scale", 1.0))
     except ValueError as exc:
@@ -133,4 +129,4 @@ def read_generic(path: Path, ctx: ReadContext) -> ReadResult:
     )
 
 
-register(Reader("generic", _detect, read_generic, READER_VERSION, 1000, "long table with --column-map"))
+register(Reader("generic", _detect, read_generic, READER_VERSION, 1000, "long table with --column-map", True))

@@ -9,37 +9,58 @@ stacks their exporter-level tables and writes, atomically:
   them is the availability stage's job);
 - ``rejected_rows.csv``: ``file, line, reason, raw`` of every rejected row;
 - ``unmatched_countries.csv``: ``value, source_file, rows, value_usd, status,
-  candidates`` for exporter names/codes that are not countries or not known.
+  candidates, role`` for exporter (or, in U.S. exports, importer) names/codes that are
+  not countries or not known;
+- ``flows_focus.parquet``: :data:`~cclreview.trade.tidy.BILATERAL_COLUMNS`, every
+  exporter's flows to the focus importers (``[trade] focus_importers`` in
+  ``config/sources.toml``: CHN, HKG, MAC, RUS, BLR by default);
+- ``us_exports.parquet``: the same columns, U.S. exports to every importer;
+- ``bilateral_coverage.csv``: per input file, whether it has partner detail and how many
+  bilateral rows it gave (HS4, top-N and Comtrade world totals give none, and say so).
+
+All outputs are written to temporary names first and renamed together, ``exports.parquet``
+(the make target) last: a failed or killed run leaves the previous set in place.
 
 Cache: each file's result is stored under ``out_dir/.cache/`` keyed on the file's sha256,
 the reader's name and version and the options that change the result (years, column
-map, HS revision), so re-running on unchanged sources only hashes them and reads the
+map, HS revision, duplicate check, and the focus importers for readers with partner
+detail only: a new focus list re-reads the BACI files, not Comtrade or HS4), so re-running on unchanged sources only hashes them and reads the
 small cached tables.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cclreview.errors import InputError, OutputError, TooManyRejectedError
-from cclreview.io import atomic_path, sha256_file, write_csv, write_parquet, write_text
+from cclreview.io import sha256_file, write_parquet, write_text
 from cclreview.progress import progress
 from cclreview.trade.countries import CountryResolver
-from cclreview.trade.registry import detect_reader, is_trade_file, load_readers
+from cclreview.trade.duck import connect, sql_list, sql_str
+from cclreview.trade.registry import Reader, detect_reader, is_trade_file, load_readers
 from cclreview.trade.tidy import (
+    DEFAULT_FOCUS,
+    EXPORT_COLUMNS,
     REJECT_COLUMNS,
     UNMATCHED_COLUMNS,
     ReadContext,
     ReadResult,
+    empty_bilateral,
     empty_exports,
     finalize_exports,
 )
@@ -49,9 +70,15 @@ log = logging.getLogger(__name__)
 EXPORTS_FILE = "exports.parquet"
 REJECTED_FILE = "rejected_rows.csv"
 UNMATCHED_FILE = "unmatched_countries.csv"
+FOCUS_FILE = "flows_focus.parquet"
+US_FILE = "us_exports.parquet"
+COVERAGE_FILE = "bilateral_coverage.csv"
+COVERAGE_COLUMNS = ["source_file", "source", "reader", "bilateral", "focus_rows", "us_rows", "note"]
 CACHE_DIR = ".cache"
+#: DuckDB spills here (under the output folder, so under data/processed by default).
+TEMP_DIR = "duckdb_tmp"
 #: Bump when the combined outputs change shape (invalidates the whole-run shortcut).
-INGEST_VERSION = "2"
+INGEST_VERSION = "3"
 #: Default largest share of a file's rows that may be rejected before the run fails.
 MAX_REJECTED = 0.05
 
@@ -71,16 +98,19 @@ def find_trade_files(folder: str | os.PathLike[str]) -> list[Path]:
     return files
 
 
-def _cache_key(sha: str, reader: str, version: str, ctx: ReadContext) -> str:
-    opts = {
+def _cache_key(sha: str, reader: Reader, ctx: ReadContext) -> str:
+    opts: dict[str, object] = {
         "sha256": sha,
-        "reader": reader,
-        "version": version,
+        "reader": reader.name,
+        "version": reader.version,
         "years": sorted(ctx.years) if ctx.years is not None else None,
         "column_map": ctx.column_map,
         "hs_version": ctx.hs_version,
         "countries": _countries_sha(),
+        "duplicates": ctx.check_duplicates,
     }
+    if reader.bilateral:
+        opts["focus"] = sorted(ctx.focus)
     return hashlib.sha256(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -98,50 +128,81 @@ def _countries_sha() -> str:
 
 
 def _load_cached(folder: Path) -> ReadResult | None:
+    """A complete cache entry: counts and reports; the big tables stay in their parts."""
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         return None
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("layout") != INGEST_VERSION or not list(folder.glob("exports-*.parquet")):
+            return None
         return ReadResult(
-            exports=pd.read_parquet(folder / "exports.parquet"),
+            exports=None,  # type: ignore[arg-type]
             rejected=pd.read_parquet(folder / "rejected.parquet"),
             unmatched=pd.read_parquet(folder / "unmatched.parquet"),
             rows_read=int(meta["rows_read"]),
             duplicates_dropped=int(meta["duplicates_dropped"]),
             notes=list(meta.get("notes", [])),
+            bilateral=empty_bilateral() if meta["has_bilateral"] else None,
+            bilateral_note=str(meta.get("bilateral_note", "")),
+            written={k: int(v) for k, v in meta["written"].items()},
         )
     except (OSError, ValueError, KeyError) as exc:  # a damaged cache entry is just a miss
         log.warning("ignoring damaged cache entry %s (%s)", folder, exc)
         return None
 
 
-def _store_cached(folder: Path, res: ReadResult, path: Path, reader: str) -> None:
+def _store_cached(folder: Path, res: ReadResult, path: Path, reader: str, focus: tuple[str, ...]) -> None:
+    """Write a reader's frames as parts (unless it wrote them itself), the reports and meta."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_parquet(res.exports, folder / "exports.parquet")
+    has_bilateral = res.bilateral is not None or bool(
+        res.written and list(folder.glob("bilateral-*.parquet"))
+    )
+    if res.written is None:
+        exports = res.exports.drop(columns="source_file", errors="ignore")
+        write_parquet(exports, folder / "exports-000.parquet")
+        b = res.bilateral if res.bilateral is not None else empty_bilateral()
+        if res.bilateral is not None:
+            write_parquet(b.drop(columns="source_file", errors="ignore"), folder / "bilateral-000.parquet")
+        res.written = {
+            "exports": len(exports),
+            "focus": int(b["importer_iso3"].isin(list(focus)).sum()),
+            "us": int((b["exporter_iso3"] == "USA").sum()),
+        }
     write_parquet(
-        res.rejected.astype({"raw": "string", "reason": "string", "file": "string"}),
+        res.rejected.reindex(columns=REJECT_COLUMNS).astype(
+            {c: "string" for c in ("file", "column", "value", "reason", "raw")}
+        ),
         folder / "rejected.parquet",
     )
     write_parquet(
-        res.unmatched.astype({c: "string" for c in ("value", "source_file", "status", "candidates")}),
+        res.unmatched.reindex(columns=UNMATCHED_COLUMNS).astype(
+            {c: "string" for c in ("value", "source_file", "status", "candidates", "role")}
+        ),
         folder / "unmatched.parquet",
     )
     meta = {
+        "layout": INGEST_VERSION,
         "file": str(path),
         "reader": reader,
         "rows_read": res.rows_read,
         "duplicates_dropped": res.duplicates_dropped,
         "notes": res.notes,
-        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "has_bilateral": has_bilateral,
+        "bilateral_note": res.bilateral_note,
+        "written": res.written,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     # meta.json last: its presence marks a complete entry.
     write_text(json.dumps(meta, indent=2), folder / "meta.json")
+    # The frames are in the parts now; the run reads them from there.
+    res.exports = None  # type: ignore[assignment]
+    res.bilateral = empty_bilateral() if has_bilateral else None
 
 
 def _output_stats(out_dir: Path) -> dict[str, list[int]] | None:
     stats = {}
-    for name in (EXPORTS_FILE, REJECTED_FILE, UNMATCHED_FILE):
+    for name in (EXPORTS_FILE, REJECTED_FILE, UNMATCHED_FILE, FOCUS_FILE, US_FILE, COVERAGE_FILE):
         p = out_dir / name
         if not p.is_file():
             return None
@@ -232,6 +293,8 @@ def ingest_trade(
     use_cache: bool = True,
     rehash: bool = False,
     resolver: CountryResolver | None = None,
+    focus: Iterable[str] | None = None,
+    check_duplicates: bool = True,
 ) -> dict:
     """Read trade files and write the trade stage's outputs into ``out_dir``.
 
@@ -241,8 +304,9 @@ def ingest_trade(
         Trade files (BACI csv/zip/extracts, Comtrade, or any long table with
         ``column_map``).
     out_dir
-        Output folder (``exports.parquet``, ``rejected_rows.csv``,
-        ``unmatched_countries.csv``, ``.cache/``).
+        Output folder (``exports.parquet``, ``flows_focus.parquet``,
+        ``us_exports.parquet``, ``rejected_rows.csv``, ``unmatched_countries.csv``,
+        ``bilateral_coverage.csv``, ``.cache/``).
     years
         Keep only these years.
     max_rejected
@@ -259,38 +323,69 @@ def ingest_trade(
         those recorded with its last hash.
     resolver
         Country resolver (default: the shipped table).
+    focus
+        ISO3 importers for ``flows_focus.parquet`` (default CHN, HKG, MAC, RUS, BLR;
+        the CLI reads ``[trade] focus_importers`` of ``config/sources.toml``).
+    check_duplicates
+        Drop and count exact duplicate rows (default); off saves a hash per BACI row.
 
     Returns
     -------
     dict
-        Counts: ``files``, ``rows_read``, ``rows_rejected``, ``duplicates_dropped``,
-        ``unmatched_values``, ``unmatched_value_usd``, ``export_rows``, ``cached``,
-        ``seconds`` and ``outputs`` (paths).
+        Counts: ``files``, ``rows_read``, ``rows_rejected``, ``duplicates_dropped``
+        (and ``duplicates_by_file``), ``unmatched_values``, ``unmatched_value_usd``,
+        ``export_rows``, ``focus_rows``, ``us_rows``, ``cached``, ``seconds`` and
+        ``outputs`` (paths).
     """
     start = time.perf_counter()
-    paths = [Path(p) for p in paths]
-    if not paths:
+    files = [Path(p) for p in paths]
+    if not files:
         raise InputError("no trade files given; pass files or put them in data/raw/trade/")
     if not 0 <= max_rejected <= 1:
         raise InputError(f"--max-rejected must be between 0 and 1, got {max_rejected}")
     if hs_version is not None and not re.fullmatch(r"HS(1992|1996|2002|2007|2012|2017|2022)", hs_version):
         raise InputError(f"unknown HS revision {hs_version!r}; use e.g. HS2022, HS2017, HS2007 or HS1992")
+    focus_t = tuple(sorted({f.strip().upper() for f in (focus if focus is not None else DEFAULT_FOCUS)}))
+    bad_focus = [f for f in focus_t if not re.fullmatch(r"[A-Z]{3}", f)]
+    if bad_focus:
+        raise InputError(f"focus importers {bad_focus} are not ISO3 codes; use e.g. CHN,HKG,RUS")
     out_dir = Path(out_dir)
     ctx = ReadContext(
         resolver=resolver or _LazyResolver(),  # type: ignore[arg-type]
         years=frozenset(int(y) for y in years) if years else None,
         column_map=column_map,
         hs_version=hs_version,
+        focus=focus_t,
+        check_duplicates=check_duplicates,
+        temp_dir=out_dir / CACHE_DIR / TEMP_DIR,
     )
+    try:
+        return _run(files, out_dir, ctx, focus_t, max_rejected, use_cache, rehash, start)
+    finally:
+        if ctx.duck is not None:
+            ctx.duck.close()
+
+
+def _run(
+    paths: list[Path],
+    out_dir: Path,
+    ctx: ReadContext,
+    focus_t: tuple[str, ...],
+    max_rejected: float,
+    use_cache: bool,
+    rehash: bool,
+    start: float,
+) -> dict:
+    """The body of :func:`ingest_trade` (which owns the shared DuckDB connection)."""
     load_readers()
     hashes = _HashMemo(out_dir / CACHE_DIR / "hashes.json", trust_stat=use_cache and not rehash)
     planned = []
     for path in paths:
         reader = detect_reader(path, ctx)
-        planned.append((path, reader, _cache_key(hashes.sha256(path), reader.name, reader.version, ctx)))
+        planned.append((path, reader, _cache_key(hashes.sha256(path), reader, ctx)))
     hashes.save()
     run_key = hashlib.sha256(
-        json.dumps([INGEST_VERSION, max_rejected, *(k for _, _, k in planned)]).encode()
+        json.dumps([INGEST_VERSION, max_rejected, list(focus_t), *(k for _, _, k in planned)]).encode()
     ).hexdigest()
     if use_cache:
         previous = _outputs_unchanged(out_dir, run_key)
@@ -299,7 +394,10 @@ def ingest_trade(
             previous.update(cached=len(planned), seconds=round(time.perf_counter() - start, 3))
             log.info("trade inputs unchanged: outputs in %s are up to date", out_dir)
             return previous
+    # One DuckDB database for the whole run (readers, then the assembly of the outputs).
+    ctx.duck = connect(ctx.temp_dir)
     results: list[ReadResult] = []
+    coverage: list[dict] = []
     cached = 0
     too_many: list[str] = []
     for path, reader, key in progress(planned, desc="trade files", unit="file"):
@@ -307,8 +405,9 @@ def ingest_trade(
         res = _load_cached(folder) if use_cache else None
         if res is None:
             log.info("reading %s with %s", path, reader.name)
-            res = reader.read(path, ctx)
-            _store_cached(folder, res, path, reader.name)
+            shutil.rmtree(folder, ignore_errors=True)  # no stale parts of a killed run
+            res = reader.read(path, dataclasses.replace(ctx, out_folder=folder))
+            _store_cached(folder, res, path, reader.name, focus_t)
         else:
             cached += 1
             log.info("%s unchanged: using cached result", path.name)
@@ -319,58 +418,230 @@ def ingest_trade(
             log.warning("%s: %d exact duplicate rows dropped", path.name, res.duplicates_dropped)
         if len(res.unmatched):
             log.warning(
-                "%s: %d exporter value(s) not matched to a country (see %s)",
+                "%s: %d country value(s) not matched to a country (see %s)",
                 path.name,
                 len(res.unmatched),
                 UNMATCHED_FILE,
             )
         for note in res.notes:
             log.info("%s: %s", path.name, note)
-        # Which file each row came from: the same flows can arrive twice (BACI as Parquet
-        # and as CSV) under one source label; availability picks one file, never sums.
-        res.exports = res.exports.assign(
-            source_file=pd.Series(path.name, index=res.exports.index, dtype="string")
-        )
+        coverage.append(_coverage_row(path, reader, res, folder, ctx.duck))
         if res.rows_read and n_rej / res.rows_read > max_rejected:
             too_many.append(f"{path.name}: {n_rej} of {res.rows_read} rows ({n_rej / res.rows_read:.1%})")
         results.append(res)
 
-    exports = (
-        finalize_exports(pd.concat([r.exports for r in results if len(r.exports)], ignore_index=True))
-        if any(len(r.exports) for r in results)
-        else empty_exports()
-    )
     rejected = pd.concat([r.rejected for r in results], ignore_index=True).reindex(columns=REJECT_COLUMNS)
     unmatched = pd.concat([r.unmatched for r in results], ignore_index=True).reindex(
         columns=UNMATCHED_COLUMNS
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(rejected, out_dir / REJECTED_FILE)
-    write_csv(unmatched, out_dir / UNMATCHED_FILE)
     if too_many:
+        # The reports explain the failure; the previous data outputs stay as they were.
+        _write_all(out_dir, {REJECTED_FILE: rejected, UNMATCHED_FILE: unmatched})
         raise TooManyRejectedError(
             "too many rejected rows (limit "
             f"{max_rejected:.1%} per file): {'; '.join(too_many)}; see {out_dir / REJECTED_FILE} "
             "for line numbers and reasons, fix the file or raise --max-rejected"
         )
-    with atomic_path(out_dir / EXPORTS_FILE) as tmp:
-        exports.to_parquet(tmp, index=False)
+    # Which file each row came from: the same flows can arrive twice (BACI as Parquet
+    # and as CSV) under one source label; availability picks one file, never sums.
+    parts = [(path.name, out_dir / CACHE_DIR / key) for path, _, key in planned]
+    focus_sql = sql_list(list(focus_t))
+    _write_all(
+        out_dir,
+        {
+            REJECTED_FILE: rejected,
+            UNMATCHED_FILE: unmatched,
+            COVERAGE_FILE: pd.DataFrame(coverage, columns=COVERAGE_COLUMNS),
+            FOCUS_FILE: _assembler(parts, "bilateral", f"importer_iso3 IN {focus_sql}", ctx.duck),
+            US_FILE: _assembler(parts, "bilateral", "exporter_iso3 = 'USA'", ctx.duck),
+            EXPORTS_FILE: _assembler(parts, "exports", "true", ctx.duck),  # last: make's target
+        },
+    )
     summary = {
         "files": len(paths),
         "cached": cached,
         "rows_read": int(sum(r.rows_read for r in results)),
         "rows_rejected": len(rejected),
         "duplicates_dropped": int(sum(r.duplicates_dropped for r in results)),
+        "duplicates_by_file": {
+            p.name: int(r.duplicates_dropped) for (p, _, _), r in zip(planned, results, strict=True)
+        },
         "unmatched_values": len(unmatched),
         "unmatched_value_usd": float(pd.to_numeric(unmatched["value_usd"], errors="coerce").sum()),
-        "export_rows": len(exports),
+        "export_rows": sum(r.written["exports"] for r in results if r.written),
+        "focus_rows": sum(r.written["focus"] for r in results if r.written),
+        "us_rows": sum(r.written["us"] for r in results if r.written),
+        "focus_importers": list(focus_t),
         "seconds": round(time.perf_counter() - start, 3),
         "outputs": {
             "exports": str(out_dir / EXPORTS_FILE),
+            "flows_focus": str(out_dir / FOCUS_FILE),
+            "us_exports": str(out_dir / US_FILE),
             "rejected": str(out_dir / REJECTED_FILE),
             "unmatched": str(out_dir / UNMATCHED_FILE),
+            "coverage": str(out_dir / COVERAGE_FILE),
         },
     }
     _record_outputs(out_dir, run_key, summary)
     log.debug("trade ingest: %s", summary)
     return summary
+
+
+def _coverage_row(
+    path: Path, reader: Reader, res: ReadResult, folder: Path, con: duckdb.DuckDBPyConnection
+) -> dict:
+    """One row of ``bilateral_coverage.csv``: does this file carry partner detail?"""
+    sources = _part_sources(folder, con)
+    if res.bilateral is None:
+        note = res.bilateral_note or (
+            f"no partner detail ({reader.description or reader.name}): exports to the world only, "
+            "no rows in flows_focus or us_exports"
+        )
+        return {
+            "source_file": path.name,
+            "source": "; ".join(sources),
+            "reader": reader.name,
+            "bilateral": False,
+            "focus_rows": 0,
+            "us_rows": 0,
+            "note": note,
+        }
+    written = res.written or {}
+    return {
+        "source_file": path.name,
+        "source": "; ".join(sources),
+        "reader": reader.name,
+        "bilateral": True,
+        "focus_rows": int(written.get("focus", 0)),
+        "us_rows": int(written.get("us", 0)),
+        "note": res.bilateral_note or "partner detail kept for the focus importers and U.S. exports",
+    }
+
+
+def _write_all(out_dir: Path, tables: dict[str, pd.DataFrame | Callable[[Path], None]]) -> None:
+    """Write every table to a temporary file, then rename them in order (the last is the
+    make target): a failure while writing leaves all previous outputs untouched."""
+    tmp_dir = Path(tempfile.mkdtemp(prefix=".trade_out.", dir=out_dir))
+    try:
+        staged = []
+        for name, df in tables.items():
+            tmp = tmp_dir / name
+            try:
+                if callable(df):
+                    df(tmp)
+                elif name.endswith(".parquet"):
+                    df.to_parquet(tmp, index=False)
+                else:
+                    df.to_csv(tmp, index=False)
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot write {out_dir / name}: {exc.strerror or exc}; free space or choose another --out"
+                ) from exc
+            staged.append((tmp, out_dir / name))
+        umask = os.umask(0)
+        os.umask(umask)
+        for tmp, target in staged:
+            tmp.chmod(0o666 & ~umask)
+            try:
+                tmp.replace(target)
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot replace {target}: {exc.strerror or exc}; close it or fix permissions"
+                ) from exc
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _part_files(folder: Path, kind: str) -> list[Path]:
+    return sorted(folder.glob(f"{kind}-*.parquet"))
+
+
+def _part_sources(folder: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The distinct ``source`` labels of a cache entry's export parts."""
+    files = _part_files(folder, "exports")
+    if not files:
+        return []
+    try:
+        rows = con.execute(
+            f"SELECT DISTINCT source FROM read_parquet({sql_list([str(f) for f in files])}, union_by_name = true) "
+            "WHERE source IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    return [str(r[0]) for r in rows]
+
+
+def _target_schema(kind: str, files: list[Path]) -> pa.Schema:
+    """The output schema, with pandas metadata so pandas reads the contract dtypes back
+    (``Int64`` rank, ``string`` codes): contract columns, ``source_file``, then any extra
+    columns of the parts (e.g. ``hs4`` of the heading tables) in order of appearance."""
+    empties = [pq.read_schema(f).empty_table().to_pandas() for f in files]
+    if kind == "exports":
+        base = empty_exports().assign(source_file=pd.Series(dtype="string"))
+        frames = [base, *(e.drop(columns="source_file", errors="ignore") for e in empties)]
+        df = finalize_exports(pd.concat(frames, ignore_index=True))
+        df = df[
+            [
+                *EXPORT_COLUMNS,
+                "source_file",
+                *(c for c in df.columns if c not in (*EXPORT_COLUMNS, "source_file")),
+            ]
+        ]
+    else:
+        df = empty_bilateral()
+    for col in df.columns:
+        if df[col].dtype == object:  # an all-null extra column: keep it as text
+            df[col] = df[col].astype("string")
+    return pa.Schema.from_pandas(df, preserve_index=False)
+
+
+_DUCK_TYPES = {
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.large_string(): "VARCHAR",
+    pa.string(): "VARCHAR",
+}
+
+
+def _assembler(parts: list[tuple[str, Path]], kind: str, where: str, con: duckdb.DuckDBPyConnection):
+    """A writer that copies the ``kind`` parts of every file into one Parquet file.
+
+    DuckDB reads the parts (in file order, rows in their stored order), adds
+    ``source_file``, applies ``where`` and casts every column to the contract type;
+    pyarrow writes the batches with the pandas metadata that makes pandas read the
+    contract dtypes back.
+    """
+
+    def write(target: Path) -> None:
+        files = [(name, f) for name, folder in parts for f in _part_files(folder, kind)]
+        schema = _target_schema(kind, [f for _, f in files])
+        # Part by part, in order, batch by batch: no sort and no table of all years in
+        # memory, so a five-year zip needs no more memory here than one year.
+        con.execute("SET preserve_insertion_order = true")
+        writer = pq.ParquetWriter(target, schema)
+        try:
+            for name, f in files:
+                select = f"SELECT *, {sql_str(name)} AS source_file FROM read_parquet({sql_str(str(f))})"
+                have = _union_columns(con, [select])
+                cols = ", ".join(
+                    (
+                        f'CAST("{c.name}" AS {_DUCK_TYPES.get(c.type, "VARCHAR")})'
+                        if c.name in have
+                        else f"NULL::{_DUCK_TYPES.get(c.type, 'VARCHAR')}"
+                    )
+                    + f' AS "{c.name}"'
+                    for c in schema
+                )
+                for batch in con.sql(f"SELECT {cols} FROM ({select}) WHERE {where}").to_arrow_reader(200_000):
+                    writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+        finally:
+            writer.close()
+            con.execute("SET preserve_insertion_order = false")
+
+    return write
+
+
+def _union_columns(con: duckdb.DuckDBPyConnection, selects: list[str]) -> set[str]:
+    rel = con.execute(f"SELECT * FROM ({' UNION ALL BY NAME '.join(selects)}) LIMIT 0")
+    return {d[0] for d in rel.description}

@@ -68,6 +68,9 @@ class Reader:
     version: str = "1"
     priority: int = 100
     description: str = ""
+    #: True when the reader can return bilateral rows (its cache key then includes the
+    #: focus importers; other readers are not re-read when the focus list changes).
+    bilateral: bool = False
 
 
 _READERS: dict[str, Reader] = {}
@@ -112,7 +115,19 @@ def is_trade_file(path: Path) -> bool:
 
 
 def sniff_columns(path: Path) -> list[str]:
-    """Return the header names of a trade file (see the module docstring).
+    """Return the header names of a trade file (see the module docstring)."""
+    return sniff_layout(path)[0]
+
+
+def detect_delimiter(head: str) -> str:
+    """The field delimiter of a header line: the most frequent of ``,`` ``;`` tab ``|``."""
+    counts = {d: head.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def sniff_layout(path: Path) -> tuple[list[str], str]:
+    """Return the header names of a trade file and its delimiter (``","`` for non-text files).
 
     Raises
     ------
@@ -128,10 +143,10 @@ def sniff_columns(path: Path) -> list[str]:
         if name.endswith(".parquet"):
             import pyarrow.parquet as pq
 
-            return list(pq.read_schema(path).names)
+            return list(pq.read_schema(path).names), ","
         if name.endswith(".zip"):
             with zipfile.ZipFile(path) as zf:
-                return zf.namelist()
+                return zf.namelist(), ","
         if name.endswith((".xlsx", ".xlsm")):
             import openpyxl
 
@@ -140,7 +155,7 @@ def sniff_columns(path: Path) -> list[str]:
                 first = next(wb.worksheets[0].iter_rows(max_row=1, values_only=True), ())
             finally:
                 wb.close()
-            return [str(c).strip() for c in first if c is not None]
+            return [str(c).strip() for c in first if c is not None], ","
         opener = gzip.open if name.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
             head = fh.readline()
@@ -148,10 +163,8 @@ def sniff_columns(path: Path) -> list[str]:
         raise InputError(f"cannot read {path}: {exc}; is it a complete, uncorrupted file?") from exc
     if not head.strip():
         raise InputError(f"trade file {path} has no header line; it looks empty")
-    delim = (
-        "\t" if head.count("\t") > head.count(",") else (";" if head.count(";") > head.count(",") else ",")
-    )
-    return [c.strip() for c in next(csv.reader(io.StringIO(head), delimiter=delim))]
+    delim = detect_delimiter(head)
+    return [c.strip() for c in next(csv.reader(io.StringIO(head), delimiter=delim))], delim
 
 
 def detect_reader(path: Path, ctx: ReadContext | None = None) -> Reader:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,8 +32,29 @@ EXPORT_COLUMNS = [
     "value_kind",
     "rank",
 ]
-REJECT_COLUMNS = ["file", "line", "reason", "raw"]
-UNMATCHED_COLUMNS = ["value", "source_file", "rows", "value_usd", "status", "candidates"]
+REJECT_COLUMNS = ["file", "line", "column", "value", "reason", "raw"]
+UNMATCHED_COLUMNS = ["value", "source_file", "rows", "value_usd", "status", "candidates", "role"]
+#: Bilateral flows (``flows_focus.parquet``, ``us_exports.parquet``); the China lens and
+#: the report read these exact columns.
+BILATERAL_COLUMNS = [
+    "year",
+    "exporter_iso3",
+    "importer_iso3",
+    "hs6",
+    "hs_version",
+    "value_usd",
+    "qty",
+    "source",
+    "source_file",
+]
+#: Importers whose flows go to ``flows_focus.parquet`` unless config/sources.toml says otherwise.
+DEFAULT_FOCUS = ("CHN", "HKG", "MAC", "RUS", "BLR")
+#: Largest plausible value of one row, in USD: 1e13 is ten trillion dollars, about half a
+#: year of world merchandise trade (the largest single HS6 flow is ~1e11). Above it a row
+#: is rejected as absurd, as are inf and NaN.
+MAX_VALUE_USD = 1e13
+#: Largest plausible quantity of one row, in tonnes (world iron-ore trade is ~1.6e9 t a year).
+MAX_QTY_T = 1e11
 
 #: Comtrade classification codes -> HS revision names.
 COMTRADE_HS = {
@@ -88,12 +110,29 @@ class ReadContext:
         (``year, exporter, importer, hs6, value_usd, qty``).
     hs_version
         Override of the HS revision, when the file does not say.
+    focus
+        ISO3 importers whose bilateral flows are kept (``flows_focus.parquet``).
+    check_duplicates
+        Drop and count exact duplicate rows (costs one more hash per row for BACI).
+    temp_dir
+        Where DuckDB spills (``out/.cache/duckdb_tmp`` in an ingest run).
+    out_folder
+        When set, a reader may write its big tables straight to Parquet parts there
+        (``exports-NNN.parquet``, ``bilateral-NNN.parquet``) and return counts in
+        ``ReadResult.written`` instead of frames (the BACI readers do).
+    duck
+        A DuckDB connection to share (one per ingest run), or None for a new one.
     """
 
     resolver: CountryResolver
     years: frozenset[int] | None = None
     column_map: dict[str, str] | None = None
     hs_version: str | None = None
+    focus: tuple[str, ...] = DEFAULT_FOCUS
+    check_duplicates: bool = True
+    temp_dir: Path | None = None
+    out_folder: Path | None = None
+    duck: Any = None
 
 
 @dataclass
@@ -106,6 +145,15 @@ class ReadResult:
     rows_read: int
     duplicates_dropped: int = 0
     notes: list[str] = field(default_factory=list)
+    #: Flows with an importer: every row to a focus importer and every U.S. export row
+    #: (``BILATERAL_COLUMNS`` without ``source_file``); None when the file has no
+    #: partner detail.
+    bilateral: pd.DataFrame | None = None
+    #: Why a file has no bilateral rows (shown in ``bilateral_coverage.csv``).
+    bilateral_note: str = ""
+    #: Row counts (``exports``, ``focus``, ``us``) of the parts written to
+    #: ``ReadContext.out_folder``; None when the frames are returned instead.
+    written: dict[str, int] | None = None
 
 
 def empty_exports() -> pd.DataFrame:
@@ -128,6 +176,25 @@ def finalize_exports(df: pd.DataFrame) -> pd.DataFrame:
         out[col] = out[col].astype("string")
     extra = [c for c in out.columns if c not in EXPORT_COLUMNS]
     return out[EXPORT_COLUMNS + extra].reset_index(drop=True)
+
+
+def finalize_bilateral(df: pd.DataFrame) -> pd.DataFrame:
+    """Bilateral columns in contract order and dtypes (``source_file`` may be absent)."""
+    out = df.copy(deep=False)
+    for col in BILATERAL_COLUMNS:
+        if col not in out.columns:
+            out[col] = pd.NA
+    out["year"] = out["year"].astype("int64")
+    out["value_usd"] = out["value_usd"].astype("float64")
+    out["qty"] = pd.to_numeric(out["qty"], errors="coerce").astype("float64")
+    for col in ("exporter_iso3", "importer_iso3", "hs6", "hs_version", "source", "source_file"):
+        out[col] = out[col].astype("string")
+    return out[BILATERAL_COLUMNS].reset_index(drop=True)
+
+
+def empty_bilateral() -> pd.DataFrame:
+    """A bilateral frame with no rows and the contract dtypes."""
+    return finalize_bilateral(pd.DataFrame({c: [] for c in BILATERAL_COLUMNS}))
 
 
 def empty_rejected() -> pd.DataFrame:
@@ -179,6 +246,7 @@ def unmatched_frame(
     agg["source_file"] = source_file
     agg["status"] = [resolver.match(_num_or_str(v)).status for v in agg["value"]]
     agg["candidates"] = [resolver.candidates(v) for v in agg["value"]]
+    agg["role"] = "exporter"
     return agg[UNMATCHED_COLUMNS]
 
 
@@ -203,7 +271,9 @@ def validate_long(df: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFra
     ----------
     df
         Columns ``line`` (line number in the file), ``year``, ``exporter``, ``hs6``,
-        ``value`` and optionally ``qty``, as read (strings or numbers).
+        ``value`` and optionally ``importer``, ``qty``, as read (strings or numbers).
+        ``value`` must already be in USD for the :data:`MAX_VALUE_USD` bound (pass
+        ``value_scale`` to :func:`clean_long` otherwise).
     file
         Name used in the rejected rows.
 
@@ -213,35 +283,58 @@ def validate_long(df: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFra
         ``good`` has numeric ``year``, ``value``, ``qty`` and 6-digit ``hs6`` (plus any
         other columns of ``df``); ``rejected`` has :data:`REJECT_COLUMNS`.
     """
-    raw_cols = [c for c in ("year", "exporter", "hs6", "value", "qty") if c in df.columns]
+    return _validate(df, file, value_scale=1.0, qty_scale=1.0)
+
+
+def _validate(
+    df: pd.DataFrame, file: str, value_scale: float, qty_scale: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_cols = [c for c in ("year", "exporter", "importer", "hs6", "value", "qty") if c in df.columns]
     year = pd.to_numeric(df["year"], errors="coerce")
     value = pd.to_numeric(df["value"], errors="coerce")
     qty_raw = df["qty"] if "qty" in df.columns else pd.Series(np.nan, index=df.index)
     qty_text = qty_raw.astype("string").str.strip()
-    qty_missing = (qty_raw.isna() | qty_text.isin(["", "NA", "NaN", "nan", "None"])).fillna(True).astype(bool)
+    qty_missing = (qty_raw.isna() | qty_text.isin(["", "NA"])).fillna(True).astype(bool)
     qty = pd.to_numeric(qty_raw.where(~qty_missing), errors="coerce")
     hs6, hs_ok = clean_hs6(df["hs6"])
     reasons = pd.Series("", index=df.index, dtype="object")
+    columns = pd.Series("", index=df.index, dtype="object")
 
-    def flag(mask: pd.Series, text: str) -> None:
-        mask = mask.fillna(False).astype(bool)
-        reasons[mask & (reasons == "")] = text
+    def flag(mask: pd.Series, column: str, text: str) -> None:
+        mask = mask.fillna(False).astype(bool) & (reasons == "")
+        reasons[mask] = text
+        columns[mask] = column
 
     value_text = df["value"].astype("string").str.strip()
-    flag(df["value"].isna() | (value_text == "") | (value_text == "NA"), "empty value")
-    flag(value.isna(), "non-numeric value")
-    flag(value < 0, "negative value")
-    flag(year.isna() | (year % 1 != 0), "non-numeric or empty year")
+    flag(df["value"].isna() | (value_text == "") | (value_text == "NA"), "value", "empty value")
+    # "nan" parses as a float: it is refused like any other non-number.
+    flag(value.isna(), "value", "non-numeric value")
+    flag(np.isinf(value), "value", "infinite value")
+    flag(value < 0, "value", "negative value")
+    flag(value * value_scale > MAX_VALUE_USD, "value", f"value above {MAX_VALUE_USD:.0e} USD (absurd)")
+    flag(year.isna() | (year % 1 != 0), "year", "non-numeric or empty year")
     exporter_text = df["exporter"].astype("string").str.strip()
-    flag(df["exporter"].isna() | (exporter_text == ""), "empty exporter")
-    flag(~hs_ok, "product code is not an HS code of digits")
-    flag(~qty_missing & qty.isna(), "non-numeric quantity")
-    flag(qty < 0, "negative quantity")
+    flag(df["exporter"].isna() | (exporter_text == ""), "exporter", "empty exporter")
+    if "importer" in df.columns:
+        importer_text = df["importer"].astype("string").str.strip()
+        flag(df["importer"].isna() | (importer_text == ""), "importer", "empty importer")
+    flag(~hs_ok, "hs6", "product code is not an HS code of digits")
+    flag(~qty_missing & qty.isna(), "qty", "non-numeric quantity")
+    flag(np.isinf(qty), "qty", "infinite quantity")
+    flag(qty < 0, "qty", "negative quantity")
+    flag(qty * qty_scale > MAX_QTY_T, "qty", f"quantity above {MAX_QTY_T:.0e} t (absurd)")
     bad = reasons != ""
+    cell = pd.Series(
+        [str(df.at[i, c])[:80] if c in df.columns else "" for i, c in columns[bad].items()],
+        index=columns[bad].index,
+        dtype="object",
+    )
     rejected = pd.DataFrame(
         {
             "file": file,
             "line": df.loc[bad, "line"],
+            "column": columns[bad],
+            "value": cell,
             "reason": reasons[bad],
             "raw": raw_text(df[bad], raw_cols),
         }
@@ -254,6 +347,13 @@ def validate_long(df: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFra
     return good, rejected
 
 
+def drop_exact_duplicates(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Drop rows identical in every column but ``line`` (kept: the first); return the count."""
+    cols = [c for c in df.columns if c != "line"]
+    dup = df.duplicated(subset=cols, keep="first")
+    return df[~dup], int(dup.sum())
+
+
 def clean_long(
     df: pd.DataFrame,
     *,
@@ -263,25 +363,33 @@ def clean_long(
     hs_version: str | pd.Series,
     value_scale: float = 1.0,
     qty_scale: float = 1.0,
+    dedupe: bool = True,
 ) -> ReadResult:
     """Validate, resolve and aggregate a long table (see :func:`validate_long`).
 
     Parameters
     ----------
     df
-        As for :func:`validate_long`.
+        As for :func:`validate_long`; with an ``importer`` column the flows to focus
+        importers and the U.S. exports are also returned as ``bilateral`` rows.
     file
         Name used in rejected/unmatched reports.
     ctx
-        Run settings (resolver, year filter).
+        Run settings (resolver, year filter, focus importers).
     source
         Value of the ``source`` column.
     hs_version
         Revision for every row, or a Series per row (same index as ``df``).
     value_scale, qty_scale
         Multipliers to USD (1000 for thousand USD) and to tonnes (0.001 for kg).
+    dedupe
+        Drop exact duplicate rows (same cells in every column) and count them.
     """
-    good, rejected = validate_long(df, file)
+    n_rows = len(df)
+    n_dup = 0
+    if dedupe and ctx.check_duplicates:
+        df, n_dup = drop_exact_duplicates(df)
+    good, rejected = _validate(df, file, value_scale, qty_scale)
     versions = hs_version.loc[good.index] if isinstance(hs_version, pd.Series) else hs_version
     tidy = pd.DataFrame(
         {
@@ -293,12 +401,44 @@ def clean_long(
             "hs_version": versions,
         }
     )
+    has_importer = "importer" in good.columns
+    if has_importer:
+        tidy["importer"] = good["importer"]
     if ctx.years is not None:
         tidy = tidy[tidy["year"].isin(ctx.years)]
     iso3 = ctx.resolver.resolve_many(tidy["exporter"], record=False)
     unmatched = unmatched_frame(tidy["exporter"], iso3, tidy["value_usd"], ctx.resolver, file)
     tidy = tidy.assign(exporter_iso3=iso3)[iso3.notna()]
-    return ReadResult(aggregate(tidy, source), rejected, unmatched, len(df))
+    bilateral = None
+    if has_importer:
+        bilateral, um_imp = _bilateral_long(tidy, ctx, source, file)
+        if len(um_imp):
+            unmatched = pd.concat([unmatched, um_imp], ignore_index=True)
+    return ReadResult(
+        aggregate(tidy, source), rejected, unmatched, n_rows, duplicates_dropped=n_dup, bilateral=bilateral
+    )
+
+
+def _bilateral_long(
+    tidy: pd.DataFrame, ctx: ReadContext, source: str, file: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Flows to focus importers and U.S. exports of a resolved long table, summed by key."""
+    imp = ctx.resolver.resolve_many(tidy["importer"], record=False)
+    keep = imp.isin(list(ctx.focus)).fillna(False) | (tidy["exporter_iso3"] == "USA").fillna(False)
+    sub = tidy[keep].assign(importer_iso3=imp[keep])
+    # A U.S. export to a partner that is not a country (World, "Areas, nes") is reported.
+    um = unmatched_frame(sub["importer"], sub["importer_iso3"], sub["value_usd"], ctx.resolver, file)
+    um["role"] = "importer"
+    sub = sub[sub["importer_iso3"].notna()]
+    if sub.empty:
+        return empty_bilateral(), um
+    out = (
+        sub.groupby(["year", "exporter_iso3", "importer_iso3", "hs6", "hs_version"], sort=True, observed=True)
+        .agg(value_usd=("value_usd", "sum"), qty=("qty", lambda s: s.sum(min_count=1)))
+        .reset_index()
+    )
+    out["source"] = source
+    return finalize_bilateral(out), um
 
 
 def aggregate(tidy: pd.DataFrame, source: str, hs_level: int = 6) -> pd.DataFrame:
