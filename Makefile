@@ -30,6 +30,7 @@ EVID_FILES   := $(shell find $(RAW)/evidence -type f 2>/dev/null)
 CONC_FILES   := $(wildcard $(RAW)/concordance/*)
 CURATED      := cclreview/reference/eccn_hs_curated.csv cclreview/reference/specificity_classes.csv \
                 cclreview/reference/link_sources.csv $(wildcard cclreview/reference/link_*.csv)
+DIVERSION    := $(wildcard $(RAW)/priority/*.csv) $(wildcard $(RAW)/ear/*part746*.csv)
 
 .PHONY: help reports data test lint format bench clean clean-all venv lock
 
@@ -85,7 +86,7 @@ $(PROC)/exports.parquet $(PROC)/flows_focus.parquet $(PROC)/us_exports.parquet &
 $(PROC)/evidence.parquet: $(EVID_FILES) | $(STAMP) $(MANIFEST)
 	$(CLI) ingest-evidence --out $(PROC)
 
-$(PROC)/availability_hs.parquet: $(PROC)/exports.parquet $(PROC)/evidence.parquet $(HS_FILES) | $(STAMP)
+$(PROC)/availability_hs.parquet: $(PROC)/exports.parquet $(PROC)/evidence.parquet $(HS_FILES) $(DIVERSION) | $(STAMP)
 	$(CLI) availability --evidence $(PROC)/evidence.parquet --out $(PROC)
 
 $(PROC)/eccn_hs_links.parquet: $(PROC)/ccl_entries.parquet $(HS_FILES) $(CONC_FILES) $(CURATED) | $(STAMP) $(MANIFEST)

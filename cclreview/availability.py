@@ -749,7 +749,12 @@ def run_availability(
     if evidence is not None:
         res.availability = attach_evidence(res.availability, evidence)
     out_dir = Path(out_dir)
-    written = [write_parquet(res.availability, out_dir / "availability_hs.parquet")]
+    from cclreview.china.stage import availability_hook  # China lens: china_hs, diversion_hs
+
+    res.availability, written = availability_hook(
+        res.availability, exports, Path(exports_path).parent, out_dir
+    )
+    written.append(write_parquet(res.availability, out_dir / "availability_hs.parquet"))
     written.append(write_csv(res.conflicts, out_dir / "source_conflicts.csv"))
     if not res.unconverted.empty:
         written.append(write_csv(res.unconverted, out_dir / "unconverted_hs_codes.csv"))

@@ -29,7 +29,7 @@ from synth import BELL_HEADING, HOSTILE_EXPLANATION, HOSTILE_HEADING, make_proce
 
 RUN_DATE = "2030-02-01"
 EXPECTED_SHEETS = [
-    "Summary", "Candidates", "Evidence", "Unlinked", "Guardrails", "Sensitivity", "Changes", "Method",
+    "Summary", "Candidates", "China licence relief", "Evidence", "Unlinked", "Guardrails", "Sensitivity", "Changes", "Method",
     "Sources", "Data dictionary",
 ]  # fmt: skip
 

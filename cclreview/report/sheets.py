@@ -23,6 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from cclreview.report import styles
 from cclreview.report.carryover import DECISION_HEADER, NOTES_HEADER, PREV_DECISION_HEADER, PREV_NOTES_HEADER
+from cclreview.report.china_sheet import china_candidate_columns
 from cclreview.report.writer import CellFactory, Column, page_setup, set_widths, write_table
 
 #: The choices of the Reviewer decision drop-down.
@@ -251,6 +252,7 @@ def candidates_columns(has_sensitivity: bool) -> list[Column]:
                 8,
             ),
         ]
+    cols += china_candidate_columns()  # the China lens (cclreview/report/china_sheet.py)
     cols.append(
         Column(
             "Dossier",

@@ -17,6 +17,7 @@ from cclreview.io import atomic_path
 from cclreview.progress import progress
 from cclreview.report import frames, sheets
 from cclreview.report.carryover import PreviousWorkbook, read_previous
+from cclreview.report.china_sheet import write_china_relief
 from cclreview.report.ecfr import ecfr_url
 from cclreview.report.inputs import ReportInputs, load_inputs
 
@@ -268,7 +269,7 @@ def build_report(
     dic = sheets.Dictionary()
     summary_ws = wb.create_sheet("Summary")
     steps = [
-        "Candidates", "Evidence", "Unlinked", "Guardrails", "Sensitivity", "Scenarios", "Changes",
+        "Candidates", "China licence relief", "Evidence", "Unlinked", "Guardrails", "Sensitivity", "Scenarios", "Changes",
         "Method", "Sources", "Data dictionary",
     ]  # fmt: skip
     try:
@@ -340,6 +341,8 @@ def _write_sheets(
                 note=f"(unlinked_eccns.csv not found in {inputs.processed_dir})" if inputs.unlinked is None
                 else "(every ECCN has at least one HS link)",
             )  # fmt: skip
+        elif step == "China licence relief":
+            write_china_relief(wb, cands, links, score_fmt, dic)
         elif step == "Guardrails":
             sheets.write_simple(
                 wb, "Guardrails", sheets.GUARDRAIL_COLUMNS, frames.guardrails_frame(cands), dic, links=links,

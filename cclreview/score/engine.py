@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from cclreview import contracts
+from cclreview.china.stage import score_hook as china_score_hook
 from cclreview.errors import InputError, SourceMissingError
 from cclreview.score.availability import (
     REGIME_NAMES,
@@ -500,6 +501,7 @@ def run_score(
     """
     weights, prep = prepared or load_prepared(processed, weights_path)
     scores = score_prepared(prep, weights, weights_sha256(weights_path))
+    scores = china_score_hook(scores, processed, weights)  # China lens: cclreview/china/
     path = contracts.write("scores", scores, out_dir)
     log.info("wrote %s (%d ECCNs)", path, len(scores))
     return scores, path

@@ -273,6 +273,43 @@ class Tiers(_Strict):
         return self
 
 
+class ChinaRelief(_Strict):
+    """The China lens: available inside China, and the "China licence relief" ranking.
+
+    ``relief = (inside x A_CN + outside_regime x O + security x (1 - S) + commercial_stake x K)
+    / (sum of the four weights) x (evidence_floor + (1 - evidence_floor) x E_CN)`` over the
+    eligible entries (see :mod:`cclreview.china.relief`).
+    """
+
+    inside_china: float = _w(0.35)
+    outside_regime: float = _w(0.25)
+    security: float = _w(0.20)
+    commercial_stake: float = _w(0.20)
+    china_share_full: float = _w(0.30, le=1, gt=True)
+    china_rank_full: int = Field(1, ge=1, le=50)
+    producer_score: float = _w(0.8, le=1)
+    outside_regime_share_full: float = _w(0.30, le=1, gt=True)
+    stake_floor_usd: float = _w(1_000_000.0, gt=True)
+    stake_full_usd: float = _w(1_000_000_000.0, gt=True)
+    share_gap_full: float = _w(0.20, le=1, gt=True)
+    min_inside_china: float = _w(0.5, le=1)
+    min_outside_regime_share: float = _w(0.05, le=1)
+    min_evidence_strength: float = _w(0.10, le=1)
+    evidence_floor: float = _w(0.5, le=1)
+    include_meu_only: bool = False
+    include_software_technology: bool = False
+
+    @model_validator(mode="after")
+    def _valid(self) -> ChinaRelief:
+        if self.inside_china + self.outside_regime + self.security + self.commercial_stake <= 0:
+            raise ValueError("all china_relief weights are 0: give at least one a positive weight")
+        if self.stake_full_usd <= self.stake_floor_usd:
+            raise ValueError(
+                f"stake_full_usd: value {self.stake_full_usd} must exceed stake_floor_usd ({self.stake_floor_usd})"
+            )
+        return self
+
+
 #: Entry flags (``ccl_entries`` boolean columns) a guardrail may require.
 #: ``advanced_computing_z``: the entry has an RS control on ".z" paragraphs or 3A090/4A090 items
 #: (set by the score stage from ``eccn_controls``).
@@ -351,6 +388,7 @@ class Weights(_Strict):
     decontrol: Decontrol = Decontrol()
     tiers: Tiers = Tiers()
     guardrails: list[Guardrail] = []
+    china_relief: ChinaRelief = ChinaRelief()
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
