@@ -111,7 +111,18 @@ $(REPORT): $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/eccn_hs_in
            $(PROC)/evidence.parquet $(WEIGHTS) | $(STAMP) $(MANIFEST)
 	$(CLI) report --summary --out $@
 
-reports: $(REPORT) ## Build the review workbook reports/decontrol_candidates.xlsx (main job)
+# The evidence dossier: one HTML page per ECCN plus an index. It shows the reviewers'
+# notes of the workbook, so it follows the workbook; optional tables of later stages
+# (controls, per-link indicators, focus flows) are prerequisites when they exist.
+DOSSIER := reports/dossier/index.html
+DOSSIER_OPTIONAL := $(wildcard $(addprefix $(PROC)/,eccn_hs_indicators.parquet \
+                      flows_focus.parquet us_exports.parquet ccl_paragraphs.parquet))
+$(DOSSIER): $(REPORT) $(PROC)/scores.parquet $(PROC)/sensitivity.parquet $(PROC)/ccl_entries.parquet $(PROC)/eccn_controls.parquet \
+            $(PROC)/eccn_hs_links.parquet $(PROC)/availability_hs.parquet $(PROC)/exports.parquet \
+            $(PROC)/evidence.parquet $(DOSSIER_OPTIONAL) $(wildcard cclreview/dossier/templates/*) | $(STAMP)
+	$(CLI) dossier --out $(@D)
+
+reports: $(REPORT) $(DOSSIER) ## Build the review workbook and the evidence dossier (main job)
 
 test: $(STAMP) ## Run the test suite (real-data tests use CCLREVIEW_MIRROR or ../shared/data)
 	$(BIN)/python -m pytest -q
@@ -124,7 +135,7 @@ lint: $(STAMP) ## Check style and types: ruff (lint + format) and mypy
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format cclreview tests bench
 
-bench: $(STAMP) ## Run the benchmarks (CCL ingest, trade at full BACI scale, linking, scoring, workbook)
+bench: $(STAMP) ## Run the benchmarks (CCL ingest, trade at full BACI scale, linking, scoring, workbook, dossier)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python bench/run_all.py
 

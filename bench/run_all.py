@@ -20,6 +20,7 @@ ORDER = [
     "bench_link.py",
     "bench_score.py",
     "bench_report.py",
+    "bench_dossier.py",
 ]
 
 

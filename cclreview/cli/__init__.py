@@ -59,6 +59,7 @@ COMMAND_MODULES: dict[str, str] = {
     "sensitivity": "score",
     "compare-weights": "score",
     "report": "report",
+    "dossier": "dossier",
     "run": "run",
     "summary": "run",
 }

@@ -110,6 +110,9 @@ def candidates_frame(inputs: ReportInputs, annotations: pd.DataFrame | None = No
                 f"{round(lo)}-{round(hi)}" if pd.notna(lo) and pd.notna(hi) else None
                 for lo, hi in zip(df["rank_p05"], df["rank_p95"], strict=True)
             ]
+    # Relative link to the dossier page (reports/dossier/ beside the workbook); file names
+    # follow cclreview.dossier.context.page_name.
+    df["dossier"] = ["dossier/" + re.sub(r"[^A-Za-z0-9._-]", "_", str(e)) + ".html" for e in df["eccn"]]
     df["reviewer_decision"] = None
     df["reviewer_notes"] = None
     if annotations is not None and len(annotations):

@@ -253,11 +253,25 @@ def candidates_columns(has_sensitivity: bool) -> list[Column]:
             ),
         ]
     cols += china_candidate_columns()  # the China lens (cclreview/report/china_sheet.py)
+    cols.append(
+        Column(
+            "Dossier",
+            "dossier",
+            "The ECCN's evidence dossier page (relative link; built by `cclreview dossier`).",
+            "link",
+            12,
+        )
+    )
     cols += [
         Column(DECISION_HEADER, "reviewer_decision", "For reviewers: decontrol / keep / needs review / more evidence (drop-down). Carried over on rebuild.", "reviewer", 16),
         Column(NOTES_HEADER, "reviewer_notes", "For reviewers: free notes. Carried over to the same ECCN on rebuild.", "reviewer", 50),
     ]  # fmt: skip
     return cols
+
+
+def dossier_link(value: Any) -> str | None:
+    """The relative link of a Dossier cell (``dossier/2B001.html``), else None."""
+    return value if isinstance(value, str) and value.startswith("dossier/") else None
 
 
 def write_candidates(
@@ -272,7 +286,15 @@ def write_candidates(
     ws = wb.create_sheet("Candidates")
     cols = candidates_columns(has_sensitivity)
     # Too wide for one page: three pages wide, repeating the header and ECCN columns.
-    n = write_table(ws, cols, df, link_for=links.get, score_format=score_fmt, freeze="C2", pages_wide=3)
+    n = write_table(
+        ws,
+        cols,
+        df,
+        link_for=lambda v: links.get(v) or dossier_link(v),
+        score_format=score_fmt,
+        freeze="C2",
+        pages_wide=3,
+    )
     ws.print_title_cols = "A:B"
     dv = DataValidation(
         type="list",

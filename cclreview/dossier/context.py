@@ -1,0 +1,566 @@
+"""Per-ECCN page context: plain dicts and lists the templates format.
+
+Nothing here scores or ranks: numbers come from the stage outputs as written. A
+section whose input table or columns are absent gets ``None``, and the template says
+"not yet available" (naming the table or columns that would fill it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+
+from cclreview.dossier import svg
+from cclreview.dossier.data import (
+    DossierInputs,
+    as_list,
+    availability_index,
+    clean,
+    exports_index,
+    is_missing,
+    records_by_eccn,
+)
+from cclreview.report.ecfr import ecfr_url
+from cclreview.report.frames import category_label
+
+log = logging.getLogger(__name__)
+
+#: Per-ECCN columns the decision-model stage adds to ``scores.parquet``.
+DECISION_COLUMNS = (
+    "route", "licence_to_china", "licence_to_china_reasons", "licence_destinations", "meu_listed",
+    "meu_paragraphs", "sensitive_list", "very_sensitive_list",
+)  # fmt: skip
+#: Per-ECCN columns the China-lens stage adds to ``scores.parquet``.
+CHINA_COLUMNS = (
+    "available_inside_china", "china_share", "china_rank", "china_effect", "china_imports_usd",
+    "us_share_china_imports", "us_share_world", "diversion_flags",
+)  # fmt: skip
+#: Columns of ``eccn_controls.parquet`` shown, in order.
+CONTROL_COLUMNS = (
+    "reason", "column", "scope_text", "destinations", "n_destinations", "legal_basis", "regime", "kind", "route",
+    "scope_note",
+)  # fmt: skip
+#: Link columns shown (those present), in order; the evidence stage adds the last three.
+LINK_COLUMNS = (
+    "hs6", "paragraph", "source", "confidence", "rank", "confirmed", "specificity", "specificity_class",
+    "rationale",
+)  # fmt: skip
+#: Sensitivity columns the base table has; any other numeric column is a perturbation kind.
+SENSITIVITY_BASE = ("eccn", "median_rank", "rank_p05", "rank_p95", "p_top25", "base_rank", "rank_spread")
+#: Tier name used by the decision-model stage for entries foreign availability cannot lift.
+TIER_NOT_FA = "not a foreign-availability case"
+FOCUS_IMPORTERS = ("CHN", "HKG", "MAC", "RUS", "BLR")
+MAX_BARS = 10
+
+_FILE_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def page_name(eccn: str) -> str:
+    """File name of an ECCN's page (``2B001.html``); unsafe characters become ``_``."""
+    return _FILE_SAFE.sub("_", str(eccn)) + ".html"
+
+
+def _present(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any] | None:
+    """The named columns of ``row`` that the table has (None when it has none of them)."""
+    got = {c: row.get(c) for c in columns if c in row}
+    return got or None
+
+
+def _fmt_usd(value: Any) -> str:
+    if is_missing(value):
+        return "n/a"
+    v = float(value)
+    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"${v / div:.1f}{unit}"
+    return f"${v:,.0f}"
+
+
+def _fmt_pct(value: Any) -> str:
+    return "n/a" if is_missing(value) else f"{float(value) * 100:.1f}%"
+
+
+def _fmt_num(value: Any, digits: int = 2) -> str:
+    return "n/a" if is_missing(value) else f"{float(value):.{digits}f}"
+
+
+class ContextBuilder:
+    """Builds the page context of every ECCN from the loaded inputs (grouped once)."""
+
+    def __init__(self, inputs: DossierInputs) -> None:
+        self.inputs = inputs
+        self.entries = {
+            r["eccn"]: r
+            for rs in records_by_eccn(inputs.entries.drop_duplicates("eccn")).values()
+            for r in rs
+        }
+        self.score_cols = set(inputs.scores.columns)
+        self.paragraphs = records_by_eccn(inputs.paragraphs)
+        self.controls = records_by_eccn(inputs.controls) if inputs.controls is not None else None
+        self.links = records_by_eccn(self._sorted_links())
+        self.sens = (
+            {k: v[0] for k, v in records_by_eccn(inputs.sensitivity).items()}
+            if inputs.sensitivity is not None
+            else None
+        )
+        self.supply = records_by_eccn(self._supply_side())
+        self.avail = availability_index(inputs.availability)
+        self.exports = exports_index(inputs.exports)
+        self.link_ind = records_by_eccn(self._link_indicators())
+        self.indicators = records_by_eccn(inputs.indicators) if inputs.indicators is not None else None
+        self.us_focus = self._focus_flows()
+
+    # ------------------------------------------------------------------ preparation
+    def _sorted_links(self) -> pd.DataFrame | None:
+        links = self.inputs.links
+        if links is None:
+            return None
+        df = links.copy()
+        df["eccn"] = df["eccn"].astype(str).str[:5]
+        sort = [c for c in ("eccn", "rank", "hs6") if c in df.columns]
+        return df.sort_values(sort, kind="stable")
+
+    def _supply_side(self) -> pd.DataFrame | None:
+        ev = self.inputs.evidence
+        if ev is None or ev.empty:
+            return None
+        ev = ev.copy()
+        if "eccn" not in ev.columns:
+            ev["eccn"] = None
+        direct = ev[ev["eccn"].notna() & (ev["eccn"].astype(str) != "")]
+        parts = [direct]
+        # Evidence given per HS6 applies to every ECCN linked to that code (as scoring reads it).
+        if "hs6" in ev.columns and self.inputs.links is not None:
+            linked = self.inputs.links[["eccn", "hs6"]].astype(str).drop_duplicates()
+            linked["eccn"] = linked["eccn"].str[:5]
+            via = ev[~ev.index.isin(direct.index) & ev["hs6"].notna()].drop(columns="eccn")
+            parts.append(via.assign(hs6=via["hs6"].astype(str)).merge(linked, on="hs6", how="inner"))
+        out = pd.concat(parts, ignore_index=True)
+        if "share" in out.columns:
+            out = out.sort_values(
+                ["eccn", "share"], ascending=[True, False], na_position="last", kind="stable"
+            )
+        return out
+
+    def _link_indicators(self) -> pd.DataFrame | None:
+        """Per-link indicator rows: the scoring stage's table when present, else re-selected.
+
+        The fallback picks, per (eccn, hs6) link, the latest-year HS6 row, else the
+        latest-year row of the HS4 heading (its first four digits), skipping partial
+        sources: the rule scoring follows, without the revision look-up of headings
+        (the page names the table and year it shows).
+        """
+        ind = self.inputs.indicators
+        need = {"eccn", "hs6", "hs_code", "hs_level"}
+        if ind is not None and need <= set(ind.columns):
+            df = ind.rename(columns={"indicator_year": "_year", "indicator_source": "_source"}).copy()
+            if "_year" not in df.columns and "year" in df.columns:
+                df["_year"] = df["year"]
+            if "_source" not in df.columns and "source" in df.columns:
+                df["_source"] = df["source"]
+            keep = [c for c in ("eccn", "hs6", "hs_code", "hs_level", "_year", "_source", "world_exports_usd")
+                    if c in df.columns]  # fmt: skip
+            df = df[keep].copy()
+            df["eccn"] = df["eccn"].astype(str).str[:5]
+            return df
+        if self.inputs.links is None:
+            return None
+        rows = []
+        pairs = self.inputs.links[["eccn", "hs6"]].astype(str).drop_duplicates()
+        for eccn, hs6 in zip(pairs["eccn"].str[:5], pairs["hs6"], strict=True):
+            best = None
+            for key in ((hs6, 6), (hs6[:4], 4)):
+                cands = [r for r in self.avail.get(key, []) if not r.get("partial_source")]
+                if cands:
+                    best = cands[0]  # newest first
+                    break
+            rows.append(
+                {
+                    "eccn": eccn,
+                    "hs6": hs6,
+                    "hs_code": best["hs_code"] if best else None,
+                    "hs_level": best["hs_level"] if best else None,
+                    "_year": best["year"] if best else None,
+                    "_source": best.get("source") if best else None,
+                    "world_exports_usd": best.get("world_exports_usd") if best else None,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def _focus_flows(self) -> dict[str, dict[tuple[int, str], float]] | None:
+        """hs6 -> {(year, importer): U.S. exports} from ``us_exports.parquet``."""
+        us = self.inputs.us_exports
+        if us is None or us.empty:
+            return None
+        imp = next((c for c in ("importer_iso3", "importer", "partner_iso3") if c in us.columns), None)
+        code = next((c for c in ("hs6", "hs_code") if c in us.columns), None)
+        val = next((c for c in ("value_usd", "value") if c in us.columns), None)
+        if not (imp and code and val and "year" in us.columns):
+            log.warning("us_exports.parquet lacks year/importer/hs6/value columns; focus section left empty")
+            return None
+        out: dict[str, dict[tuple[int, str], float]] = defaultdict(lambda: defaultdict(float))
+        df = us[us[imp].astype(str).isin((*FOCUS_IMPORTERS, "WLD"))]
+        if "source_file" in df.columns and len(df):
+            # Two files may hold the same flows (one extract as Parquet and as CSV): one
+            # file per year and code, never their sum.
+            first = df.groupby([code, "year"])["source_file"].transform("min")
+            df = df[df["source_file"] == first]
+        for c, y, i, v in zip(df[code].astype(str), df["year"], df[imp].astype(str), df[val], strict=True):
+            if not is_missing(v):
+                out[c][(int(y), i)] += float(v)
+        return out
+
+    # ------------------------------------------------------------------ sections
+    def entry_section(self, eccn: str, entry: dict[str, Any], heading: str | None) -> dict[str, Any]:
+        items: list[dict[str, Any]] = [
+            {
+                "id": p.get("paragraph_id"),
+                "depth": int(p.get("depth") or 1),
+                "label": p.get("label"),
+                "text": p.get("text") or "",
+            }
+            for p in self.paragraphs.get(eccn, [])
+        ]
+        # Print shows the top-level items only (the full list is on screen and on the eCFR).
+        top = [i for i in items if i["depth"] <= 1]
+        rows = entry.get("control_rows")
+        if isinstance(rows, str):
+            import json
+
+            try:
+                rows = json.loads(rows)
+            except ValueError:
+                rows = [{"control": "", "applies_to": rows, "chart_or_requirement": ""}]
+        return {
+            "category": category_label(entry.get("category"), entry.get("category_title"), eccn),
+            "group": entry.get("group_title"),
+            "reasons": as_list(entry.get("reasons")),
+            "chart_columns": as_list(entry.get("chart_columns")),
+            "control_rows": [clean(r) if not isinstance(r, dict) else r for r in as_list(rows)],
+            "lvs": entry.get("lvs"),
+            "gbs": entry.get("gbs"),
+            "sta": entry.get("sta"),
+            "other_exceptions": entry.get("other_license_exceptions"),
+            "related_controls": entry.get("related_controls"),
+            "related_definitions": entry.get("related_definitions"),
+            "item_list": items,
+            "item_top": top[:6],
+            "item_more": max(0, len(top) - 6),
+            "item_text": entry.get("items_text") if not items else None,
+            "notes": [n for n in str(entry.get("notes_text") or "").split("\n") if n.strip()],
+            "ecfr_url": ecfr_url(eccn, heading if isinstance(heading, str) else None),
+            "ecfr_date": entry.get("ecfr_date"),
+            "subject_to_itar": bool(entry.get("subject_to_itar")),
+            "reserved": bool(entry.get("reserved")),
+            "no_reasons_why": entry.get("no_reasons_why"),
+        }
+
+    def criteria_section(self, s: dict[str, Any]) -> list[dict[str, Any]]:
+        """The four 15 CFR 768.6 criteria, plus the two lenses, with the number behind each."""
+        gran = s.get("granularity") or "n/a"
+        raw_year = s.get("latest_year")
+        year = None if raw_year is None or is_missing(raw_year) else int(raw_year)
+        src = s.get("evidence_source") or "n/a"
+        n = s.get("n_non_us_suppliers")
+        ratio, hhi = s.get("non_us_to_us_ratio"), s.get("hhi_non_us")
+        out = [
+            ("Available in fact", "768.6(a)", "available_in_fact",
+             f"{_fmt_num(n, 1)} significant non-U.S. supplier countries"),
+            ("Non-U.S. source", "768.6(b)", "non_us_source",
+             f"non-U.S. share of world exports {_fmt_pct(s.get('non_us_share'))}"),
+            ("Sufficient quantity", "768.6(c)", "sufficient_quantity",
+             f"non-U.S. / U.S. exports {_fmt_num(ratio, 1)}x; HHI of non-U.S. supply {_fmt_num(hhi, 2)}"),
+            ("Comparable quality", "768.6(d)", "comparable_quality",
+             f"unit value non-U.S. / U.S. {_fmt_num(s.get('unit_value_ratio'), 2)}"),
+            ("Inside China", "lens", "inside_china", f"China's share of world exports {_fmt_pct(s.get('china_share'))}"),
+            ("Outside the regime", "lens", "outside_regime",
+             f"share of non-U.S. supply from outside the regime {_fmt_pct(s.get('outside_regime_share'))}"),
+        ]  # fmt: skip
+        return [
+            {
+                "name": name,
+                "cfr": cfr,
+                "score": s.get(key),
+                "number": number,
+                "source": src,
+                "year": year,
+                "granularity": gran,
+                "present": key in self.score_cols,
+            }
+            for name, cfr, key, number in out
+        ]
+
+    def supplier_section(self, eccn: str, regimes: list[str]) -> dict[str, Any] | None:
+        """Top non-U.S. suppliers, the U.S. and China, summed over the links of one table."""
+        inds = [r for r in self.link_ind.get(eccn, []) if not is_missing(r.get("hs_code"))]
+        if not inds:
+            return None
+        groups: dict[tuple[int, int, str], dict[str, float]] = {}
+        for r in inds:
+            if is_missing(r.get("_year")) or is_missing(r.get("_source")):
+                continue
+            key = (int(r["hs_level"]), int(r["_year"]), str(r["_source"]))
+            g = groups.setdefault(key, {})
+            g[str(r["hs_code"])] = float(r.get("world_exports_usd") or 0.0)
+        if not groups:
+            return None
+        # The table (level, year, source) that covers the most world trade of the links.
+        (level, year, source), codes = max(groups.items(), key=lambda kv: (sum(kv[1].values()), kv[0][1]))
+        totals: dict[str, float] = defaultdict(float)
+        rank_only: set[str] = set()
+        for code in sorted(codes):
+            for iso, v in self.exports.get((code, level, year, source), {}).items():
+                if v is None:
+                    rank_only.add(iso)
+                else:
+                    totals[iso] += v
+        world = sum(codes.values()) or sum(totals.values())
+        basis = "exports.parquet"
+        if not totals:
+            # No exporter rows: fall back to the shares in the availability rows.
+            basis = "availability top_suppliers (shares only)"
+            for code in sorted(codes):
+                for r in self.avail.get((code, level), []):
+                    if r.get("year") == year and r.get("source") == source:
+                        for item in str(r.get("top_suppliers") or "").split(";"):
+                            m = re.match(r"^\s*([A-Z]{3})\s+([0-9.]+)\s*%", item)
+                            if m:
+                                totals[m.group(1)] += float(m.group(2)) / 100.0 * codes[code]
+        if not totals:
+            return None
+        members: set[str] = set()
+        for reg in regimes:
+            members |= set(self.inputs.regime_members.get(reg, ()))
+        ranked = sorted(((v, iso) for iso, v in totals.items() if iso != "USA"), key=lambda t: (-t[0], t[1]))
+        chosen = [iso for _, iso in ranked[:MAX_BARS]]
+        for extra in ("CHN", "USA"):
+            if extra in totals and extra not in chosen:
+                chosen.append(extra)
+        bars = []
+        for iso in chosen:
+            v = totals[iso]
+            bars.append(
+                {
+                    "iso": iso,
+                    "name": self.inputs.country_names.get(iso, iso),
+                    "value": v,
+                    "share": v / world if world else None,
+                    "kind": "us" if iso == "USA" else ("china" if iso == "CHN" else "other"),
+                    "member": iso in members,
+                }
+            )
+        return {
+            "bars": bars,
+            "svg": svg.bar_chart(bars),
+            "year": year,
+            "source": source,
+            "level": f"HS{level}",
+            "codes": sorted(codes),
+            "world": _fmt_usd(world),
+            "basis": basis,
+            "n_rank_only": len(rank_only - set(totals)),
+            "regimes": regimes,
+            "n_non_us": sum(1 for iso in totals if iso != "USA"),
+        }
+
+    def years_section(self, eccn: str) -> dict[str, Any] | None:
+        """China's share and the U.S. share of world exports per year and source."""
+        links = self.links.get(eccn, [])
+        codes6 = {str(r["hs6"]) for r in links if not is_missing(r.get("hs6"))}
+        if not codes6:
+            return None
+        keys = [(c, 6) for c in sorted(codes6)] + [(c, 4) for c in sorted({c[:4] for c in codes6})]
+        sums: dict[tuple[str, int], dict[str, float]] = {}
+        seen: set[tuple[str, int, int, str]] = set()
+        for key in keys:
+            for r in self.avail.get(key, []):
+                ident = (key[0], key[1], int(r["year"]), str(r.get("source")))
+                if ident in seen:
+                    continue
+                seen.add(ident)
+                acc = sums.setdefault((str(r.get("source")), int(r["year"])), defaultdict(float))
+                acc["world"] += float(r.get("world_exports_usd") or 0.0)
+                acc["us"] += float(r.get("us_exports_usd") or 0.0)
+                acc["china"] += float(r.get("china_exports_usd") or 0.0)
+                acc["n_codes"] += 1
+        rows = []
+        for (source, year), acc in sorted(sums.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            if acc["world"] <= 0:
+                continue
+            rows.append(
+                {
+                    "year": year,
+                    "source": source,
+                    "world": _fmt_usd(acc["world"]),
+                    "us_usd": _fmt_usd(acc["us"]),
+                    "china_share": acc["china"] / acc["world"],
+                    "us_share": acc["us"] / acc["world"],
+                    "n_codes": int(acc["n_codes"]),
+                }
+            )
+        if not rows:
+            return None
+        # One year is a table row, not a chart.
+        multi = len({r["year"] for r in rows}) > 1
+        return {"rows": rows, "svg": svg.year_chart(rows) if multi else ""}
+
+    def focus_section(self, eccn: str) -> list[dict[str, Any]] | None:
+        """U.S. exports of the linked HS6 codes to China and the other focus destinations."""
+        if self.us_focus is None:
+            return None
+        codes = {str(r["hs6"]) for r in self.links.get(eccn, []) if not is_missing(r.get("hs6"))}
+        acc: dict[tuple[int, str], float] = defaultdict(float)
+        for c in codes:
+            for k, v in self.us_focus.get(c, {}).items():
+                acc[k] += v
+        years = sorted({y for y, _ in acc})
+        return [
+            {
+                "year": y,
+                **{imp: _fmt_usd(acc.get((y, imp))) if (y, imp) in acc else "–" for imp in FOCUS_IMPORTERS},
+            }
+            for y in years
+        ]
+
+    def link_rows(self, eccn: str) -> list[dict[str, Any]]:
+        out = []
+        for r in self.links.get(eccn, []):
+            row = {c: r.get(c) for c in LINK_COLUMNS if c in r}
+            code = str(r.get("hs6") or "")
+            row["description"] = self.inputs.hs_descriptions.get(code) or self.inputs.hs_descriptions.get(
+                code[:4]
+            )
+            out.append(row)
+        return out
+
+    def flags_section(self, s: dict[str, Any], entry: dict[str, Any]) -> list[dict[str, Any]]:
+        """Regulatory and data flags: None value = the column is not yet available."""
+
+        def flag(label: str, cols: tuple[str, ...], detail_col: str | None = None) -> dict[str, Any]:
+            col = next((c for c in cols if c in self.score_cols), None)
+            if col is None:
+                return {"label": label, "value": None, "detail": None, "missing": ", ".join(cols)}
+            value = s.get(col)
+            detail = s.get(detail_col) if detail_col and detail_col in self.score_cols else None
+            if isinstance(detail, list):
+                detail = ", ".join(str(d) for d in detail)
+            return {"label": label, "value": _yes_no(value), "detail": detail, "missing": None}
+
+        return [
+            flag("Military end-use/user list (744 Supp. 2)", ("meu_listed",), "meu_paragraphs"),
+            flag("Wassenaar Sensitive List (774 Supp. 6)", ("sensitive_list",)),
+            flag("Wassenaar Very Sensitive List (774 Supp. 7)", ("very_sensitive_list",)),
+            flag("Common High Priority List (HS6 of a link)", ("chpl_listed", "chpl", "on_chpl"), "chpl_hs6"),
+            flag("Part 746 sanctions lists (HS6 of a link)", ("part746_listed", "part746", "russia_hts_listed"), "part746_hs6"),
+            {"label": "Subject to the ITAR (pointer)", "value": _yes_no(entry.get("subject_to_itar")), "detail": None, "missing": None},
+            {"label": "600 series / 9x515", "value": _yes_no(bool(entry.get("is_600_series")) or bool(entry.get("is_515"))), "detail": None, "missing": None},
+            {"label": "Reasons read inconsistently (reason line vs table)", "value": _yes_no(entry.get("reasons_conflict")), "detail": None, "missing": None},
+        ]  # fmt: skip
+
+    def missing_section(
+        self, eccn: str, s: dict[str, Any], suppliers: dict[str, Any] | None, years: dict[str, Any] | None
+    ) -> list[str]:
+        """What the tool does not know about this ECCN, in plain words."""
+        out: list[str] = []
+        links = self.links.get(eccn, [])
+        if self.inputs.links is None:
+            out.append("no HS links table (eccn_hs_links.parquet absent)")
+        elif not links:
+            out.append("no HS link: no trade evidence can be attached")
+        if s.get("granularity") == "HS4" or (suppliers and suppliers["level"] == "HS4"):
+            out.append("no HS6 data: evidence is the whole HS4 heading, far wider than the controlled item")
+        for r in self.link_ind.get(eccn, []):
+            if is_missing(r.get("hs_code")):
+                out.append(f"no trade data for linked HS code {r['hs6']}")
+        seen_missing: set[str] = set()
+        for r in self.link_ind.get(eccn, []):
+            if is_missing(r.get("hs_code")):
+                continue
+            for av in self.avail.get((str(r["hs_code"]), int(r["hs_level"])), []):
+                if av.get("year") != r.get("_year") or av.get("source") != r.get("_source"):
+                    continue
+                for iso in as_list(av.get("missing_major_exporters")):
+                    msg = (
+                        f"{self.inputs.country_names.get(iso, iso)} absent from the {av['year']} "
+                        f"table ({av['source']})"
+                    )
+                    if msg not in seen_missing:
+                        seen_missing.add(msg)
+                        out.append(msg)
+                if av.get("is_bounded"):
+                    msg = f"{av['source']} {av['year']}: top-N table, supplier counts are bounds"
+                    if msg not in seen_missing:
+                        seen_missing.add(msg)
+                        out.append(msg)
+        if "comparable_quality" in self.score_cols and is_missing(s.get("comparable_quality")):
+            out.append("no unit values or quality evidence: comparable quality (768.6(d)) not measured")
+        if not self.supply.get(eccn):
+            out.append("no supply-side evidence (market shares, producer lists)")
+        if years is None or len({r["year"] for r in years["rows"]}) < 2:
+            out.append("fewer than two years of trade data: no trend")
+        if is_missing(s.get("availability_score")):
+            out.append("no availability evidence at all: tier 'insufficient evidence' or unscored")
+        return list(dict.fromkeys(out))
+
+    # ------------------------------------------------------------------ the page
+    def build(self, s: dict[str, Any]) -> dict[str, Any]:
+        """Context of one ECCN page from its scores row."""
+        eccn = str(s["eccn"])
+        entry = self.entries.get(eccn, {})
+        heading = s.get("heading") if not is_missing(s.get("heading")) else entry.get("heading")
+        regimes = [str(r) for r in as_list(s.get("regimes"))]
+        suppliers = self.supplier_section(eccn, regimes)
+        years = self.years_section(eccn)
+        sens = None
+        if self.sens is not None:
+            row = self.sens.get(eccn)
+            if row is not None:
+                extra = {
+                    k: v
+                    for k, v in row.items()
+                    if k not in SENSITIVITY_BASE and isinstance(v, int | float) and not isinstance(v, bool)
+                }
+                sens = {**{k: row.get(k) for k in SENSITIVITY_BASE}, "extra": extra}
+        controls = None
+        if self.controls is not None:
+            controls = [{c: r.get(c) for c in CONTROL_COLUMNS if c in r} for r in self.controls.get(eccn, [])]
+        return {
+            "eccn": eccn,
+            "file": page_name(eccn),
+            "heading": heading or "",
+            "s": s,
+            "entry": self.entry_section(eccn, entry, heading),
+            "decision": _present(s, DECISION_COLUMNS),
+            "china": _present(s, CHINA_COLUMNS[:1] + CHINA_COLUMNS[2:]),
+            "controls": controls,
+            "criteria": self.criteria_section(s),
+            "suppliers": suppliers,
+            "years": years,
+            "focus": self.focus_section(eccn),
+            "links": self.link_rows(eccn),
+            "links_table": self.inputs.links is not None,
+            "link_columns": [
+                c for c in LINK_COLUMNS if self.inputs.links is not None and c in self.inputs.links.columns
+            ],
+            "indicators": (None if self.indicators is None else self.indicators.get(eccn, [])),
+            "supply": self.supply.get(eccn, [])[:15],
+            "sensitivity": sens,
+            "flags": self.flags_section(s, entry),
+            "missing": self.missing_section(eccn, s, suppliers, years),
+            "review": self.inputs.annotations.get(eccn),
+            "has_workbook": self.inputs.workbook is not None,
+        }
+
+
+def _yes_no(value: Any) -> str | None:
+    if is_missing(value):
+        return "no"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return "yes" if value else "no"
+    return str(value)
