@@ -47,6 +47,7 @@ MAKE_TARGETS: frozenset[str] = frozenset(
         "eccn_hs_links.parquet",
         "scores.parquet",
         "sensitivity.parquet",
+        "eccn_hs_indicators.parquet",
         "decontrol_candidates.xlsx",
     }
 )

@@ -28,6 +28,7 @@ from cclreview.report import build_report, read_previous
 from cclreview.report.ecfr import ECFR_CCL_URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "report"))
+from fixtures.contract_fill import fill
 from synth import make_processed
 
 SCRIPT_HEADING = '<script>alert("heading")</script> Invented widgets & "gadgets"'
@@ -93,11 +94,22 @@ def _add_later_stages(processed: Path) -> None:
     ind = links[["eccn", "hs6"]].copy()
     ind["hs_code"] = ind["hs6"]
     ind["hs_level"] = 6
-    ind["indicator_year"] = 2024
-    ind["indicator_source"] = "synth:v1"
+    ind["year"] = 2024.0
+    ind["source"] = "synth:v1"
     ind["world_exports_usd"] = 1e9
-    ind["specificity_weight"] = 0.777
-    ind.to_parquet(processed / "eccn_hs_indicators.parquet", index=False)
+    ind["link_source"] = "curated"
+    ind["confidence"] = 0.9
+    ind["specificity"] = 0.6
+    ind["confirmed"] = True
+    ind["counted"] = True
+    ind["used"] = True
+    ind["why_not_used"] = ""
+    ind["weight"] = 0.54
+    ind["weight_share"] = 1.0
+    ind["granularity"] = "HS6"
+    ind["hs_level"] = 6.0
+    ind["hs_version_source"] = "HS2022"
+    fill("eccn_hs_indicators", ind).to_parquet(processed / "eccn_hs_indicators.parquet", index=False)
     sens = pd.read_parquet(processed / "sensitivity.parquet")
     sens["p_candidate_weights"] = 0.31
     sens["p_candidate_evidence"] = 0.62
@@ -233,7 +245,6 @@ def test_bare_sections_say_not_yet_available(sites):
         "eccn_controls.parquet",
         "the China-lens columns of scores.parquet",
         "us_exports.parquet",
-        "the evidence-stage sensitivity columns",
     ):
         assert f"(needs {needs})" in text, needs
 
@@ -253,7 +264,7 @@ def test_full_sections_fill_in(sites):
     n_codes = links.loc[links["eccn"] == eccn, "hs6"].nunique()
     assert f"${1234567.0 * n_codes / 1e6:.1f}M" in text  # U.S. exports to China of the linked codes
     assert "p candidate weights" in text and "31.0%" in text
-    assert "specificity_weight" in text  # per-link indicator table
+    assert "weight_share" in text  # per-link indicator table (columns of eccn_hs_indicators)
     lic = "yes" if scores.at[eccn, "licence_to_china"] else "no"
     assert f"Licence to China: <b>{lic}</b>" in text
     nfa = scores.index[scores["tier"] == "not a foreign-availability case"][0]

@@ -248,5 +248,5 @@ def test_non_finite_and_wrongly_typed_values_are_refused(
 
 
 def test_integer_values_still_count_as_numbers(tmp_path: Path) -> None:
-    w = load_weights(_edited(tmp_path, "supplier_saturation = 5.0", "supplier_saturation = 5"))
-    assert w.availability_params.supplier_saturation == 5.0
+    w = load_weights(_edited(tmp_path, "supplier_saturation = 8.0", "supplier_saturation = 8"))
+    assert w.availability_params.supplier_saturation == 8.0

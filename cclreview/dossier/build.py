@@ -206,8 +206,15 @@ def render_site(inputs: DossierInputs, out_dir: str | Path, overview: bool = Tru
     hist = svg.histogram([r.get("decontrol_score") for r in records])
     indicator_columns: list[str] = []
     if inputs.indicators is not None:
+        # The columns a reviewer reads first (scoring's eccn_hs_indicators); any other
+        # table shows its first ten columns.
+        preferred = ("hs6", "hs_code", "granularity", "year", "source", "used", "why_not_used",
+                     "weight_share", "n_non_us_suppliers", "non_us_share", "china_share")  # fmt: skip
+        present = [c for c in preferred if c in inputs.indicators.columns]
         skip = {"eccn"}
-        indicator_columns = [c for c in inputs.indicators.columns if c not in skip][:10]
+        indicator_columns = (
+            present if len(present) >= 6 else [c for c in inputs.indicators.columns if c not in skip][:10]
+        )
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp.", dir=_parent(out_dir)))
     try:
         index_rows = []
