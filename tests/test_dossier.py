@@ -73,7 +73,9 @@ def _add_later_stages(processed: Path) -> None:
     scores["china_imports_usd"] = [1.5e8] * n
     scores["us_share_china_imports"] = [0.123] * n
     scores["us_share_world"] = [0.2] * n
-    scores["diversion_flags"] = [["HKG entrepot"] if i % 3 == 0 else [] for i in range(n)]
+    scores["diversion_flags"] = [
+        "CHPL Tier 2: 851762; 746 Supp. No. 4: 851762" if i % 3 == 0 else "" for i in range(n)
+    ]
     scores.to_parquet(processed / "scores.parquet", index=False)
     controls = pd.DataFrame(
         [
@@ -267,6 +269,9 @@ def test_full_sections_fill_in(sites):
     assert "weight_share" in text  # per-link indicator table (columns of eccn_hs_indicators)
     lic = "yes" if scores.at[eccn, "licence_to_china"] else "no"
     assert f"Licence to China: <b>{lic}</b>" in text
+    flagged = scores.index[scores["diversion_flags"].str.startswith("CHPL")][0]
+    flagged_page = _page(s["site"], flagged)
+    assert "CHPL Tier 2: 851762" in flagged_page and "746 Supp. No. 4: 851762" in flagged_page
     nfa = scores.index[scores["tier"] == "not a foreign-availability case"][0]
     assert "Not a foreign-availability case:" in _page(s["site"], nfa)
     index = _page(s["site"], "index")

@@ -450,12 +450,29 @@ class ContextBuilder:
                 detail = ", ".join(str(d) for d in detail)
             return {"label": label, "value": _yes_no(value), "detail": detail, "missing": None}
 
+        def diversion(label: str, prefix: str) -> dict[str, Any] | None:
+            # The China lens writes one text column, "CHPL Tier 2: 851762; 746 Supp. No. 4: ...".
+            if "diversion_flags" not in self.score_cols:
+                return None
+            raw = s.get("diversion_flags")
+            items = raw if isinstance(raw, list | tuple) else str(raw or "").split(";")
+            parts = [str(p).strip() for p in items if str(p).strip()]
+            hits = [p for p in parts if p.startswith(prefix)]
+            return {
+                "label": label,
+                "value": _yes_no(bool(hits)),
+                "detail": "; ".join(hits) or None,
+                "missing": None,
+            }
+
+        chpl = diversion("Common High Priority List (HS6 of a link)", "CHPL")
+        p746 = diversion("Part 746 sanctions lists (HS6 of a link)", "746 ")
         return [
             flag("Military end-use/user list (744 Supp. 2)", ("meu_listed",), "meu_paragraphs"),
             flag("Wassenaar Sensitive List (774 Supp. 6)", ("sensitive_list",)),
             flag("Wassenaar Very Sensitive List (774 Supp. 7)", ("very_sensitive_list",)),
-            flag("Common High Priority List (HS6 of a link)", ("chpl_listed", "chpl", "on_chpl"), "chpl_hs6"),
-            flag("Part 746 sanctions lists (HS6 of a link)", ("part746_listed", "part746", "russia_hts_listed"), "part746_hs6"),
+            chpl or flag("Common High Priority List (HS6 of a link)", ("chpl_listed", "chpl", "on_chpl"), "chpl_hs6"),
+            p746 or flag("Part 746 sanctions lists (HS6 of a link)", ("part746_listed", "part746", "russia_hts_listed"), "part746_hs6"),
             {"label": "Subject to the ITAR (pointer)", "value": _yes_no(entry.get("subject_to_itar")), "detail": None, "missing": None},
             {"label": "600 series / 9x515", "value": _yes_no(bool(entry.get("is_600_series")) or bool(entry.get("is_515"))), "detail": None, "missing": None},
             {"label": "Reasons read inconsistently (reason line vs table)", "value": _yes_no(entry.get("reasons_conflict")), "detail": None, "missing": None},
