@@ -112,8 +112,8 @@ def _check_workbook(project: Path) -> tuple[pd.DataFrame, list[dict[str, object]
     return entries, records
 
 
-def test_run_on_fixtures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    mirror = tmp_path / "mirror"
+def fixture_mirror(mirror: Path) -> Path:
+    """Lay the hand-written fixtures out as a source mirror (the layout ``fetch`` copies)."""
     for src, dest in [
         (FIX / "ccl" / "mini_ccl.xml", "ccl/ccl_supp1_ecfr_2026-01-15.xml"),
         (FIX / "link" / "hs_mini.csv", "hs/harmonized_system_HS2022.csv"),
@@ -124,6 +124,12 @@ def test_run_on_fixtures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     ]:
         (mirror / dest).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, mirror / dest)
+    return mirror
+
+
+def test_run_on_fixtures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror = tmp_path / "mirror"
+    fixture_mirror(mirror)
     project = _project(tmp_path, FIXTURE_SOURCES)
     monkeypatch.setenv("CCLREVIEW_HOME", str(project))
     # The hand-written lists are far shorter than the real ones (truncation floor).

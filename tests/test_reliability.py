@@ -35,6 +35,7 @@ CLI = Path(sys.executable).with_name("cclreview")
 
 # The same fixture project as the end-to-end test (CCL, HS, trade and EAR lists).
 from test_e2e import FIXTURE_SOURCES as SOURCES  # noqa: E402
+from test_e2e import fixture_mirror  # noqa: E402
 
 
 def _env(project: Path, mirror: Path | None = None) -> dict[str, str]:
@@ -50,16 +51,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(project, mirror): a project built end to end on the fixtures."""
     base = tmp_path_factory.mktemp("reliab")
     mirror = base / "mirror"
-    for src, dest in [
-        (FIX / "ccl" / "mini_ccl.xml", "ccl/ccl_supp1_ecfr_2026-01-15.xml"),
-        (FIX / "link" / "hs_mini.csv", "hs/harmonized_system_HS2022.csv"),
-        (FIX / "trade" / "baci_small.csv", "trade/baci_small.csv"),
-        (FIX / "ear" / "country_chart_mini.json", "ear/country_chart_mini.json"),
-        (FIX / "ear" / "meu_mini.csv", "ear/meu_mini.csv"),
-        (FIX / "ear" / "sl_vsl_mini.csv", "ear/sl_vsl_mini.csv"),
-    ]:
-        (mirror / dest).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(src, mirror / dest)
+    fixture_mirror(mirror)
     project = base / "project"
     (project / "config").mkdir(parents=True)
     shutil.copy(ROOT / "config" / "weights.toml", project / "config" / "weights.toml")

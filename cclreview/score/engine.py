@@ -84,6 +84,26 @@ _SUPPLY_COLUMNS = (
     "unit_value_ratio",
 )
 
+#: Decision columns taken from :func:`cclreview.controls.summarise`.
+DECISION_COLUMNS = (
+    "route",
+    "legal_basis",
+    "controls_kind",
+    "licence_to_china",
+    "licence_to_china_reasons",
+    "licence_destinations",
+    "licence_destinations_unknown",
+    "meu_listed",
+    "meu_paragraphs",
+    "sensitive_list",
+    "very_sensitive_list",
+    "lvs",
+    "gbs",
+    "sta",
+    "pointer_entry",
+    "unilateral_action_possible",
+)
+
 #: Columns of ``scores.parquet`` in order (contract columns first, then convenience).
 SCORE_COLUMNS = (
     "eccn",
@@ -118,47 +138,14 @@ SCORE_COLUMNS = (
     "unit_value_ratio",
     "latest_year",
     # Decision columns (cclreview.controls): how each control could be lifted and what
-    # a decontrol would change.
-    "route",
-    "legal_basis",
-    "controls_kind",
-    "licence_to_china",
-    "licence_to_china_reasons",
-    "licence_destinations",
-    "licence_destinations_unknown",
-    "meu_listed",
-    "meu_paragraphs",
-    "sensitive_list",
-    "very_sensitive_list",
-    "lvs",
-    "gbs",
-    "sta",
-    "pointer_entry",
+    # a decontrol would change (unilateral_action_possible is listed above).
+    *(c for c in DECISION_COLUMNS if c != "unilateral_action_possible"),
     "capped_by",
     "n_effective_suppliers",
     "n_links_confirmed",
     "oldest_year",
     "evidence_notes",
     "insufficient_reason",
-)
-#: Decision columns taken from :func:`cclreview.controls.summarise`.
-DECISION_COLUMNS = (
-    "route",
-    "legal_basis",
-    "controls_kind",
-    "licence_to_china",
-    "licence_to_china_reasons",
-    "licence_destinations",
-    "licence_destinations_unknown",
-    "meu_listed",
-    "meu_paragraphs",
-    "sensitive_list",
-    "very_sensitive_list",
-    "lvs",
-    "gbs",
-    "sta",
-    "pointer_entry",
-    "unilateral_action_possible",
 )
 #: Inputs scoring can do without (a log line says what is lost; without the controls
 #: they are built from the entries without the Country Chart).
