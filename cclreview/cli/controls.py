@@ -6,23 +6,13 @@ from pathlib import Path
 
 import click
 
+from cclreview.cli import options
 from cclreview.config import project_paths
 
 
 @click.command("controls")
-@click.option(
-    "--processed",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder holding ccl_entries.parquet [default: data/processed].",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder [default: the processed folder].",
-)
+@options.processed("Folder holding ccl_entries.parquet [default: data/processed].")
+@options.out_dir("Output folder [default: the processed folder].")
 def controls(processed: Path | None, out_dir: Path | None) -> None:
     """Write every control of every ECCN as a row, with destinations and route.
 

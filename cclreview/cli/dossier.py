@@ -6,16 +6,12 @@ from pathlib import Path
 
 import click
 
+from cclreview.cli import options
 from cclreview.config import project_paths
 
 
 @click.command("dossier")
-@click.option(
-    "--processed",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder with the stage outputs [default: data/processed].",
-)
+@options.processed("Folder with the stage outputs [default: data/processed].")
 @click.option(
     "--workbook",
     type=click.Path(dir_okay=False, path_type=Path),
