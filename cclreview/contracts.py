@@ -413,7 +413,9 @@ class ChinaHs(_Model):
     hs6: Series[str] = pa.Field(str_matches=_HS6)
     year: Series[int]
     hs_version: Series[str] = pa.Field(description='revision of the source ("" when the input lacked it)')
-    china_imports_usd: Series[float] = pa.Field(nullable=True, gt=0, description="empty without bilateral data")
+    china_imports_usd: Series[float] = pa.Field(
+        nullable=True, gt=0, description="empty without bilateral data"
+    )
     china_imports_from_us_usd: Series[float] = pa.Field(nullable=True, ge=0)
     china_imports_us_share: Series[float] = _unit(nullable=True, description="U.S. share of China's imports")
     n_suppliers_to_china: Series[int] = pa.Field(
@@ -422,7 +424,9 @@ class ChinaHs(_Model):
     top_suppliers_to_china: Series[str] = pa.Field(description='"DEU 31%; JPN 22%; ..." ("" without data)')
     supplier_shares_to_china: Series[object] = pa.Field(description='list of "ISO3=share", largest first')
     us_exports_usd: Series[float] = pa.Field(
-        nullable=True, ge=0, description="U.S. exports to every destination (bilateral sum, else to the world)"
+        nullable=True,
+        ge=0,
+        description="U.S. exports to every destination (bilateral sum, else to the world)",
     )
     us_exports_to_china_usd: Series[float] = pa.Field(nullable=True, ge=0)
     stake_basis: Series[str] = pa.Field(isin=_STAKE_BASIS)

@@ -100,7 +100,9 @@ def test_availability_hook_validates_what_it_reads_and_writes(tmp_path: Path) ->
 def test_score_hook_refuses_a_broken_china_table(tmp_path: Path) -> None:
     from cclreview.china.stage import score_hook
 
-    contracts.write("china_hs", china_hs_table(pd.DataFrame([_flow(2024, "DEU", "CHN", "850511", 1)]), None), tmp_path)
+    contracts.write(
+        "china_hs", china_hs_table(pd.DataFrame([_flow(2024, "DEU", "CHN", "850511", 1)]), None), tmp_path
+    )
     for name in ("eccn_hs_links", "availability_hs"):
         contracts.write(name, contracts.empty(name), tmp_path)
     broken = pd.read_parquet(tmp_path / contracts.CHINA_HS).assign(stake_basis="guess")

@@ -111,7 +111,9 @@ def test_trade_outputs_from_the_fixtures_meet_their_contracts(tmp_path: Path) ->
 
     trade = ROOT / "tests" / "fixtures" / "trade"
     files = [trade / "baci_small.csv", trade / "comtrade_api_small.csv", trade / "comtrade_legacy_small.csv"]
-    cmap = parse_column_map("year=Year,exporter=Country,importer=Partner,hs6=Product,value_usd=USD,qty=Tonnes")
+    cmap = parse_column_map(
+        "year=Year,exporter=Country,importer=Partner,hs6=Product,value_usd=USD,qty=Tonnes"
+    )
     runs = {
         "readers": (files, {}),
         "generic": ([trade / "generic_small.csv"], {"column_map": cmap, "max_rejected": 0.5}),

@@ -100,6 +100,7 @@ def score_hook(scores: pd.DataFrame, processed: str | os.PathLike[str], weights:
     and, when present, ``exports``, ``china_hs``, ``evidence``, ``diversion_hs`` and
     the decision model's ``eccn_controls``; each is validated against its contract.
     """
+
     def optional(name: str) -> pd.DataFrame | None:
         return contracts.read(name, processed, required=False)
 
