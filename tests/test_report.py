@@ -18,8 +18,15 @@ from openpyxl import load_workbook
 import cclreview.io
 from cclreview.cli import cli
 from cclreview.errors import InputError, OutputError
-from cclreview.report import build_report, ecfr_url, read_previous, resolve_run_date
-from cclreview.report import sheets_candidates, sheets_method, tables
+from cclreview.report import (
+    build_report,
+    ecfr_url,
+    read_previous,
+    resolve_run_date,
+    sheets_candidates,
+    sheets_method,
+    tables,
+)
 from cclreview.report.carryover import ORPHAN_LABEL
 from cclreview.report.ecfr import ECFR_CCL_URL
 from cclreview.report.safe import clean_text, needs_text_guard

@@ -26,7 +26,12 @@ def relief_frame(cands: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_china_relief(
-    wb: Workbook, formats: Formats, cands: pd.DataFrame, links: dict[str, str], score_fmt: str, dic: Dictionary
+    wb: Workbook,
+    formats: Formats,
+    cands: pd.DataFrame,
+    links: dict[str, str],
+    score_fmt: str,
+    dic: Dictionary,
 ) -> Sheet:
     """Write the "China licence relief" sheet (a note row when nothing is eligible)."""
     df = relief_frame(cands)

@@ -15,6 +15,9 @@ from cclreview.report.xlsx import Sheet
 
 SHEET = "Summary"
 
+#: Score columns of the top-20 table, after ECCN and Rank.
+_TOP_SCORES = ("decontrol_score", "availability_score", "security_score", "evidence_strength")
+
 #: Chart sizes in pixels (96 dpi): 12 x 12 cm and 14 x 12 cm.
 _CM = 96 / 2.54
 
@@ -180,8 +183,7 @@ def write_summary(
             [
                 Cell(rec["eccn"], styles.LINK_FONT, links.get(rec["eccn"])),
                 Cell(rec.get("rank"), styles.number("0")),
-                *(Cell(rec.get(k), score) for k in ("decontrol_score", "availability_score", "security_score",
-                                                    "evidence_strength")),  # fmt: skip
+                *(Cell(rec.get(k), score) for k in _TOP_SCORES),
                 Cell(rec.get("china_share"), styles.number("0.0%")),
                 rec.get("tier"),
                 rec.get("heading"),

@@ -31,9 +31,8 @@ COLUMNS_FILE = Path(__file__).with_name("columns.csv")
 
 #: Column kinds (what :func:`write_table` does with the values) and, for the Data
 #: dictionary only, the kinds of free-layout entries.
-KINDS = frozenset(
-    {"text", "wrap", "link", "int", "rank", "score", "pct", "usd", "float", "ratio", "num", "bool", "reviewer"}
-)
+KINDS = frozenset({"text", "wrap", "link", "int", "rank", "score", "pct", "usd", "float", "ratio", "num", "bool",
+                   "reviewer"})  # fmt: skip
 _DICTIONARY_KINDS = frozenset({"table", "chart", "value"})
 
 

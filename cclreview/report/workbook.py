@@ -234,7 +234,9 @@ def _build(
     changes = frames.changes_frame(cands, prev)
     n_carried = int((cands["reviewer_decision"].notna() | cands["reviewer_notes"].notna()).sum())
     n_orphaned = int((changes["change"] == "removed ECCN (annotation kept)").sum())
-    content = _Content(inputs, cands, evidence, changes, prev, (max_suppliers, max_links), n_carried, n_orphaned, date)
+    content = _Content(
+        inputs, cands, evidence, changes, prev, (max_suppliers, max_links), n_carried, n_orphaned, date
+    )
     # xlsxwriter's own temp files go to a folder removed whatever happens.
     with (
         tempfile.TemporaryDirectory(prefix="cclreview-xlsx-") as scratch,

@@ -31,14 +31,20 @@ FLOAT_DECIMALS = 6
 DATETIME_FORMAT = "yyyy-mm-dd h:mm:ss"
 
 #: Workbook options: text stays text (the formula-injection guarantee), rows go to disk
-#: as they are written (every sheet is written top to bottom), and no NaN reaches a cell.
+#: as they are written (every sheet is written top to bottom), no NaN reaches a cell, and
+#: date-times are written as their local time.
 WORKBOOK_OPTIONS: dict[str, Any] = {
     "strings_to_formulas": False,
     "strings_to_urls": False,
     "strings_to_numbers": False,
     "constant_memory": True,
     "nan_inf_to_errors": False,
+    "remove_timezone": True,
 }
+
+#: Excel's limits on links: characters of a link, links in a sheet.
+_MAX_URL = 2080
+_MAX_LINKS = 65530
 
 #: Pixels per unit of column width (Calibri 11, the workbook's default font).
 _PIXELS_PER_WIDTH = 7
@@ -129,8 +135,11 @@ class Sheet:
         self.ws: Worksheet = wb.add_worksheet(title)
         self.title = title
         self.formats = formats
+        self._links = 0
 
-    def put(self, row: int, col: int, value: Any, style: Style | None = None, link: str | None = None) -> None:
+    def put(
+        self, row: int, col: int, value: Any, style: Style | None = None, link: str | None = None
+    ) -> None:
         """Write one value safely (0-based ``row``/``col``) with ``style``.
 
         Missing values write nothing (a styled empty cell when ``style`` is given);
@@ -148,7 +157,13 @@ class Sheet:
         self.write_value(row, col, value, self.formats.get(style), self.formats.get(style, quoted=True), link)
 
     def write_value(
-        self, row: int, col: int, value: Any, fmt: Format | None, quoted: Format | None, link: str | None = None
+        self,
+        row: int,
+        col: int,
+        value: Any,
+        fmt: Format | None,
+        quoted: Format | None,
+        link: str | None = None,
     ) -> None:
         """Write a value already normalised, rounded and cleaned (see :meth:`put`).
 
@@ -176,10 +191,14 @@ class Sheet:
             self.write_value(row, col, str(value), fmt, quoted, link)
 
     def _link(self, row: int, col: int, text: str, target: str, fmt: Format | None) -> None:
-        if self.ws.write_url(row, col, url_of(target), fmt, string=text) < 0:
-            # Over Excel's limits (2,079 characters, 65,530 links a sheet): text only.
-            log.warning("sheet %s: link of %r not written (over Excel's limits)", self.title, text)
-            self.ws.write_string(row, col, text, fmt)
+        # Excel's limits: 2,079 characters a link, 65,530 links a sheet. Beyond them the
+        # text is written without its link (and said), never dropped.
+        if len(target) < _MAX_URL and self._links < _MAX_LINKS:
+            self._links += 1
+            self.ws.write_url(row, col, url_of(target), fmt, string=text)
+            return
+        log.warning("sheet %s: link of %r not written (over Excel's limits)", self.title, text)
+        self.ws.write_string(row, col, text, fmt)
 
     def set_widths(self, widths: Sequence[float]) -> None:
         """Column widths, in Excel's stored units (7 pixels each in Calibri 11)."""
