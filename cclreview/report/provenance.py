@@ -42,6 +42,7 @@ def _path_roots(processed: Path) -> list[tuple[str, str]]:
 
 
 def trade_vintages(inputs: ReportInputs) -> list[str]:
+    """Summary lines: each trade/evidence file's vintage, and the years availability used."""
     lines = []
     for f in sorted((inputs.manifest or {}).get("files", []), key=lambda f: str(f.get("path", ""))):
         if f.get("kind") in ("trade", "baci", "comtrade", "evidence") or str(f.get("path", "")).startswith(
@@ -142,6 +143,7 @@ def weights_warnings(inputs: ReportInputs) -> list[str]:
 
 
 def link_sources(inputs: ReportInputs) -> pd.DataFrame | None:
+    """Links, ECCNs and mean confidence per link source (None without eccn_hs_links)."""
     if inputs.links is None:
         return None
     df = inputs.links.copy()
@@ -155,6 +157,7 @@ def link_sources(inputs: ReportInputs) -> pd.DataFrame | None:
 
 
 def sources_frame(inputs: ReportInputs) -> pd.DataFrame:
+    """The Sources sheet: manifest files, the CCL XML parsed, processed tables, weights."""
     rows: list[dict[str, Any]] = []
     parsed = _parsed_ccl(inputs)
     parsed_shas = {sha for _, sha in parsed}

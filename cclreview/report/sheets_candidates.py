@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 from xlsxwriter import Workbook
 
+from cclreview.errors import ConfigError
 from cclreview.report import styles
 from cclreview.report.carryover import DECISION_HEADER, NOTES_HEADER
 from cclreview.report.tables import Column, Dictionary, col_range, columns, write_table
@@ -45,8 +46,6 @@ def candidates_columns(has_sensitivity: bool) -> list[Column]:
     ]
     headers = [c.header for c in cols]
     if headers[-2:] != [DECISION_HEADER, NOTES_HEADER]:
-        from cclreview.errors import ConfigError
-
         raise ConfigError(
             f"columns.csv: the Candidates sheet must end with {DECISION_HEADER!r} and {NOTES_HEADER!r} "
             "(the columns the carry-over reads back)"

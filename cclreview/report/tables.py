@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 from xlsxwriter import Workbook
-from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_cell_to_rowcol
 
 from cclreview.errors import ConfigError
 from cclreview.report import styles
@@ -53,7 +53,8 @@ class Column:
         ``float``, ``ratio``, ``num`` (3 decimals, no format), ``bool`` (written as
         yes/no) or ``reviewer``.
     width
-        Column width in characters.
+        Column width as Excel stores it (about one character of the default font;
+        7 pixels).
     """
 
     header: str
@@ -314,8 +315,3 @@ def generic_columns(df: pd.DataFrame, source: str) -> list[Column]:
             Column(str(name), str(name), f"Column {name} of {source}, as the score stage wrote it.", kind, 14)
         )
     return cols
-
-
-def a1(row: int, col: int) -> str:
-    """``"B7"`` for 0-based (6, 1)."""
-    return str(xl_rowcol_to_cell(row, col))

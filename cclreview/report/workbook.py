@@ -11,7 +11,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +270,12 @@ class _Content:
     n_carried: int
     n_orphaned: int
     date: dt.date
+    #: eCFR link of each ECCN.
+    links: dict[str, str] = field(init=False)
+    #: Number format of the score columns.
+    score_fmt: str = field(init=False)
+    #: Whether the Sensitivity sheet (and columns) are written.
+    has_sens: bool = field(init=False)
 
     def __post_init__(self) -> None:
         headings = dict(zip(self.cands["eccn"], self.cands["heading"], strict=True))
