@@ -46,6 +46,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.errors import InputError, OutputError, TooManyRejectedError
 from cclreview.io import sha256_file, write_parquet, write_text
 from cclreview.progress import progress
@@ -164,6 +165,15 @@ def _store_cached(
         exports = res.exports if has_exports else empty_exports()
         sink.write_frames(exports, res.bilateral, focus)
     res.written = sink.close()
+    # The parts are the outputs (copied, or stacked with other files' parts): each is
+    # checked against its contract once, when the cache entry is made. exports.parquet
+    # (a million rows a BACI year) is checked here for its columns and types, and row by
+    # row where it is read (the China lens); checking it row by row here as well would
+    # cost more memory than the read itself and a third of the ingest's time.
+    for kind, table in (("exports", "exports"), ("focus", "flows_focus"), ("us", "us_exports")):
+        for part in part_files(folder, kind):
+            where = f"{path.name} -> {contracts.FILES[table]}"
+            contracts.validate_file(table, part, target=where, rows=kind != "exports")
     write_parquet(
         res.rejected.reindex(columns=REJECT_COLUMNS).astype(
             {c: "string" for c in ("file", "column", "value", "reason", "raw")}
