@@ -41,6 +41,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from cclreview.errors import InputError, OutputError, TooManyRejectedError
 from cclreview.progress import progress
@@ -202,9 +203,14 @@ def ingest_trade(
         duplicates=duplicates,
         temp_dir=out_dir / CACHE_DIR / TEMP_DIR,
     )
+    # Arrow's default pool (jemalloc/mimalloc) keeps freed pages: with the system
+    # allocator the memory of checking one part is returned before the next.
+    pool = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
     try:
         return _run(files, out_dir, ctx, focus_t, max_rejected, use_cache, rehash, start)
     finally:
+        pa.set_memory_pool(pool)
         if ctx.duck is not None:
             ctx.duck.close()
 
