@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cclreview.availability import compute_availability
+from cclreview.indicators import compute_availability
 from cclreview.score.engine import prepare, score_prepared, score_tables
 from cclreview.score.gates import apply_evidence_gates
 from cclreview.score.sensitivity import sensitivity

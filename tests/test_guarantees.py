@@ -27,7 +27,7 @@ from fixtures.contract_fill import fill
 
 import cclreview
 from cclreview import contracts
-from cclreview.availability import compute_availability
+from cclreview.indicators import compute_availability
 from cclreview.fetch import download
 from cclreview.io import write_csv, write_parquet, write_text
 from cclreview.score.engine import score_tables

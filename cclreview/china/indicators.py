@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cclreview.availability import DEFAULT_PRECEDENCE, source_rank
+from cclreview.indicators import DEFAULT_PRECEDENCE, source_rank
 from cclreview.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -135,7 +135,7 @@ INDICATOR_TABLE_COLUMNS = (
 def link_indicators(links: pd.DataFrame, availability: pd.DataFrame) -> pd.DataFrame:
     """Attach the best availability row, and the next-best one, to each (eccn, hs6) link.
 
-    The best row comes from :func:`cclreview.availability.indicators_for_links`
+    The best row comes from :func:`cclreview.indicators.indicators_for_links`
     (HS6 if present, else the HS4 heading; latest year, then source precedence). The
     alternative (``alt_*`` columns) is what the same selector picks once the chosen
     rows are set aside: another year or source of the same code, or the heading; it
@@ -155,7 +155,7 @@ def link_indicators(links: pd.DataFrame, availability: pd.DataFrame) -> pd.DataF
         One row per (eccn, hs6): link columns, indicator columns, ``granularity``,
         ``alt_*`` indicator columns.
     """
-    from cclreview.availability import indicators_for_links
+    from cclreview.indicators import indicators_for_links
 
     links = dedupe_links(links)
     base = links[["eccn", "hs6"]]
