@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cclreview.indicators import DEFAULT_PRECEDENCE, source_rank
 from cclreview.errors import InputError
+from cclreview.indicators import DEFAULT_PRECEDENCE, source_rank
 
 log = logging.getLogger(__name__)
 

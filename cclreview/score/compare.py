@@ -34,7 +34,7 @@ def compare_weights(
     ----------
     tables
         ``entries, links, availability, evidence`` frames (from
-        :func:`cclreview.score.engine.load_inputs`).
+        :func:`cclreview.score.engine.load_score_inputs`).
     weights_a, weights_b
         The two weightings (A = reference, B = alternative).
     sha_a, sha_b
