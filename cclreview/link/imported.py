@@ -159,7 +159,9 @@ def read_eu_correlation(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.
     return _collect(records, "imported:eu_correlation", path)
 
 
-def read_generic(path: str | os.PathLike[str], name: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_generic_links(
+    path: str | os.PathLike[str], name: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a generic ``eccn,hs6`` CSV; the source is ``imported:<name or file stem>``."""
     path = Path(path)
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -224,7 +226,7 @@ READERS = {
     "cn_pairs": read_cn_pairs,
     "cn_psv": read_cn_psv,
     "eu_xlsx": read_eu_correlation,
-    "generic": read_generic,
+    "generic": read_generic_links,
 }
 
 

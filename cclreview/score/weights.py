@@ -21,9 +21,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from cclreview.errors import ConfigError
+from cclreview.models import StrictModel
 
 #: Reason-for-control codes and Country Chart columns that carry a security weight.
 REASON_CODES: tuple[str, ...] = (
@@ -76,16 +77,6 @@ AVAILABILITY_COMPONENTS: tuple[str, ...] = (
 _GUARDRAIL_TOKEN = re.compile(r"\[[0-9A-E]+\]|[0-9A-E?x]")
 
 
-class _Strict(BaseModel):
-    """Base model: unknown keys are errors, values are validated on assignment.
-
-    Strict types: ``true`` or ``"0.25"`` is not a number (TOML integers still count as
-    floats), and ``inf``/``nan`` are refused (one would make every score NaN).
-    """
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
-
-
 def _w(default: float, le: float | None = None, gt: bool = False, doc: str = "") -> Any:
     """A non-negative weight field (``ge=0``, or ``gt=0`` when zero is meaningless)."""
     if gt:
@@ -93,14 +84,14 @@ def _w(default: float, le: float | None = None, gt: bool = False, doc: str = "")
     return Field(default, ge=0, le=le, description=doc)
 
 
-class Meta(_Strict):
+class Meta(StrictModel):
     """Free-text identification of a weighting (shown in the report)."""
 
     name: str = "default"
     note: str = ""
 
 
-class AvailabilityWeights(_Strict):
+class AvailabilityWeights(StrictModel):
     """Relative weights of the six availability sub-scores (normalised to sum 1)."""
 
     available_in_fact: float = _w(0.25)
@@ -121,7 +112,7 @@ class AvailabilityWeights(_Strict):
         return {k: float(getattr(self, k)) for k in AVAILABILITY_COMPONENTS}
 
 
-class AvailabilityParams(_Strict):
+class AvailabilityParams(StrictModel):
     """Saturation points that turn raw indicators into sub-scores in [0, 1]."""
 
     supplier_saturation: float = _w(8.0, gt=True)
@@ -133,7 +124,7 @@ class AvailabilityParams(_Strict):
     unit_value_ratio_full: float = _w(0.8, gt=True)
 
 
-class Suppliers(_Strict):
+class Suppliers(StrictModel):
     """Floors below which a supplier or an HS line does not count as evidence."""
 
     min_share: float = _w(0.02, le=1)
@@ -142,7 +133,7 @@ class Suppliers(_Strict):
     min_quantity_tonnes: float = _w(10.0)
 
 
-class Evidence(_Strict):
+class Evidence(StrictModel):
     """How evidence strength is discounted for weak links and coarse data."""
 
     hs4_factor: float = _w(0.6, le=1)
@@ -164,7 +155,7 @@ class Evidence(_Strict):
     stale_factor: float = _w(0.7, le=1)
 
 
-class Sensitivity(_Strict):
+class Sensitivity(StrictModel):
     """How ``sensitivity`` perturbs links, data and weights (see score/sensitivity.py)."""
 
     spread: float = _w(0.2, le=5)
@@ -175,7 +166,7 @@ class Sensitivity(_Strict):
     top: int = Field(25, ge=1)
 
 
-class SecurityReasons(_Strict):
+class SecurityReasons(StrictModel):
     """Security weight in [0, 1] of each reason code / Country Chart column."""
 
     NS1: float = _w(0.70, le=1)
@@ -221,7 +212,7 @@ class SecurityReasons(_Strict):
         return {k: float(getattr(self, k)) for k in REASON_CODES}
 
 
-class SecurityFlags(_Strict):
+class SecurityFlags(StrictModel):
     """Extra security weights for entry status (combined by noisy-or with reasons)."""
 
     series_600: float = _w(0.80, le=1)
@@ -230,7 +221,7 @@ class SecurityFlags(_Strict):
     unknown_code: float = _w(0.50, le=1)
 
 
-class SecurityScope(_Strict):
+class SecurityScope(StrictModel):
     """How a control's reach (number of destinations needing a licence) scales its weight."""
 
     floor: float = _w(0.30, le=1)
@@ -238,7 +229,7 @@ class SecurityScope(_Strict):
     meu_limited_factor: float = _w(0.60, le=1)
 
 
-class Security(_Strict):
+class Security(StrictModel):
     """Security relevance settings."""
 
     reasons: SecurityReasons = SecurityReasons()
@@ -246,7 +237,7 @@ class Security(_Strict):
     scope: SecurityScope = SecurityScope()
 
 
-class Regimes(_Strict):
+class Regimes(StrictModel):
     """Which multilateral regime lists items controlled for each reason."""
 
     NS: str = "wassenaar"
@@ -270,7 +261,7 @@ class Regimes(_Strict):
         return None if value in (None, "none") else value
 
 
-class Decontrol(_Strict):
+class Decontrol(StrictModel):
     """Exponents and factors of the decontrol formula."""
 
     availability_exponent: float = _w(1.0, le=5, gt=True)
@@ -279,7 +270,7 @@ class Decontrol(_Strict):
     multilateral_factor: float = _w(0.85, le=1)
 
 
-class Tiers(_Strict):
+class Tiers(StrictModel):
     """Cut-offs between candidate, review and retain."""
 
     candidate_min_score: float = _w(0.35, le=1)
@@ -297,7 +288,7 @@ class Tiers(_Strict):
         return self
 
 
-class ChinaRelief(_Strict):
+class ChinaRelief(StrictModel):
     """The China lens: available inside China, and the "China licence relief" ranking.
 
     ``relief = (inside x A_CN + outside_regime x O + security x (1 - S) + commercial_stake x K)
@@ -346,14 +337,14 @@ GUARDRAIL_FLAGS: tuple[str, ...] = (
 )
 
 
-class Guardrail(_Strict):
+class Guardrail(StrictModel):
     """One guardrail: ECCNs matching ``pattern`` are never ranked as candidates."""
 
     pattern: str
     reason: str = Field(min_length=1)
-    requires_any_reason: list[str] = []
+    requires_any_reason: list[str] = Field(default_factory=list)
     requires_flag: str = ""
-    requires_regime: list[str] = []
+    requires_regime: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _valid(self) -> Guardrail:
@@ -399,7 +390,7 @@ def _guardrail_tokens(pattern: str) -> list[str] | None:
     return tokens
 
 
-class Weights(_Strict):
+class Weights(StrictModel):
     """All scoring settings; see ``config/weights.toml`` for the meaning of each key."""
 
     meta: Meta = Meta()
@@ -412,7 +403,7 @@ class Weights(_Strict):
     decontrol: Decontrol = Decontrol()
     tiers: Tiers = Tiers()
     sensitivity: Sensitivity = Sensitivity()
-    guardrails: list[Guardrail] = []
+    guardrails: list[Guardrail] = Field(default_factory=list)
     china_relief: ChinaRelief = ChinaRelief()
 
 
