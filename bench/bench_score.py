@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from cclreview.config import project_paths
-from cclreview.score.engine import load_score_inputs, prepare, score_prepared
+from cclreview.score.engine import load_score_inputs, score_prepared
+from cclreview.score.prepare import prepare
 from cclreview.score.sensitivity import sensitivity
 from cclreview.score.synthetic import make_synthetic
 from cclreview.score.weights import load_weights, weights_sha256

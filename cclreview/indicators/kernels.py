@@ -64,7 +64,8 @@ def per_unit(
 
     def per_group(keys: np.ndarray, vals: np.ndarray, how: str = "sum", fill: float = 0.0) -> np.ndarray:
         out = pd.Series(vals).groupby(keys).agg(how)
-        return out.reindex(np.arange(n_groups)).fillna(fill).to_numpy(float)
+        per: np.ndarray = out.reindex(np.arange(n_groups)).fillna(fill).to_numpy(float)
+        return per
 
     # Exporter-level rows: one per exporter (sum repeats, e.g. codes merged by a revision).
     sel = is_kind("value") & ~is_world

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,7 +96,7 @@ def read_cn_psv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFram
     return _collect(records, "imported:cn_catalogue", path)
 
 
-def _find_header(ws_rows: list[tuple], path: Path) -> tuple[int, int, int, int | None]:
+def _find_header(ws_rows: list[tuple[Any, ...]], path: Path) -> tuple[int, int, int, int | None]:
     """Locate header row and the CN, dual-use and description columns in the first rows."""
     for r, row in enumerate(ws_rows[:30]):
         cells = [str(c).strip().lower() if c is not None else "" for c in row]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cclreview.score.engine import prepare, score_prepared
+from cclreview.score.engine import score_prepared
+from cclreview.score.prepare import prepare
 from cclreview.score.weights import Weights
 
 COMPARE_COLUMNS = (

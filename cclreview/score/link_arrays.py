@@ -45,7 +45,8 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     """A float column, or NaNs when absent."""
     if col not in df.columns:
         return np.full(len(df), np.nan)
-    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+    values: np.ndarray = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+    return values
 
 
 def _regime_share(df: pd.DataFrame, regime: str, prefix: str = "") -> np.ndarray:
@@ -151,7 +152,8 @@ def link_arrays(
 
     def usable_of(prefix: str) -> np.ndarray:
         W = _num(ind, prefix + "world_exports_usd")
-        return ~np.isnan(W) & (floor <= W) & (W > 0)
+        usable: np.ndarray = ~np.isnan(W) & (floor <= W) & (W > 0)
+        return usable
 
     if ref_year is None:
         years = np.concatenate([_num(ind, "year"), _num(ind, "alt_year")])
@@ -217,4 +219,5 @@ def link_weight(la: LinkArrays, confidence: np.ndarray, hs4: np.ndarray, weights
     """Weight of each link in its ECCN's indicators: confidence x specificity (x HS4 factor)."""
     spec = la.specificity if confidence.ndim == 1 else la.specificity[:, None]
     scale = la.scale if confidence.ndim == 1 else la.scale[:, None]
-    return confidence * spec * scale * np.where(hs4, weights.evidence.hs4_factor, 1.0)
+    weight: np.ndarray = confidence * spec * scale * np.where(hs4, weights.evidence.hs4_factor, 1.0)
+    return weight
