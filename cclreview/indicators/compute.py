@@ -60,7 +60,7 @@ def compute_availability(
     min_source_exporters
         A source file with fewer distinct exporters in a year is ``partial_source``:
         chosen only when nothing else covers the product and year, never used by
-        :func:`indicators_for_links`.
+        :func:`~cclreview.indicators.links.indicators_for_links`.
     target_revision
         HS revision HS6 codes are converted to.
     concordance
@@ -70,7 +70,7 @@ def compute_availability(
     -------
     AvailabilityResult
         ``availability`` (columns :data:`OUTPUT_COLUMNS`), ``conflicts``
-        (:data:`CONFLICT_COLUMNS`), ``unconverted`` HS codes, ``counts``.
+        (:data:`~cclreview.indicators.schema.CONFLICT_COLUMNS`), ``unconverted`` HS codes, ``counts``.
     """
     if not 0 <= min_share < 1:
         raise InputError(f"min_share {min_share} must be in [0, 1), e.g. 0.01 for 1 %")

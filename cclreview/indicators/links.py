@@ -42,7 +42,7 @@ def indicators_for_links(
     links_df
         ``eccn``, ``hs6`` and any other link columns (kept as they are).
     availability_df
-        ``availability_hs`` as written by :func:`compute_availability`.
+        ``availability_hs`` as written by :func:`~cclreview.indicators.compute.compute_availability`.
     concordance
         HS concordance for heading look-ups; ``"auto"`` loads the project's default
         file if present; ``None`` uses the code's first four digits (status

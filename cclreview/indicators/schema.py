@@ -98,7 +98,7 @@ MIN_BROAD_PRODUCTS = 100
 
 @dataclass
 class AvailabilityResult:
-    """Output of :func:`compute_availability`."""
+    """Output of :func:`~cclreview.indicators.compute.compute_availability`."""
 
     availability: pd.DataFrame
     conflicts: pd.DataFrame

@@ -86,7 +86,12 @@ def aggregate_with_links(
     regime_members: dict[str, frozenset[str]] | None = None,
     ref_year: int | None = None,
 ) -> tuple[pd.DataFrame, LinkArrays, pd.DataFrame]:
-    """As :func:`aggregate_availability`, plus the :class:`LinkArrays` and link table.
+    """Aggregate link indicators (and supply-side evidence) into one row per ECCN.
+
+    Each indicator is the mean of the ECCN's used links weighted by
+    ``confidence x specificity`` (:func:`aggregate_arrays`); the :class:`LinkArrays`
+    and the per-link table come back too (``sensitivity`` and
+    ``eccn_hs_indicators.parquet`` use them).
 
     Returns
     -------

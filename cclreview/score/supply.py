@@ -12,14 +12,6 @@ import pandas as pd
 
 from cclreview.score.weights import Weights
 
-#: Names used in ``reference/regimes.csv`` for the regime keys of the weights file.
-REGIME_NAMES: dict[str, str] = {
-    "Wassenaar": "wassenaar",
-    "MTCR": "mtcr",
-    "NSG": "nsg",
-    "Australia Group": "australia_group",
-}
-
 
 def _evidence_for_eccns(
     evidence: pd.DataFrame, indicators: pd.DataFrame, eccns: pd.Index, min_conf: float
