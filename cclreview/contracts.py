@@ -28,15 +28,19 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pandera.typing import Series
 
-from cclreview.errors import InputError, ValidationError
+from cclreview.errors import InputError, OutputError, ValidationError
 
 # --- file names -------------------------------------------------------------------------
 
 CCL_ENTRIES = "ccl_entries.parquet"
 CCL_PARAGRAPHS = "ccl_paragraphs.parquet"
 EXPORTS = "exports.parquet"
+FLOWS_FOCUS = "flows_focus.parquet"
+US_EXPORTS = "us_exports.parquet"
 EVIDENCE = "evidence.parquet"
 AVAILABILITY_HS = "availability_hs.parquet"
+CHINA_HS = "china_hs.parquet"
+DIVERSION_HS = "diversion_hs.parquet"
 ECCN_HS_LINKS = "eccn_hs_links.parquet"
 ECCN_HS_LINK_CANDIDATES = "eccn_hs_link_candidates.parquet"
 SCORES = "scores.parquet"
@@ -76,9 +80,9 @@ class Stage:
 STAGE_ORDER: tuple[Stage, ...] = (
     Stage("ingest-ccl", ("ccl_entries", "ccl_paragraphs")),
     Stage("controls", ("eccn_controls", "eccn_lists")),
-    Stage("ingest-trade", ("exports",)),
+    Stage("ingest-trade", ("exports", "flows_focus", "us_exports")),
     Stage("ingest-evidence", ("evidence",)),
-    Stage("availability", ("availability_hs",)),
+    Stage("availability", ("availability_hs", "china_hs", "diversion_hs")),
     Stage("link", ("eccn_hs_links", "eccn_hs_link_candidates")),
     Stage("score", ("scores", "eccn_hs_indicators")),
     Stage("sensitivity", ("sensitivity",)),
@@ -89,6 +93,7 @@ STAGE_ORDER: tuple[Stage, ...] = (
 _ECCN = r"^[0-9][A-E][0-9]{3}$"
 _HS6 = r"^[0-9]{6}$"
 _ISO3 = r"^[A-Z]{3}$"
+_HS_VERSION = r"^HS(1992|1996|2002|2007|2012|2017|2022)$"
 
 
 @functools.cache
@@ -250,7 +255,7 @@ class Exports(_Model):
         str_matches=r"^[0-9]{2}([0-9]{2}([0-9]{2})?)?$", description="HS code: 6 digits, or 4/2 per hs_level"
     )
     hs_level: Series[int] = pa.Field(isin=[2, 4, 6])
-    hs_version: Series[str] = pa.Field(str_matches=r"^HS(1992|1996|2002|2007|2012|2017|2022)$")
+    hs_version: Series[str] = pa.Field(str_matches=_HS_VERSION)
     value_usd: Series[float] = pa.Field(nullable=True, ge=0, description="USD (not thousands)")
     qty: Series[float] = pa.Field(nullable=True, description="tonnes")
     source: Series[str] = pa.Field(description='"baci:V202601", "comtrade", "otstats", ...')
@@ -264,6 +269,63 @@ class Exports(_Model):
 
     class Config:
         name = "exports"
+
+
+#: One row per key of a bilateral table (flows are summed by key within a file).
+_BILATERAL_KEY = ["source_file", "year", "exporter_iso3", "importer_iso3", "hs6", "hs_version"]
+
+
+def _unique_rows(df: pd.DataFrame, key: list[str]) -> pd.Series:
+    """Row-wise: no other row has the same ``key`` (every row of a duplicate is marked)."""
+    return ~df.duplicated(key, keep=False)
+
+
+class _Bilateral(_Model):
+    """Columns of the bilateral tables of the trade stage (flows summed by key within a file)."""
+
+    year: Series[int]
+    exporter_iso3: Series[str] = pa.Field(str_matches=_ISO3)
+    importer_iso3: Series[str] = pa.Field(str_matches=_ISO3)
+    hs6: Series[str] = pa.Field(str_matches=_HS6)
+    hs_version: Series[str] = pa.Field(str_matches=_HS_VERSION, description="revision of the source file")
+    value_usd: Series[float] = pa.Field(ge=0, description="USD (not thousands)")
+    qty: Series[float] = pa.Field(nullable=True, description="tonnes")
+    source: Series[str] = pa.Field(description='"baci:V202601", "generic:<file>", ...')
+    source_file: Series[str] = pa.Field(
+        description="input file of the row; consumers use one file per code and year, never the sum of two"
+    )
+
+    @pa.dataframe_check(error="one row per source_file, year, exporter, importer, hs6 and hs_version")
+    @classmethod
+    def _key(cls, df: pd.DataFrame) -> pd.Series:
+        return _unique_rows(df, _BILATERAL_KEY)
+
+
+class FlowsFocus(_Bilateral):
+    """``flows_focus.parquet``: bilateral flows to the focus importers, HS6 x year (``cclreview ingest-trade``).
+
+    Every exporter to the importers of ``[trade] focus_importers`` (config/sources.toml;
+    default CHN, HKG, MAC, RUS, BLR), from the files with partner detail. The China lens
+    and the dossier read it.
+    """
+
+    importer_iso3: Series[str] = pa.Field(str_matches=_ISO3, description="a focus importer")
+
+    class Config:
+        name = "flows_focus"
+
+
+class UsExports(_Bilateral):
+    """``us_exports.parquet``: U.S. exports to every importer, HS6 x year (``cclreview ingest-trade``).
+
+    The columns of ``flows_focus.parquet``; the China lens and the dossier read it for
+    the U.S. stake.
+    """
+
+    exporter_iso3: Series[str] = pa.Field(isin=["USA"])
+
+    class Config:
+        name = "us_exports"
 
 
 class Evidence(_Model):
@@ -335,6 +397,78 @@ class AvailabilityHs(_Model):
 
     class Config:
         name = "availability_hs"
+
+
+_STAKE_BASIS = ["bilateral", "world exports only"]
+
+
+class ChinaHs(_Model):
+    """``china_hs.parquet``: per HS6 code and year, China's imports and the U.S. stake (``cclreview availability``).
+
+    Written by the China lens from the bilateral tables (``stake_basis`` "bilateral"), or
+    from U.S. exports to the world when a code and year has none ("world exports only":
+    China's imports unknown, left empty).
+    """
+
+    hs6: Series[str] = pa.Field(str_matches=_HS6)
+    year: Series[int]
+    hs_version: Series[str] = pa.Field(description='revision of the source ("" when the input lacked it)')
+    china_imports_usd: Series[float] = pa.Field(
+        nullable=True, gt=0, description="empty without bilateral data"
+    )
+    china_imports_from_us_usd: Series[float] = pa.Field(nullable=True, ge=0)
+    china_imports_us_share: Series[float] = _unit(nullable=True, description="U.S. share of China's imports")
+    n_suppliers_to_china: Series[int] = pa.Field(
+        nullable=True, ge=0, description="exporters with at least 2% of China's imports"
+    )
+    top_suppliers_to_china: Series[str] = pa.Field(description='"DEU 31%; JPN 22%; ..." ("" without data)')
+    supplier_shares_to_china: Series[object] = pa.Field(description='list of "ISO3=share", largest first')
+    us_exports_usd: Series[float] = pa.Field(
+        nullable=True,
+        ge=0,
+        description="U.S. exports to every destination (bilateral sum, else to the world)",
+    )
+    us_exports_to_china_usd: Series[float] = pa.Field(nullable=True, ge=0)
+    stake_basis: Series[str] = pa.Field(isin=_STAKE_BASIS)
+    source: Series[str]
+    source_file: Series[str]
+
+    @pa.check("supplier_shares_to_china", error='must be a list of "ISO3=share"')
+    @classmethod
+    def _shares(cls, s: pd.Series) -> pd.Series:
+        return _is_str_list(s, re.compile(r"^[A-Z]{3}=[0-9.]+$"))
+
+    @pa.dataframe_check(error="one row per hs6 and year")
+    @classmethod
+    def _key(cls, df: pd.DataFrame) -> pd.Series:
+        return _unique_rows(df, ["hs6", "year"])
+
+    @pa.dataframe_check(error="china_imports_usd is set exactly on bilateral rows")
+    @classmethod
+    def _basis(cls, df: pd.DataFrame) -> pd.Series:
+        return df["china_imports_usd"].notna() == (df["stake_basis"] == "bilateral")
+
+    class Config:
+        name = "china_hs"
+
+
+class DiversionHs(_Model):
+    """``diversion_hs.parquet``: HS6 codes of the Russia/Belarus diversion lists (``cclreview availability``).
+
+    The Common High Priority List and the HS lists of 15 CFR Part 746, read from
+    ``data/raw``; a code on either is flagged on every ECCN linked to it.
+    """
+
+    hs6: Series[str] = pa.Field(str_matches=_HS6)
+    list: Series[str] = pa.Field(isin=["Common High Priority List", "Part 746"])
+    tier: Series[str] = pa.Field(
+        str_length={"min_value": 1}, description='"Tier 1" ... "Tier 4" (CHPL); "Supp. No. 4 to Part 746"'
+    )
+    legal_basis: Series[str] = pa.Field(description='EAR paragraph, e.g. "746.8(a)(5)"')
+    source_file: Series[str]
+
+    class Config:
+        name = "diversion_hs"
 
 
 class EccnHsLinks(_Model):
@@ -507,8 +641,12 @@ MODELS: dict[str, type[_Model]] = {
     "ccl_entries": CclEntries,
     "ccl_paragraphs": CclParagraphs,
     "exports": Exports,
+    "flows_focus": FlowsFocus,
+    "us_exports": UsExports,
     "evidence": Evidence,
     "availability_hs": AvailabilityHs,
+    "china_hs": ChinaHs,
+    "diversion_hs": DiversionHs,
     "eccn_hs_links": EccnHsLinks,
     "eccn_hs_link_candidates": EccnHsLinkCandidates,
     "eccn_controls": EccnControls,
@@ -521,8 +659,12 @@ FILES: dict[str, str] = {
     "ccl_entries": CCL_ENTRIES,
     "ccl_paragraphs": CCL_PARAGRAPHS,
     "exports": EXPORTS,
+    "flows_focus": FLOWS_FOCUS,
+    "us_exports": US_EXPORTS,
     "evidence": EVIDENCE,
     "availability_hs": AVAILABILITY_HS,
+    "china_hs": CHINA_HS,
+    "diversion_hs": DIVERSION_HS,
     "eccn_hs_links": ECCN_HS_LINKS,
     "eccn_hs_link_candidates": ECCN_HS_LINK_CANDIDATES,
     "eccn_controls": ECCN_CONTROLS,
@@ -674,6 +816,28 @@ def read(name: str, folder: str | os.PathLike[str], *, required: bool = True) ->
     except Exception as exc:  # any reader failure is an input problem
         raise InputError(f"cannot read {path}: {exc}; rebuild it with `cclreview {PRODUCER[name]}`") from exc
     return validate(name, df, path)
+
+
+def validate_file(
+    name: str, path: str | os.PathLike[str], target: str | os.PathLike[str] | None = None
+) -> None:
+    """Validate a Parquet file a stage has just written, before it is renamed into place.
+
+    For stages that write table ``name`` without a frame in memory (streamed to ``path``);
+    ``target`` is the final path, named in the message (default ``path``).
+
+    Raises
+    ------
+    OutputError
+        ``path`` cannot be read back.
+    ValidationError
+        The table breaks its contract (worded as a bug of the stage).
+    """
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # a file we just wrote and cannot read is an output problem
+        raise OutputError(f"cannot read back {path} ({exc}); free space or choose another --out") from exc
+    validate(name, df, target if target is not None else path, writing=True)
 
 
 # --- documentation ----------------------------------------------------------------------

@@ -8,12 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cclreview.china.eccn import aggregate_china, link_rows_for
+from cclreview import contracts
+from cclreview.china.eccn import ChinaTables, aggregate_china, link_rows_for
 from cclreview.china.effect import china_effect, effects_for
 from cclreview.china.indicators import BILATERAL, WORLD_ONLY, attach_to_availability, china_hs_table
 from cclreview.china.lists import diversion_table, flags_by_code, read_part746_list, read_priority_list
 from cclreview.china.relief import relief_table
-from cclreview.errors import ConfigError, InputError
+from cclreview.errors import ConfigError, InputError, ValidationError
 from cclreview.score.weights import Weights, parse_weights
 
 
@@ -25,7 +26,7 @@ def _flow(year, exp, imp, hs6, value, source="baci:V202601", source_file="a.parq
         "hs6": hs6,
         "hs_version": "HS2017",
         "value_usd": float(value),
-        "qty": None,
+        "qty": float("nan"),
         "source": source,
         "source_file": source_file,
     }
@@ -71,6 +72,43 @@ def test_china_hs_one_source_shares_and_fallback() -> None:
 def test_china_hs_without_any_bilateral_table() -> None:
     t = china_hs_table(None, None, None)
     assert t.empty and "china_imports_usd" in t.columns
+    contracts.validate("china_hs", t)  # empty, with the contract's dtypes
+
+
+def test_availability_hook_validates_what_it_reads_and_writes(tmp_path: Path) -> None:
+    """china_hs and diversion_hs are written through their contracts; a broken flows table stops it."""
+    from cclreview.china.stage import availability_hook
+
+    trade, out = tmp_path / "trade", tmp_path / "out"
+    flows = pd.DataFrame([_flow(2024, "DEU", "CHN", "850511", 60), _flow(2024, "USA", "CHN", "850511", 40)])
+    contracts.write("flows_focus", flows, trade)
+    contracts.write("us_exports", pd.DataFrame([_flow(2024, "USA", "DEU", "850511", 20)]), trade)
+    avail = pd.DataFrame({"hs_code": ["850511"], "hs_level": [6], "year": [2024]})
+    got, written = availability_hook(avail, pd.DataFrame(), trade, out, raw_dir=tmp_path / "no_raw")
+    assert [p.name for p in written] == [contracts.CHINA_HS, contracts.DIVERSION_HS]
+    china = contracts.read("china_hs", out)
+    assert china is not None and china["china_imports_us_share"].tolist() == [pytest.approx(0.4)]
+    div = contracts.read("diversion_hs", out)
+    assert div is not None and div.empty  # no list in raw: an empty, valid table
+    assert got["china_imports_usd"].tolist() == [100.0]
+    flows.loc[1, "hs6"] = "8505"  # a heading in an HS6 table
+    flows.to_parquet(trade / contracts.FLOWS_FOCUS, index=False)
+    with pytest.raises(ValidationError, match=r"flows_focus .* rebuild it with `cclreview ingest-trade`"):
+        availability_hook(avail, pd.DataFrame(), trade, out, raw_dir=tmp_path / "no_raw")
+
+
+def test_score_hook_refuses_a_broken_china_table(tmp_path: Path) -> None:
+    from cclreview.china.stage import score_hook
+
+    contracts.write(
+        "china_hs", china_hs_table(pd.DataFrame([_flow(2024, "DEU", "CHN", "850511", 1)]), None), tmp_path
+    )
+    for name in ("eccn_hs_links", "availability_hs"):
+        contracts.write(name, contracts.empty(name), tmp_path)
+    broken = pd.read_parquet(tmp_path / contracts.CHINA_HS).assign(stake_basis="guess")
+    broken.to_parquet(tmp_path / contracts.CHINA_HS, index=False)
+    with pytest.raises(ValidationError, match=r"china_hs .*stake_basis.*`cclreview availability`"):
+        score_hook(pd.DataFrame({"eccn": ["2B001"]}), tmp_path, Weights())
 
 
 def test_attach_to_availability_only_hs6_rows() -> None:
@@ -208,9 +246,8 @@ def test_eccn_aggregation_hand_computed() -> None:
     w = Weights()
     w.china_relief.china_share_full = 0.5
     rows = link_rows_for(links, avail)
-    out = aggregate_china(
-        ["9X999", "9X998", "9X997"], rows, avail, w, exports, china_hs, evidence, div, {"9X999": []}
-    )
+    tables = ChinaTables(exports=exports, china_hs=china_hs, evidence=evidence, diversion=div)
+    out = aggregate_china(["9X999", "9X998", "9X997"], rows, avail, w, tables, {"9X999": []})
     r = out.loc["9X999"]
     assert r["china_share"] == pytest.approx((0.9 * 0.45 + 0.2 * 0.1) / 1.1)
     # outside Wassenaar and not China, as a share of non-U.S. exports: 0.7 - 0.45/0.9 and 0.5 - 0.2/1.6
@@ -408,7 +445,7 @@ def test_workbook_china_sheet(tmp_path: Path) -> None:
     w.china_relief.min_outside_regime_share = 0.0
     w.china_relief.min_evidence_strength = 0.0
     scores = china_columns(
-        scores, tables["links"], tables["availability"], w, evidence=tables.get("evidence")
+        scores, tables["links"], tables["availability"], w, ChinaTables(evidence=tables.get("evidence"))
     )
     eligible = scores[scores["china_relief_eligible"]].sort_values("china_relief_rank")
     assert len(eligible) > 0

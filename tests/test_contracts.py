@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,7 @@ from fixtures.contract_fill import fill
 
 from cclreview import contracts
 from cclreview.cli import COMMAND_MODULES
-from cclreview.errors import InputError, ValidationError
+from cclreview.errors import InputError, OutputError, ValidationError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,16 +80,73 @@ def test_extra_columns_are_allowed() -> None:
 
 
 def test_tiers_and_stages() -> None:
-    assert contracts.TIER_ORDER == (
-        "candidate",
-        "review",
-        "retain",
-        "not a foreign-availability case",
-        "guardrail",
-        "insufficient evidence",
-    )
+    from cclreview.score.tiers import TIERS
+
+    assert set(contracts.TIER_ORDER) == set(TIERS) and len(contracts.TIER_ORDER) == len(TIERS)
+    tier_check = contracts.Scores.to_schema().columns["tier"].checks[0]
+    assert tier_check.statistics["allowed_values"] == list(contracts.TIER_ORDER)
     for stage in contracts.STAGE_ORDER:
         assert stage.command in COMMAND_MODULES
         for table in stage.tables:
             assert table in contracts.MODELS and table in contracts.FILES
     assert set(contracts.MODELS) == set(contracts.FILES) == set(contracts.PRODUCER)
+
+
+def test_every_processed_table_has_a_model() -> None:
+    """Each Parquet file the Makefile builds in data/processed, and each make target, has a contract."""
+    from cclreview.io import MAKE_TARGETS
+
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    built = set(re.findall(r"\$\(PROC\)/([a-z_]+\.parquet)", makefile))
+    built |= {name for name in MAKE_TARGETS if name.endswith(".parquet")}
+    assert {"flows_focus.parquet", "us_exports.parquet", "scores.parquet"} <= built
+    assert built <= set(contracts.FILES.values())
+
+
+def test_trade_outputs_from_the_fixtures_meet_their_contracts(tmp_path: Path) -> None:
+    """What ingest-trade writes from the test fixtures (BACI, Comtrade, a generic long table
+    with partners) passes exports, flows_focus and us_exports."""
+    from cclreview.trade.generic import parse_column_map
+    from cclreview.trade.ingest import ingest_trade
+
+    trade = ROOT / "tests" / "fixtures" / "trade"
+    files = [trade / "baci_small.csv", trade / "comtrade_api_small.csv", trade / "comtrade_legacy_small.csv"]
+    cmap = parse_column_map(
+        "year=Year,exporter=Country,importer=Partner,hs6=Product,value_usd=USD,qty=Tonnes"
+    )
+    runs = {
+        "readers": (files, {}),
+        "generic": ([trade / "generic_small.csv"], {"column_map": cmap, "max_rejected": 0.5}),
+    }
+    rows = {}
+    for label, (paths, kwargs) in runs.items():
+        out = tmp_path / label
+        ingest_trade(paths, out, use_cache=False, **kwargs)
+        for name in ("exports", "flows_focus", "us_exports"):
+            contracts.validate_file(name, out / contracts.FILES[name])
+            table = contracts.read(name, out)
+            assert table is not None
+            rows[label, name] = len(table)
+    # Both runs wrote bilateral rows, so the bilateral contracts were exercised.
+    assert rows["readers", "flows_focus"] and rows["readers", "us_exports"]
+    assert rows["generic", "flows_focus"]
+
+
+def test_validate_file_names_the_target_and_the_stage(tmp_path: Path) -> None:
+    flows = pd.DataFrame(
+        {"year": [2024, 2024], "exporter_iso3": ["USA", "USA"], "importer_iso3": ["CHN", "CHN"],
+         "hs6": ["850511", "850511"], "hs_version": ["HS2017"] * 2, "value_usd": [1.0, 2.0],
+         "qty": [float("nan")] * 2, "source": ["baci"] * 2, "source_file": ["a.csv"] * 2}
+    )  # fmt: skip
+    tmp = tmp_path / "staged.parquet"
+    flows.to_parquet(tmp, index=False)
+    with pytest.raises(ValidationError) as info:
+        contracts.validate_file("us_exports", tmp, target=tmp_path / contracts.US_EXPORTS)
+    summary = str(info.value).splitlines()[0]
+    assert f"us_exports ({tmp_path / contracts.US_EXPORTS})" in summary
+    assert "one row per source_file" in str(info.value) and "bug in `cclreview ingest-trade`" in summary
+    flows.head(1).to_parquet(tmp, index=False)
+    contracts.validate_file("us_exports", tmp)
+    tmp.write_text("not parquet", encoding="utf-8")
+    with pytest.raises(OutputError, match="cannot read back"):
+        contracts.validate_file("us_exports", tmp)

@@ -178,9 +178,28 @@ def test_exact_duplicates_dropped_and_counted(tmp_path: Path) -> None:
     assert summary["duplicates_dropped"] == 0
     assert _exports_value(tmp_path / "o2", "DEU", "848620") == pytest.approx(151_500.0)
     # The check can be switched off (then duplicates are summed, as the user asked).
-    summary = ingest_trade([f], tmp_path / "o3", check_duplicates=False)
+    summary = ingest_trade([f], tmp_path / "o3", duplicates="off")
     assert summary["duplicates_dropped"] == 0
     assert _exports_value(tmp_path / "o3", "DEU", "848620") == pytest.approx(351_500.0)
+
+
+def test_duplicate_check_modes(tmp_path: Path) -> None:
+    """'sample' looks only at rows kept per importer; 'full' at every row."""
+    # DEU -> FRA (not a focus importer, not a U.S. export) repeated: outside the sample.
+    rows = [*ROWS, ROWS[2]]
+    f = _write(tmp_path / "baci_2022.csv", rows)
+    sample = ingest_trade([f], tmp_path / "s")
+    assert sample["duplicates_dropped"] == 0
+    assert _exports_value(tmp_path / "s", "DEU", "848620") == pytest.approx(180_500.0)
+    full = ingest_trade([f], tmp_path / "f", duplicates="full")
+    assert full["duplicates_dropped"] == 1
+    assert _exports_value(tmp_path / "f", "DEU", "848620") == pytest.approx(150_500.0)
+    # A repeated block reaches the sampled rows: the whole file is then de-duplicated.
+    g = _write(tmp_path / "baci_twice.csv", [*ROWS, *ROWS])
+    twice = ingest_trade([g], tmp_path / "t")
+    assert twice["duplicates_dropped"] == len(ROWS)
+    with pytest.raises(InputError, match="unknown duplicate check 'some'"):
+        ingest_trade([f], tmp_path / "x", duplicates="some")  # type: ignore[arg-type]
 
 
 # -- layouts: BOM, CRLF, delimiters ---------------------------------------------------------

@@ -44,6 +44,7 @@ controlled item: every figure is an upper bound for the item itself.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -216,15 +217,28 @@ def _regime_share(rows: pd.DataFrame, regimes: list[str]) -> pd.Series:
     return out.replace(np.inf, np.nan).clip(0, 1)
 
 
+@dataclass
+class ChinaTables:
+    """The optional processed tables the China lens reads (None: absent)."""
+
+    #: ``exports.parquet``: China's rank among the exporters.
+    exports: pd.DataFrame | None = None
+    #: ``china_hs.parquet``: the commercial stake.
+    china_hs: pd.DataFrame | None = None
+    #: ``evidence.parquet``: Chinese producers.
+    evidence: pd.DataFrame | None = None
+    #: ``diversion_hs.parquet``: the diversion lists.
+    diversion: pd.DataFrame | None = None
+    #: ``eccn_controls.parquet``: the China effect of each control.
+    controls: pd.DataFrame | None = None
+
+
 def aggregate_china(
     eccns: list[str],
     link_rows: pd.DataFrame,
     availability: pd.DataFrame,
     weights: Weights,
-    exports: pd.DataFrame | None = None,
-    china_hs: pd.DataFrame | None = None,
-    evidence: pd.DataFrame | None = None,
-    diversion: pd.DataFrame | None = None,
+    tables: ChinaTables | None = None,
     regimes: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """The per-ECCN China columns (:data:`ECCN_COLUMNS`), indexed by ``eccn``.
@@ -239,11 +253,13 @@ def aggregate_china(
         ``availability_hs`` (for trends).
     weights
         ``[china_relief]`` saturation points, ``[suppliers]`` floor, ``[evidence]`` factors.
-    exports, china_hs, evidence, diversion
-        Optional: China's rank, the commercial stake, Chinese producers, diversion lists.
+    tables
+        Optional tables: China's rank, the commercial stake, Chinese producers, diversion lists.
     regimes
         ECCN -> regime keys (outside-regime share).
     """
+    t = tables or ChinaTables()
+    exports, china_hs, evidence, diversion = t.exports, t.china_hs, t.evidence, t.diversion
     cr = weights.china_relief
     ev_w = weights.evidence
     ranks = china_rank_table(exports) if exports is not None and len(exports) else None

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.errors import InputError
 from cclreview.indicators import DEFAULT_PRECEDENCE, source_rank
 
@@ -185,6 +186,8 @@ def china_hs_table(
                         "source_file": str(g["source_file"].iloc[0]),
                     }
                 )
+    if not rows:  # the contract's dtypes, not the object columns of an empty frame
+        return contracts.empty("china_hs", list(CHINA_HS_COLUMNS))
     out = pd.DataFrame(rows, columns=list(CHINA_HS_COLUMNS))
     out["n_suppliers_to_china"] = pd.to_numeric(out["n_suppliers_to_china"], errors="coerce").astype("Int64")
     out["year"] = out["year"].astype("int64")
@@ -192,19 +195,16 @@ def china_hs_table(
 
 
 def read_bilateral(processed: str | Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """``flows_focus`` and ``us_exports`` from ``processed``, None for an absent file."""
-    processed = Path(processed)
+    """``flows_focus`` and ``us_exports`` from ``processed`` (validated), None for an absent file."""
     out: list[pd.DataFrame | None] = []
-    for name in ("flows_focus.parquet", "us_exports.parquet"):
-        path = processed / name
-        if not path.is_file():
-            log.info("%s not found: China's imports unknown, U.S. world exports used instead", path)
-            out.append(None)
-            continue
-        try:
-            out.append(pd.read_parquet(path))
-        except Exception as exc:
-            raise InputError(f"{path}: cannot read Parquet ({exc}); re-run `cclreview ingest-trade`") from exc
+    for name in ("flows_focus", "us_exports"):
+        df = contracts.read(name, processed, required=False)
+        if df is None:
+            log.info(
+                "%s not found: China's imports unknown, U.S. world exports used instead",
+                Path(processed) / contracts.FILES[name],
+            )
+        out.append(df)
     return out[0], out[1]
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cclreview import contracts
 from cclreview.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,9 @@ def diversion_table(raw_dir: str | Path) -> tuple[pd.DataFrame, list[str]]:
             missing.append(pattern)
             continue
         parts.append(reader(path))
-    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(DIVERSION_COLUMNS))
-    return df.drop_duplicates().reset_index(drop=True), missing
+    if not parts:  # the contract's dtypes, not the object columns of an empty frame
+        return contracts.empty("diversion_hs", list(DIVERSION_COLUMNS)), missing
+    return pd.concat(parts, ignore_index=True).drop_duplicates().reset_index(drop=True), missing
 
 
 def flags_by_code(div: pd.DataFrame) -> dict[str, list[str]]:

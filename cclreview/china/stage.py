@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from cclreview.china.eccn import ECCN_COLUMNS, aggregate_china, link_rows_for
+from cclreview import contracts
+from cclreview.china.eccn import ECCN_COLUMNS, ChinaTables, aggregate_china, link_rows_for
 from cclreview.china.effect import effects_for, not_fa_labels
 from cclreview.china.indicators import attach_to_availability, china_hs_table, read_bilateral
 from cclreview.china.lists import DIVERSION_COLUMNS, diversion_table
 from cclreview.china.relief import RELIEF_COLUMNS, relief_table
 from cclreview.config import project_paths
-from cclreview.errors import InputError
-from cclreview.io import write_parquet
 from cclreview.score.weights import Weights
 
 log = logging.getLogger(__name__)
@@ -54,10 +53,8 @@ def availability_hook(
     china_hs = china_hs_table(flows, us, exports)
     raw = Path(raw_dir) if raw_dir is not None else project_paths().raw
     div, missing = diversion_table(raw)
-    out_dir = Path(out_dir)
-    written = [write_parquet(china_hs, out_dir / "china_hs.parquet")]
     div.attrs = {}
-    written.append(write_parquet(div, out_dir / "diversion_hs.parquet"))
+    written = [contracts.write("china_hs", china_hs, out_dir), contracts.write("diversion_hs", div, out_dir)]
     n_bil = int((china_hs["stake_basis"] == "bilateral").sum())
     log.info(
         "china_hs: %d rows (%d bilateral, %d U.S. world exports only); diversion lists: %d codes%s",
@@ -67,38 +64,26 @@ def availability_hook(
     return attach_to_availability(availability, china_hs), written
 
 
-def _read_optional(path: Path) -> pd.DataFrame | None:
-    if not path.is_file():
-        return None
-    try:
-        return pd.read_parquet(path)
-    except Exception as exc:
-        raise InputError(f"{path}: cannot read Parquet ({exc}); re-run the stage that writes it") from exc
-
-
 def china_columns(
     scores: pd.DataFrame,
     links: pd.DataFrame,
     availability: pd.DataFrame,
     weights: Weights,
-    exports: pd.DataFrame | None = None,
-    china_hs: pd.DataFrame | None = None,
-    evidence: pd.DataFrame | None = None,
-    diversion: pd.DataFrame | None = None,
-    controls: pd.DataFrame | None = None,
+    tables: ChinaTables | None = None,
 ) -> pd.DataFrame:
     """``scores`` with the China columns (:data:`SCORE_COLUMNS`) added or replaced."""
+    tables = tables or ChinaTables()
     eccns = scores["eccn"].astype(str).tolist()
     regimes = {
         str(e): [str(x) for x in (r if r is not None and not isinstance(r, float) else [])]
         for e, r in zip(scores["eccn"], scores.get("regimes", pd.Series([None] * len(scores))), strict=True)
     }
     rows = link_rows_for(links, availability)
-    agg = aggregate_china(eccns, rows, availability, weights, exports, china_hs, evidence, diversion, regimes)
+    agg = aggregate_china(eccns, rows, availability, weights, tables, regimes)
     out = scores.drop(columns=[c for c in SCORE_COLUMNS if c in scores.columns])
     out = out.join(agg, on="eccn")
-    out["china_effect"] = effects_for(out, controls)
-    out["china_licence_not_fa"] = not_fa_labels(out["eccn"], controls)
+    out["china_effect"] = effects_for(out, tables.controls)
+    out["china_licence_not_fa"] = not_fa_labels(out["eccn"], tables.controls)
     inside = out["available_inside_china"]
     out["inside_china_filter"] = [
         "no data" if v != v else ("yes" if v >= weights.china_relief.min_inside_china else "no")
@@ -113,32 +98,27 @@ def score_hook(scores: pd.DataFrame, processed: str | os.PathLike[str], weights:
 
     Reads ``eccn_hs_links``, ``availability_hs`` (required: scoring already read them),
     and, when present, ``exports``, ``china_hs``, ``evidence``, ``diversion_hs`` and
-    the decision model's ``eccn_controls``.
+    the decision model's ``eccn_controls``; each is validated against its contract.
     """
-    processed = Path(processed)
-    tables = {
-        name: _read_optional(processed / f"{name}.parquet")
-        for name in ("eccn_hs_links", "availability_hs", "exports", "china_hs", "evidence", "diversion_hs",
-                     "eccn_controls")
-    }  # fmt: skip
-    if tables["eccn_hs_links"] is None or tables["availability_hs"] is None:
+
+    def optional(name: str) -> pd.DataFrame | None:
+        return contracts.read(name, processed, required=False)
+
+    links, availability = optional("eccn_hs_links"), optional("availability_hs")
+    if links is None or availability is None:
         log.warning("China lens skipped: eccn_hs_links/availability_hs not in %s", processed)
         return scores
-    if tables["china_hs"] is None:
+    tables = ChinaTables(
+        exports=optional("exports"),
+        china_hs=optional("china_hs"),
+        evidence=optional("evidence"),
+        diversion=optional("diversion_hs"),
+        controls=optional("eccn_controls"),
+    )
+    if tables.china_hs is None:
         log.warning(
             "china_hs.parquet not in %s: re-run `cclreview availability` for the commercial stake", processed
         )
-    div = tables["diversion_hs"]
-    if div is not None:
-        div = div[list(DIVERSION_COLUMNS)]
-    return china_columns(
-        scores,
-        tables["eccn_hs_links"],
-        tables["availability_hs"],
-        weights,
-        tables["exports"],
-        tables["china_hs"],
-        tables["evidence"],
-        div,
-        tables["eccn_controls"],
-    )
+    if tables.diversion is not None:
+        tables.diversion = tables.diversion[list(DIVERSION_COLUMNS)]
+    return china_columns(scores, links, availability, weights, tables)

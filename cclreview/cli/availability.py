@@ -14,69 +14,35 @@ log = logging.getLogger(__name__)
 
 
 @click.command("availability")
-@click.option(
-    "--exports",
-    "exports_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="exports.parquet from ingest-trade (default: data/processed/exports.parquet).",
+@options.file("--exports", "exports.parquet from ingest-trade (default: data/processed/exports.parquet).")
+@options.file(
+    "--evidence", "evidence.parquet (optional): adds n_evidence_rows, evidence_countries to HS6 rows."
 )
-@click.option(
-    "--evidence",
-    "evidence_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="evidence.parquet (optional): adds n_evidence_rows, evidence_countries to HS6 rows.",
-)
-@click.option(
-    "--concordance",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="UN HS concordance CSV (default: data/raw/hs/hs_concordances_comtrade.csv).",
-)
+@options.file("--concordance", "UN HS concordance CSV (default: data/raw/hs/hs_concordances_comtrade.csv).")
 @options.out_dir()
-@click.option(
-    "--weights",
-    "weights_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Weights TOML whose [suppliers] floors apply [default: config/weights.toml].",
+@options.weights("Weights TOML whose [suppliers] floors apply [default: config/weights.toml].")
+@options.value(
+    "--min-share", float, "Supplier floor: share of non-U.S. exports [default: weights suppliers.min_share]."
 )
-@click.option(
-    "--min-share",
-    type=float,
-    default=None,
-    help="Supplier floor: share of non-U.S. exports [default: weights suppliers.min_share].",
+@options.value(
+    "--min-value-usd", float, "Supplier floor: exports in USD [default: weights suppliers.min_value_usd]."
 )
-@click.option(
-    "--min-value-usd",
-    type=float,
-    default=None,
-    help="Supplier floor: exports in USD [default: weights suppliers.min_value_usd].",
-)
-@click.option(
+@options.setting(
     "--precedence",
-    default="baci,comtrade,otstats,oec_baci_top40",
-    show_default=True,
-    help="Source label prefixes, best first (one source per product and year).",
+    "baci,comtrade,otstats,oec_baci_top40",
+    "Source label prefixes, best first (one source per product and year).",
 )
-@click.option(
-    "--tolerance",
-    type=float,
-    default=0.05,
-    show_default=True,
-    help="Relative difference between overlapping sources reported in source_conflicts.csv.",
+@options.setting(
+    "--tolerance", 0.05, "Relative difference between overlapping sources reported in source_conflicts.csv."
 )
-@click.option(
+@options.setting(
     "--min-source-exporters",
-    type=int,
-    default=20,
-    show_default=True,
-    help="A source file with fewer exporters in a year is a partial extract (demoted, not used for links).",
+    20,
+    "A source file with fewer exporters in a year is a partial extract (demoted, not used for links).",
 )
 def availability_cmd(
-    exports_path: Path | None,
-    evidence_path: Path | None,
+    exports: Path | None,
+    evidence: Path | None,
     concordance: Path | None,
     out_dir: Path | None,
     weights_path: Path | None,
@@ -105,13 +71,12 @@ def availability_cmd(
     min_share = floors.min_share if min_share is None else min_share
     min_value_usd = floors.min_value_usd if min_value_usd is None else min_value_usd
     out_dir = out_dir or paths.processed
-    exports_path = exports_path or paths.processed / "exports.parquet"
     order = tuple(p.strip() for p in precedence.split(",") if p.strip())
     res = run_availability(
-        exports_path,
+        exports or paths.processed / "exports.parquet",
         out_dir,
         concordance,
-        evidence_path,
+        evidence,
         min_share=min_share,
         min_value_usd=min_value_usd,
         min_quantity_tonnes=floors.min_quantity_tonnes,

@@ -12,27 +12,18 @@ from cclreview.config import project_paths
 
 @click.command("dossier")
 @options.processed("Folder with the stage outputs [default: data/processed].")
-@click.option(
+@options.file(
     "--workbook",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Review workbook whose reviewer decisions and notes are shown "
+    "Review workbook whose reviewer decisions and notes are shown "
     "[default: reports/decontrol_candidates.xlsx, if it exists].",
 )
-@click.option(
+@options.file(
     "--hs",
-    "hs_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="HS nomenclature CSV for link descriptions [default: data/raw/hs/harmonized_system_HS2022.csv].",
+    "HS nomenclature CSV for link descriptions [default: data/raw/hs/harmonized_system_HS2022.csv].",
+    dest="hs_file",
 )
-@click.option("--no-overview", is_flag=True, help="Skip the overview chart of the index (matplotlib).")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Site folder to write [default: reports/dossier].",
-)
+@options.flag("--no-overview", "Skip the overview chart of the index (matplotlib).")
+@options.folder("--out", "Site folder to write [default: reports/dossier].")
 def dossier(
     processed: Path | None, workbook: Path | None, hs_file: Path | None, no_overview: bool, out: Path | None
 ) -> None:

@@ -17,10 +17,9 @@ _mirror_option = options.mirror(
 )
 
 
-_force_option = click.option(
+_force_option = options.flag(
     "--force",
-    is_flag=True,
-    help="Replace files in data/raw that differ from the mirror or the pinned sha256 "
+    "Replace files in data/raw that differ from the mirror or the pinned sha256 "
     "(by default they are kept and reported as 'differs').",
 )
 
@@ -48,7 +47,7 @@ def fetch() -> None:
 
 
 @fetch.command("ccl")
-@click.option("--date", default=None, metavar="YYYY-MM-DD", help="eCFR issue date (default: latest).")
+@options.ecfr_date()
 @_mirror_option
 @_force_option
 def fetch_ccl_cmd(date: str | None, mirror: str | None, force: bool) -> None:
@@ -64,7 +63,7 @@ def fetch_ccl_cmd(date: str | None, mirror: str | None, force: bool) -> None:
 
 
 @fetch.command("ear")
-@click.option("--date", default=None, metavar="YYYY-MM-DD", help="eCFR issue date (default: latest).")
+@options.ecfr_date()
 def fetch_ear_cmd(date: str | None) -> None:
     """Download 15 CFR Parts 738 (Country Chart) and 744 (MEU list) from the eCFR versioner API.
 
@@ -81,8 +80,8 @@ def fetch_ear_cmd(date: str | None) -> None:
 
 
 @fetch.command("baci")
-@click.option("--release", default="V202601", show_default=True, help="BACI release, e.g. V202601.")
-@click.option("--hs", default="HS22", show_default=True, help="HS revision of the release, e.g. HS22.")
+@options.setting("--release", "V202601", "BACI release, e.g. V202601.")
+@options.setting("--hs", "HS22", "HS revision of the release, e.g. HS22.")
 @_mirror_option
 @_force_option
 def fetch_baci_cmd(release: str, hs: str, mirror: str | None, force: bool) -> None:
@@ -98,13 +97,7 @@ def fetch_baci_cmd(release: str, hs: str, mirror: str | None, force: bool) -> No
 
 
 @fetch.command("all")
-@click.option(
-    "--sources",
-    "sources_file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Sources file (default config/sources.toml).",
-)
+@options.file("--sources", "Sources file (default config/sources.toml).", dest="sources_file", path_type=str)
 @_mirror_option
 @_force_option
 def fetch_all_cmd(sources_file: str | None, mirror: str | None, force: bool) -> None:

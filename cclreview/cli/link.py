@@ -13,24 +13,10 @@ from cclreview.config import project_paths
 
 
 @click.command("link")
-@click.option(
-    "--entries",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="ccl_entries.parquet [default: data/processed/ccl_entries.parquet].",
-)
-@click.option(
-    "--paragraphs",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="ccl_paragraphs.parquet [default: next to --entries].",
-)
-@click.option(
-    "--hs",
-    "hs_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="HS nomenclature CSV [default: data/raw/hs/harmonized_system_HS2022.csv].",
+@options.file("--entries", "ccl_entries.parquet [default: data/processed/ccl_entries.parquet].")
+@options.file("--paragraphs", "ccl_paragraphs.parquet [default: next to --entries].")
+@options.file(
+    "--hs", "HS nomenclature CSV [default: data/raw/hs/harmonized_system_HS2022.csv].", dest="hs_path"
 )
 @click.option(
     "--concordance",
@@ -39,15 +25,13 @@ from cclreview.config import project_paths
     type=click.Path(),
     help="Concordance file or folder (repeatable) [default: data/raw/concordance if present].",
 )
-@click.option("--no-curated", is_flag=True, help="Leave out the shipped curated table (for evaluation).")
+@options.flag("--no-curated", "Leave out the shipped curated table (for evaluation).")
 @options.out_dir()
-@click.option(
-    "--top-k", default=10, show_default=True, type=click.IntRange(1, 100), help="Suggestions kept per ECCN."
-)
+@options.setting("--top-k", 10, "Suggestions kept per ECCN.", type=click.IntRange(1, 100))
 def link_cmd(
-    entries: str | None,
-    paragraphs: str | None,
-    hs_path: str | None,
+    entries: Path | None,
+    paragraphs: Path | None,
+    hs_path: Path | None,
     concordances: tuple[str, ...],
     no_curated: bool,
     out_dir: Path | None,
@@ -77,13 +61,11 @@ def link_cmd(
     default_entries = out / contracts.CCL_ENTRIES
     if not default_entries.is_file():
         default_entries = paths.processed / contracts.CCL_ENTRIES
-    entries_path = Path(entries) if entries else default_entries
-    para_path: Path | None = (
-        Path(paragraphs) if paragraphs else entries_path.parent / contracts.CCL_PARAGRAPHS
-    )
+    entries_path = entries or default_entries
+    para_path: Path | None = paragraphs or entries_path.parent / contracts.CCL_PARAGRAPHS
     if not paragraphs and para_path is not None and not para_path.is_file():
         para_path = None  # entry-level suggestions only
-    hs_file = Path(hs_path) if hs_path else paths.raw_hs / "harmonized_system_HS2022.csv"
+    hs_file = hs_path or paths.raw_hs / "harmonized_system_HS2022.csv"
     conc: list[str | Path] = list(concordances) or (
         [paths.raw_concordance] if paths.raw_concordance.is_dir() else []
     )
@@ -116,31 +98,26 @@ def link_cmd(
 
 
 @click.command("eval-links")
-@click.option(
+@options.file(
     "--links",
-    "links_path",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Links file; use eccn_hs_link_candidates.parquet (all suggestions) "
+    "Links file; use eccn_hs_link_candidates.parquet (all suggestions) "
     "[default: data/processed/eccn_hs_link_candidates.parquet].",
+    dest="links_path",
+    exists=True,
+    path_type=str,
 )
-@click.option(
+@options.file(
     "--gold",
-    "gold_path",
-    type=click.Path(exists=True, dir_okay=False),
-    required=True,
-    help="Gold pairs: China catalogue pairs CSV, the curated CSV, or any eccn,hs6 CSV/TSV; "
+    "Gold pairs: China catalogue pairs CSV, the curated CSV, or any eccn,hs6 CSV/TSV; "
     "or a hand-judged gold (eccn,hs6,judgement,reason), e.g. tests/data/link_gold_judged.csv.",
+    dest="gold_path",
+    exists=True,
+    path_type=str,
+    required=True,
 )
-@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100), help="Cut-off.")
-@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-@click.option(
-    "--out",
-    "out_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Also write the metrics JSON to this file.",
-)
+@options.setting("--k", 10, "Cut-off.", type=click.IntRange(1, 100))
+@options.flag("--json", "Print the metrics as JSON.", dest="as_json")
+@options.file("--out", "Also write the metrics JSON to this file.", dest="out_path", path_type=str)
 def eval_links_cmd(
     links_path: str | None, gold_path: str, k: int, as_json: bool, out_path: str | None
 ) -> None:

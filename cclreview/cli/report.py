@@ -13,57 +13,43 @@ from cclreview.config import project_paths
 @click.command("report")
 @options.processed()
 @options.weights("Weights file used by scoring, shown on the Method sheet [default: config/weights.toml].")
-@click.option(
-    "--manifest",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Download manifest, shown on the Sources sheet [default: data/raw/MANIFEST.json].",
+@options.file(
+    "--manifest", "Download manifest, shown on the Sources sheet [default: data/raw/MANIFEST.json]."
 )
-@click.option(
+@options.file(
     "--previous",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="Previous workbook: carry reviewer decisions/notes over and list changes "
+    "Previous workbook: carry reviewer decisions/notes over and list changes "
     "[default: the existing --out workbook, if any].",
+    exists=True,
 )
-@click.option(
-    "--fresh",
-    is_flag=True,
-    help="Without --previous, do not carry annotations over from an existing --out workbook.",
-)
-@click.option(
+@options.flag("--fresh", "Without --previous, do not carry annotations over from an existing --out workbook.")
+@options.value(
     "--run-date",
-    default=None,
+    str,
+    "Run date printed in the workbook [default: $SOURCE_DATE_EPOCH, else today UTC].",
     metavar="YYYY-MM-DD",
-    help="Run date printed in the workbook [default: $SOURCE_DATE_EPOCH, else today UTC].",
 )
-@click.option(
+@options.setting(
     "--max-suppliers",
+    10,
+    "Non-U.S. suppliers listed per ECCN and HS code on the Evidence sheet.",
     type=click.IntRange(1, 500),
-    default=10,
-    show_default=True,
-    help="Non-U.S. suppliers listed per ECCN and HS code on the Evidence sheet.",
 )
-@click.option(
+@options.setting(
     "--max-links",
+    5,
+    "Best HS links per ECCN shown on the Evidence sheet (0 = all).",
     type=click.IntRange(0, 1000),
-    default=5,
-    show_default=True,
-    help="Best HS links per ECCN shown on the Evidence sheet (0 = all).",
 )
 @options.out_file("Workbook to write [default: reports/decontrol_candidates.xlsx].")
-@click.option(
+@options.setting(
     "--keep-history",
+    10,
+    "Dated backups of the replaced workbook kept in reports/history/ (0 = none) [env CCLREVIEW_KEEP_HISTORY].",
     type=click.IntRange(0, 10_000),
-    default=10,
-    show_default=True,
     envvar="CCLREVIEW_KEEP_HISTORY",
-    help="Dated backups of the replaced workbook kept in reports/history/ (0 = none) "
-    "[env CCLREVIEW_KEEP_HISTORY].",
 )
-@click.option(
-    "--summary", is_flag=True, help="Then print the five-line build summary (as `cclreview summary`)."
-)
+@options.flag("--summary", "Then print the five-line build summary (as `cclreview summary`).")
 def report(
     processed: Path | None,
     weights_path: Path | None,

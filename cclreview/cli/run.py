@@ -12,23 +12,12 @@ from cclreview.config import project_paths
 
 @click.command("run")
 @options.mirror()
-@click.option("--skip-fetch", is_flag=True, help="Use data/raw as it is; do not fetch.")
+@options.flag("--skip-fetch", "Use data/raw as it is; do not fetch.")
 @options.processed("Folder for stage outputs [default: data/processed].")
 @options.weights()
-@click.option(
-    "--previous",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="A reviewed workbook whose decisions and notes are carried over.",
-)
+@options.file("--previous", "A reviewed workbook whose decisions and notes are carried over.")
 @options.out_file("Workbook path [default: reports/decontrol_candidates.xlsx].")
-@click.option(
-    "--draws",
-    type=click.IntRange(min=1),
-    default=1000,
-    show_default=True,
-    help="Weight draws of the sensitivity analysis.",
-)
+@options.setting("--draws", 1000, "Weight draws of the sensitivity analysis.", type=click.IntRange(min=1))
 def run(
     mirror: str | None,
     skip_fetch: bool,
@@ -71,12 +60,7 @@ def run(
 
 @click.command("summary")
 @options.processed()
-@click.option(
-    "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The workbook path to show [default: reports/decontrol_candidates.xlsx].",
-)
+@options.file("--report", "The workbook path to show [default: reports/decontrol_candidates.xlsx].")
 def summary(processed: Path | None, report: Path | None) -> None:
     """Print the workbook path and a five-line summary of the last build.
 

@@ -26,12 +26,11 @@ def _defaults(
 @_processed_option
 @_weights_option
 @_out_option
-@click.option(
+@options.setting(
     "--sensitivity-draws",
+    0,
+    "Also write sensitivity.parquet with this many draws of each kind (links, data, weights, all; seed 0), in the same process.",
     type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Also write sensitivity.parquet with this many draws of each kind (links, data, weights, all; seed 0), in the same process.",
 )
 def score(
     processed: Path | None, weights_path: Path | None, out_dir: Path | None, sensitivity_draws: int
@@ -69,7 +68,7 @@ def score(
 
 @click.command("weights")
 @_weights_option
-@click.option("--show", is_flag=True, help="Print every effective value (defaults filled in).")
+@options.flag("--show", "Print every effective value (defaults filled in).")
 @options.out_dir("Also write the effective values to DIR/weights_effective.toml.")
 def weights(weights_path: Path | None, show: bool, out_dir: Path | None) -> None:
     """Validate a weights file; with --show print the effective values.
@@ -100,22 +99,18 @@ def weights(weights_path: Path | None, show: bool, out_dir: Path | None) -> None
 @_processed_option
 @_weights_option
 @_out_option
-@click.option(
-    "--draws", type=click.IntRange(min=1), default=1000, show_default=True, help="Number of weightings."
-)
-@click.option(
+@options.setting("--draws", 1000, "Number of weightings.", type=click.IntRange(min=1))
+@options.value(
     "--spread",
-    type=click.FloatRange(0, 5),
-    default=None,
-    help="Weight noise scale (0.2 ~ +/-20%) [default: weights sensitivity.spread].",
+    click.FloatRange(0, 5),
+    "Weight noise scale (0.2 ~ +/-20%) [default: weights sensitivity.spread].",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same result).")
-@click.option(
+@options.setting("--seed", 0, "Random seed (same seed, same result).")
+@options.setting(
     "--method",
+    "lognormal",
+    "Multiplicative lognormal noise, or Dirichlet draws of the availability weights.",
     type=click.Choice(["lognormal", "dirichlet"]),
-    default="lognormal",
-    show_default=True,
-    help="Multiplicative lognormal noise, or Dirichlet draws of the availability weights.",
 )
 def sensitivity(
     processed: Path | None,
@@ -167,7 +162,7 @@ def _sensitivity(
 @click.argument("weights_b", type=click.Path(dir_okay=False, path_type=Path))
 @_processed_option
 @_out_option
-@click.option("--top", type=click.IntRange(min=0), default=20, show_default=True, help="Changes to print.")
+@options.setting("--top", 20, "Changes to print.", type=click.IntRange(min=0))
 def compare_weights(
     weights_a: Path, weights_b: Path, processed: Path | None, out_dir: Path | None, top: int
 ) -> None:

@@ -56,6 +56,7 @@ import pandas as pd
 
 from cclreview.errors import InputError
 from cclreview.trade.duck import connect, sql_list, sql_str
+from cclreview.trade.parts import PartSink
 from cclreview.trade.registry import Reader, detect_delimiter, register, sniff_layout
 from cclreview.trade.tidy import (
     MAX_QTY_T,
@@ -150,23 +151,44 @@ def _readable(
         pipe.close()
 
 
-def _read_csv_sql(path: str, delim: str, compression: str) -> str:
-    columns = "{" + ", ".join(f"{sql_str(c)}: {sql_str(t)}" for c, t in _TYPES.items()) + "}"
+#: How BACI writes an unknown quantity: ``NA`` right-aligned in the 13-character field.
+_PADDED_NA = " " * 11 + "NA"
+
+
+def _read_csv_sql(path: str, delim: str, compression: str, rejects: bool) -> str:
+    """The ``read_csv`` call: the fast, strict one or the one that keeps rejects.
+
+    The fast reader parses ``q`` as a number itself (BACI pads it with spaces, which the
+    parser accepts) with ``""``, ``NA`` and BACI's padded ``NA`` as nulls; any cell it
+    cannot parse stops it. Collecting rejects costs time on every row, so only a file
+    that fails the fast reader is read again with ``q`` as text and the reject table on.
+    """
+    types = {**_TYPES, "q": "VARCHAR" if rejects else "DOUBLE"}
+    columns = "{" + ", ".join(f"{sql_str(c)}: {sql_str(t)}" for c, t in types.items()) + "}"
+    if rejects:
+        tail = "nullstr = '', store_rejects = true, rejects_table = 'rej_errors', rejects_scan = 'rej_scans'"
+    else:
+        tail = f"nullstr = ['', 'NA', {sql_str(_PADDED_NA)}]"
     return (
         f"read_csv({sql_str(path)}, header = true, delim = {sql_str(delim)}, quote = '\"', "
-        f"escape = '\"', auto_detect = false, columns = {columns}, nullstr = '', "
-        f"compression = {sql_str(compression)}, store_rejects = true, "
-        "rejects_table = 'rej_errors', rejects_scan = 'rej_scans')"
+        f"escape = '\"', auto_detect = false, columns = {columns}, "
+        f"compression = {sql_str(compression)}, {tail})"
     )
 
 
-_QD = "CASE WHEN trim(q) IN ('', 'NA') THEN NULL ELSE TRY_CAST(trim(q) AS DOUBLE) END"
-# NaN compares greater than every number in DuckDB, so the upper bounds refuse it too.
-_VALID = (
-    f"coalesce(v >= 0 AND v <= {_MAX_V!r} AND t IS NOT NULL "
-    "AND i BETWEEN 0 AND 999 AND j BETWEEN 0 AND 999 AND k BETWEEN 0 AND 999999 "
-    f"AND (q IS NULL OR trim(q) IN ('', 'NA') OR ({_QD} >= 0 AND {_QD} <= {MAX_QTY_T!r})), false)"
-)
+def _valid_sql(q_is_text: bool) -> str:
+    """The row is valid (see the module doc); ``qd`` is the quantity as a number."""
+    if q_is_text:
+        # TRY_CAST gave NULL: fine for "" and "NA" (padded or not), not for other text.
+        q_ok = f"(qd >= 0 AND qd <= {MAX_QTY_T!r}) OR q IS NULL OR (qd IS NULL AND trim(q) IN ('', 'NA'))"
+    else:
+        q_ok = f"qd IS NULL OR (qd >= 0 AND qd <= {MAX_QTY_T!r})"
+    # NaN compares greater than every number in DuckDB, so the upper bounds refuse it too.
+    return (
+        f"coalesce(v >= 0 AND v <= {_MAX_V!r} AND t IS NOT NULL "
+        "AND i BETWEEN 0 AND 999 AND j BETWEEN 0 AND 999 AND k BETWEEN 0 AND 999999 "
+        f"AND ({q_ok}), false)"
+    )
 
 
 def _group_sql(
@@ -176,6 +198,7 @@ def _group_sql(
     years: frozenset[int] | None,
     distinct: bool,
     count_distinct: bool,
+    q_is_text: bool,
 ) -> str:
     """The one-pass query: sums by year x exporter x product x jj (see the module doc).
 
@@ -185,13 +208,17 @@ def _group_sql(
     year_case = f"WHEN t NOT IN {sql_list(sorted(years))} THEN -2 " if years is not None else ""
     rows = f"(SELECT DISTINCT * FROM {source})" if distinct else source
     nd = ", count(DISTINCT hash(j, v, q)) AS nd" if count_distinct else ""
+    jcol = ", j, q" if count_distinct else ""
+    # q stays in the projection as text: DuckDB would otherwise push the TRY_CAST into
+    # the CSV reader as a strict cast.
+    qd = "TRY_CAST(q AS DOUBLE)" if q_is_text else "q"
     return (
         "CREATE OR REPLACE TEMP TABLE agg AS "
-        f"WITH s AS (SELECT t, i, j, k, v, q, {_QD} AS qd, "
-        f"CASE WHEN NOT {_VALID} THEN -1 {year_case}"
-        f"WHEN j IN {sql_list(focus_codes)} OR i IN {sql_list(us_codes)} THEN j END AS jj FROM {rows}) "
+        f"WITH r AS (SELECT t, i, j, k, v, q, {qd} AS qd FROM {rows}), "
+        f"s AS (SELECT t, i, k, v, qd{jcol}, CASE WHEN NOT {_valid_sql(q_is_text)} THEN -1 {year_case}"
+        f"WHEN j IN {sql_list(focus_codes)} OR i IN {sql_list(us_codes)} THEN j END AS jj FROM r) "
         f"SELECT t, i, k, jj, sum(v) AS v, sum(qd) AS q, count(qd) AS qn, count(*) AS n{nd} "
-        "FROM s GROUP BY ALL"
+        "FROM s GROUP BY t, i, k, jj"
     )
 
 
@@ -283,11 +310,11 @@ def read_baci_source(
             duplicates_dropped=n_dup,
             notes=notes,
         )
-        if ctx.out_folder is not None:
-            # Straight from DuckDB to Parquet parts: no pandas round trip of the big tables.
-            result.written = _write_parts(con, exports_select, ctx.out_folder, ctx.focus)
+        if ctx.sink is not None:
+            # Straight from DuckDB to the Parquet parts: no pandas round trip of the big tables.
+            _write_parts(con, exports_select, ctx.sink, ctx.focus)
         else:
-            result.exports = finalize_exports(con.execute(exports_select).df())
+            result.exports = finalize_exports(con.execute(f"{exports_select} ORDER BY 1, 2, 3").df())
             bilateral = con.execute("SELECT * FROM out_bilateral ORDER BY 1, 2, 3, 4").df()
             result.bilateral = finalize_bilateral(bilateral) if len(bilateral) else empty_bilateral()
     finally:
@@ -319,25 +346,36 @@ def _aggregate(
     focus_codes: list[int],
     us_codes: list[int],
 ) -> tuple[pd.DataFrame, int]:
-    """Run the grouping query into the ``agg`` table; return parse rejects and duplicates."""
+    """Run the grouping query into the ``agg`` table; return parse rejects and duplicates.
 
-    def run(distinct: bool) -> pd.DataFrame:
+    Duplicates, by ``ctx.duplicates``: ``"full"`` counts distinct rows in every group
+    (a hash per row); ``"sample"`` looks only at the groups that keep the importer
+    (flows to the focus importers and U.S. exports), where two rows in one group share
+    the whole key ``t, i, j, k`` (free: the grouping is done anyway); ``"off"`` sums
+    whatever is there. When either check finds duplicates, the file is grouped again
+    over its distinct rows and the exact duplicates dropped are counted.
+    """
+
+    def run(distinct: bool, rejects: bool) -> pd.DataFrame:
         for table in ("rej_errors", "rej_scans"):  # the reader refuses to reuse them
             con.execute(f"DROP TABLE IF EXISTS {table}")
         with _readable(src, ctx.temp_dir) as (path, pipe):
             sql = _group_sql(
-                _read_csv_sql(path, delim, compression),
+                _read_csv_sql(path, delim, compression, rejects),
                 focus_codes,
                 us_codes,
                 ctx.years,
                 distinct=distinct,
-                count_distinct=ctx.check_duplicates and not distinct,
+                count_distinct=ctx.duplicates == "full" and not distinct,
+                q_is_text=rejects,
             )
             try:
                 con.execute(sql)
             except duckdb.Error as exc:
                 if pipe is not None and pipe.error is not None:
                     raise _damaged(file, pipe.error) from exc
+                if not rejects:
+                    return run(distinct, rejects=True)  # a bad cell: read again, keeping rejects
                 first = str(exc).strip().splitlines()[0][:200]
                 raise InputError(
                     f"{file}: cannot be read as a BACI CSV ({first}); expected a header "
@@ -345,17 +383,21 @@ def _aggregate(
                 ) from exc
         if pipe is not None and pipe.error is not None:
             raise _damaged(file, pipe.error)
-        return _parse_rejects(con, file)
+        return _parse_rejects(con, file) if rejects else empty_rejected()
 
-    rej = run(distinct=False)
-    if not ctx.check_duplicates:
+    rej = run(distinct=False, rejects=False)
+    rejects = len(rej) > 0
+    if ctx.duplicates == "off":
         return rej, 0
-    (n_dup,) = con.execute("SELECT coalesce(sum(n - nd), 0) FROM agg").fetchall()[0]
-    if not n_dup:
+    if ctx.duplicates == "full":
+        (suspect,) = con.execute("SELECT coalesce(sum(n - nd), 0) FROM agg").fetchall()[0]
+    else:
+        (suspect,) = con.execute("SELECT count(*) FROM agg WHERE jj >= 0 AND n > 1").fetchall()[0]
+    if not suspect:
         return rej, 0
     # Rare: group again over the distinct rows, and count exactly what was dropped.
     (before,) = con.execute("SELECT sum(n) FROM agg").fetchall()[0]
-    rej = run(distinct=True)
+    rej = run(distinct=True, rejects=rejects)
     (after,) = con.execute("SELECT sum(n) FROM agg").fetchall()[0]
     n = int(before) - int(after)
     if n:
@@ -507,13 +549,13 @@ _IN_FORCE_SQL = (
 
 def _exports_sql(version_sql: str, source: str) -> str:
     """The query of exports to the world by exporter ISO3 (codes of one country summed:
-    58 and 56 -> BEL), in the contract's columns and key order."""
+    58 and 56 -> BEL), in the contract's columns (unsorted: the part is sorted as written)."""
     return (
         f"SELECT t::BIGINT AS year, c.iso3 AS exporter_iso3, {_HS6} AS hs6, 6::BIGINT AS hs_level, "
         f"{version_sql} AS hs_version, sum(v) * 1000.0 AS value_usd, {_QTY} AS qty, "
         f"{sql_str(source)} AS source, 'value' AS value_kind, NULL::BIGINT AS rank "
         "FROM agg JOIN codes c ON agg.i = c.code "
-        "WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NOT NULL GROUP BY t, c.iso3, k ORDER BY t, c.iso3, k"
+        "WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NOT NULL GROUP BY t, c.iso3, k"
     )
 
 
@@ -543,24 +585,13 @@ _UM_IMPORTERS = (
 
 
 def _write_parts(
-    con: duckdb.DuckDBPyConnection, exports_select: str, folder: Path, focus: tuple[str, ...]
-) -> dict[str, int]:
-    """COPY the exports (straight from the grouped table) and the bilateral table to the
-    next numbered part files of ``folder``; return their row counts."""
-    folder.mkdir(parents=True, exist_ok=True)
-    n = len(list(folder.glob("exports-*.parquet")))
-    (n_exp,) = con.execute(
-        f"COPY ({exports_select}) TO {sql_str(str(folder / f'exports-{n:03d}.parquet'))} (FORMAT parquet)"
-    ).fetchall()[0]
-    con.execute(
-        f"COPY (SELECT * FROM out_bilateral ORDER BY year, exporter_iso3, importer_iso3, hs6) "
-        f"TO {sql_str(str(folder / f'bilateral-{n:03d}.parquet'))} (FORMAT parquet)"
-    )
-    n_focus, n_us = con.execute(
-        f"SELECT count(*) FILTER (WHERE importer_iso3 IN {sql_list(list(focus))}), "
-        "count(*) FILTER (WHERE exporter_iso3 = 'USA') FROM out_bilateral"
-    ).fetchall()[0]
-    return {"exports": int(n_exp), "focus": int(n_focus), "us": int(n_us)}
+    con: duckdb.DuckDBPyConnection, exports_select: str, sink: PartSink, focus: tuple[str, ...]
+) -> None:
+    """Gather this file's (or zip member's) exports, focus flows and U.S. exports in the sink."""
+    sink.append_query("exports", con, exports_select)
+    bilateral = "SELECT * FROM out_bilateral"
+    sink.append_query("focus", con, f"{bilateral} WHERE importer_iso3 IN {sql_list(list(focus))}")
+    sink.append_query("us", con, f"{bilateral} WHERE exporter_iso3 = 'USA'")
 
 
 def _unmatched(
@@ -690,11 +721,7 @@ def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
         duplicates_dropped=sum(r.duplicates_dropped for r in results),
         notes=[n for r in results for n in r.notes],
     )
-    if ctx.out_folder is not None:  # each member wrote its own parts
-        merged.written = {
-            k: sum(r.written[k] for r in results if r.written) for k in ("exports", "focus", "us")
-        }
-    else:
+    if ctx.sink is None:
         merged.exports = finalize_exports(pd.concat([r.exports for r in results], ignore_index=True))
         merged.bilateral = finalize_bilateral(pd.concat([r.bilateral for r in results], ignore_index=True))
     return merged

@@ -38,31 +38,31 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from cclreview.errors import InputError, OutputError, TooManyRejectedError
 from cclreview.io import sha256_file, write_parquet, write_text
 from cclreview.progress import progress
 from cclreview.trade.countries import CountryResolver
-from cclreview.trade.duck import connect, sql_list, sql_str
+from cclreview.trade.duck import connect, sql_list
+from cclreview.trade.parts import KINDS, PartSink, assembler, part_files
 from cclreview.trade.registry import Reader, detect_reader, is_trade_file, load_readers
 from cclreview.trade.tidy import (
     DEFAULT_FOCUS,
-    EXPORT_COLUMNS,
+    DUPLICATE_CHECKS,
     REJECT_COLUMNS,
     UNMATCHED_COLUMNS,
+    DuplicateCheck,
     ReadContext,
     ReadResult,
     empty_bilateral,
     empty_exports,
-    finalize_exports,
 )
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ CACHE_DIR = ".cache"
 #: DuckDB spills here (under the output folder, so under data/processed by default).
 TEMP_DIR = "duckdb_tmp"
 #: Bump when the combined outputs change shape (invalidates the whole-run shortcut).
-INGEST_VERSION = "3"
+INGEST_VERSION = "4"
 #: Default largest share of a file's rows that may be rejected before the run fails.
 MAX_REJECTED = 0.05
 
@@ -98,16 +98,18 @@ def find_trade_files(folder: str | os.PathLike[str]) -> list[Path]:
     return files
 
 
-def _cache_key(sha: str, reader: Reader, ctx: ReadContext) -> str:
+def _cache_key(sha: str, path: Path, reader: Reader, ctx: ReadContext) -> str:
     opts: dict[str, object] = {
         "sha256": sha,
+        # The parts carry the file's name (``source_file``): a renamed file is read again.
+        "name": path.name,
         "reader": reader.name,
         "version": reader.version,
         "years": sorted(ctx.years) if ctx.years is not None else None,
         "column_map": ctx.column_map,
         "hs_version": ctx.hs_version,
         "countries": _countries_sha(),
-        "duplicates": ctx.check_duplicates,
+        "duplicates": ctx.duplicates,
     }
     if reader.bilateral:
         opts["focus"] = sorted(ctx.focus)
@@ -134,7 +136,7 @@ def _load_cached(folder: Path) -> ReadResult | None:
         return None
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("layout") != INGEST_VERSION or not list(folder.glob("exports-*.parquet")):
+        if meta.get("layout") != INGEST_VERSION or not all(part_files(folder, k) for k in KINDS):
             return None
         return ReadResult(
             exports=None,  # type: ignore[arg-type]
@@ -152,23 +154,16 @@ def _load_cached(folder: Path) -> ReadResult | None:
         return None
 
 
-def _store_cached(folder: Path, res: ReadResult, path: Path, reader: str, focus: tuple[str, ...]) -> None:
-    """Write a reader's frames as parts (unless it wrote them itself), the reports and meta."""
-    folder.mkdir(parents=True, exist_ok=True)
-    has_bilateral = res.bilateral is not None or bool(
-        res.written and list(folder.glob("bilateral-*.parquet"))
-    )
-    if res.written is None:
-        exports = res.exports.drop(columns="source_file", errors="ignore")
-        write_parquet(exports, folder / "exports-000.parquet")
-        b = res.bilateral if res.bilateral is not None else empty_bilateral()
-        if res.bilateral is not None:
-            write_parquet(b.drop(columns="source_file", errors="ignore"), folder / "bilateral-000.parquet")
-        res.written = {
-            "exports": len(exports),
-            "focus": int(b["importer_iso3"].isin(list(focus)).sum()),
-            "us": int((b["exporter_iso3"] == "USA").sum()),
-        }
+def _store_cached(
+    folder: Path, res: ReadResult, path: Path, reader: Reader, sink: PartSink, focus: tuple[str, ...]
+) -> None:
+    """Write a reader's frames to the parts (unless it wrote them itself), the reports and meta."""
+    has_bilateral = reader.bilateral or res.bilateral is not None
+    has_exports = res.exports is not None and len(res.exports) > 0
+    if has_exports or (res.bilateral is not None and len(res.bilateral) > 0):
+        exports = res.exports if has_exports else empty_exports()
+        sink.write_frames(exports, res.bilateral, focus)
+    res.written = sink.close()
     write_parquet(
         res.rejected.reindex(columns=REJECT_COLUMNS).astype(
             {c: "string" for c in ("file", "column", "value", "reason", "raw")}
@@ -184,7 +179,7 @@ def _store_cached(folder: Path, res: ReadResult, path: Path, reader: str, focus:
     meta = {
         "layout": INGEST_VERSION,
         "file": str(path),
-        "reader": reader,
+        "reader": reader.name,
         "rows_read": res.rows_read,
         "duplicates_dropped": res.duplicates_dropped,
         "notes": res.notes,
@@ -294,7 +289,7 @@ def ingest_trade(
     rehash: bool = False,
     resolver: CountryResolver | None = None,
     focus: Iterable[str] | None = None,
-    check_duplicates: bool = True,
+    duplicates: DuplicateCheck = "sample",
 ) -> dict:
     """Read trade files and write the trade stage's outputs into ``out_dir``.
 
@@ -326,8 +321,12 @@ def ingest_trade(
     focus
         ISO3 importers for ``flows_focus.parquet`` (default CHN, HKG, MAC, RUS, BLR;
         the CLI reads ``[trade] focus_importers`` of ``config/sources.toml``).
-    check_duplicates
-        Drop and count exact duplicate rows (default); off saves a hash per BACI row.
+    duplicates
+        Exact duplicate rows are dropped and counted: ``"sample"`` (default) checks every
+        row of the Comtrade and generic tables and, in BACI files, the rows kept per
+        importer (focus importers, U.S. exports), which catches a repeated block or
+        file at no cost; ``"full"`` checks every BACI row too (about 1.8x the time);
+        ``"off"`` sums the rows as they come.
 
     Returns
     -------
@@ -349,6 +348,8 @@ def ingest_trade(
     bad_focus = [f for f in focus_t if not re.fullmatch(r"[A-Z]{3}", f)]
     if bad_focus:
         raise InputError(f"focus importers {bad_focus} are not ISO3 codes; use e.g. CHN,HKG,RUS")
+    if duplicates not in DUPLICATE_CHECKS:
+        raise InputError(f"unknown duplicate check {duplicates!r}; use one of {', '.join(DUPLICATE_CHECKS)}")
     out_dir = Path(out_dir)
     ctx = ReadContext(
         resolver=resolver or _LazyResolver(),  # type: ignore[arg-type]
@@ -356,7 +357,7 @@ def ingest_trade(
         column_map=column_map,
         hs_version=hs_version,
         focus=focus_t,
-        check_duplicates=check_duplicates,
+        duplicates=duplicates,
         temp_dir=out_dir / CACHE_DIR / TEMP_DIR,
     )
     try:
@@ -380,14 +381,18 @@ def _run(
     load_readers()
     hashes = _HashMemo(out_dir / CACHE_DIR / "hashes.json", trust_stat=use_cache and not rehash)
     planned = []
-    for path in paths:
-        reader = detect_reader(path, ctx)
-        planned.append((path, reader, _cache_key(hashes.sha256(path), reader, ctx)))
-    hashes.save()
-    run_key = hashlib.sha256(
-        json.dumps([INGEST_VERSION, max_rejected, list(focus_t), *(k for _, _, k in planned)]).encode()
-    ).hexdigest()
     if use_cache:
+        # The keys decide whether anything must be read: hash first.
+        for path in paths:
+            reader = detect_reader(path, ctx)
+            planned.append((path, reader, _cache_key(hashes.sha256(path), path, reader, ctx)))
+        hashes.save()
+    else:
+        # Nothing is looked up: each file is hashed (for the cache entry it leaves)
+        # by a thread while DuckDB reads it.
+        planned = [(path, detect_reader(path, ctx), "") for path in paths]
+    if use_cache:
+        run_key = _run_key(planned, max_rejected, focus_t)
         previous = _outputs_unchanged(out_dir, run_key)
         if previous is not None:
             # Same inputs, same options, outputs untouched since: nothing to redo.
@@ -400,14 +405,12 @@ def _run(
     coverage: list[dict] = []
     cached = 0
     too_many: list[str] = []
-    for path, reader, key in progress(planned, desc="trade files", unit="file"):
-        folder = out_dir / CACHE_DIR / key
-        res = _load_cached(folder) if use_cache else None
+    for n, (path, reader, key) in enumerate(progress(list(planned), desc="trade files", unit="file")):
+        res = _load_cached(out_dir / CACHE_DIR / key) if use_cache else None
         if res is None:
             log.info("reading %s with %s", path, reader.name)
-            shutil.rmtree(folder, ignore_errors=True)  # no stale parts of a killed run
-            res = reader.read(path, dataclasses.replace(ctx, out_folder=folder))
-            _store_cached(folder, res, path, reader.name, focus_t)
+            key, res = _read_into_cache(path, reader, key, ctx, out_dir, focus_t, hashes)
+            planned[n] = (path, reader, key)
         else:
             cached += 1
             log.info("%s unchanged: using cached result", path.name)
@@ -425,7 +428,7 @@ def _run(
             )
         for note in res.notes:
             log.info("%s: %s", path.name, note)
-        coverage.append(_coverage_row(path, reader, res, folder, ctx.duck))
+        coverage.append(_coverage_row(path, reader, res, out_dir / CACHE_DIR / key, ctx.duck))
         if res.rows_read and n_rej / res.rows_read > max_rejected:
             too_many.append(f"{path.name}: {n_rej} of {res.rows_read} rows ({n_rej / res.rows_read:.1%})")
         results.append(res)
@@ -445,17 +448,16 @@ def _run(
         )
     # Which file each row came from: the same flows can arrive twice (BACI as Parquet
     # and as CSV) under one source label; availability picks one file, never sums.
-    parts = [(path.name, out_dir / CACHE_DIR / key) for path, _, key in planned]
-    focus_sql = sql_list(list(focus_t))
+    folders = [out_dir / CACHE_DIR / key for _, _, key in planned]
     _write_all(
         out_dir,
         {
             REJECTED_FILE: rejected,
             UNMATCHED_FILE: unmatched,
             COVERAGE_FILE: pd.DataFrame(coverage, columns=COVERAGE_COLUMNS),
-            FOCUS_FILE: _assembler(parts, "bilateral", f"importer_iso3 IN {focus_sql}", ctx.duck),
-            US_FILE: _assembler(parts, "bilateral", "exporter_iso3 = 'USA'", ctx.duck),
-            EXPORTS_FILE: _assembler(parts, "exports", "true", ctx.duck),  # last: make's target
+            FOCUS_FILE: assembler(folders, "focus", ctx.duck),
+            US_FILE: assembler(folders, "us", ctx.duck),
+            EXPORTS_FILE: assembler(folders, "exports", ctx.duck),  # last: make's target
         },
     )
     summary = {
@@ -483,9 +485,62 @@ def _run(
             "coverage": str(out_dir / COVERAGE_FILE),
         },
     }
-    _record_outputs(out_dir, run_key, summary)
+    hashes.save()
+    _record_outputs(out_dir, run_key if use_cache else _run_key(planned, max_rejected, focus_t), summary)
     log.debug("trade ingest: %s", summary)
     return summary
+
+
+def _run_key(planned: list[tuple[Path, Reader, str]], max_rejected: float, focus: tuple[str, ...]) -> str:
+    """The key of a whole run: same key and untouched outputs mean nothing to redo."""
+    payload = [INGEST_VERSION, max_rejected, list(focus), *(k for _, _, k in planned)]
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+def _read_into_cache(
+    path: Path,
+    reader: Reader,
+    key: str,
+    ctx: ReadContext,
+    out_dir: Path,
+    focus: tuple[str, ...],
+    hashes: _HashMemo,
+) -> tuple[str, ReadResult]:
+    """Read ``path`` into its cache entry; return the entry's key and the result.
+
+    The entry is written under a temporary name and renamed when complete, so a killed
+    run leaves no half entry. Without a key (no cache lookup), the file's sha256 is
+    computed by a thread while the reader runs.
+    """
+    cache = out_dir / CACHE_DIR
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".entry.", dir=cache))
+    digest: list[str] = []
+    hasher = None
+    if not key:
+        hasher = threading.Thread(target=lambda: digest.append(hashes.sha256(path)), daemon=True)
+        hasher.start()
+    sink = PartSink(work, path.name)
+    try:
+        try:
+            res = reader.read(path, dataclasses.replace(ctx, sink=sink))
+        except BaseException:
+            sink.abort()
+            raise
+        finally:
+            if hasher is not None:
+                hasher.join()
+        if hasher is not None:
+            if not digest:
+                raise InputError(f"cannot read {path} to hash it; check that the file is readable")
+            key = _cache_key(digest[0], path, reader, ctx)
+        _store_cached(work, res, path, reader, sink, focus)
+        folder = cache / key
+        shutil.rmtree(folder, ignore_errors=True)
+        work.rename(folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return key, res
 
 
 def _coverage_row(
@@ -553,13 +608,9 @@ def _write_all(out_dir: Path, tables: dict[str, pd.DataFrame | Callable[[Path], 
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def _part_files(folder: Path, kind: str) -> list[Path]:
-    return sorted(folder.glob(f"{kind}-*.parquet"))
-
-
 def _part_sources(folder: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
     """The distinct ``source`` labels of a cache entry's export parts."""
-    files = _part_files(folder, "exports")
+    files = part_files(folder, "exports")
     if not files:
         return []
     try:
@@ -570,78 +621,3 @@ def _part_sources(folder: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
     except duckdb.Error:
         return []
     return [str(r[0]) for r in rows]
-
-
-def _target_schema(kind: str, files: list[Path]) -> pa.Schema:
-    """The output schema, with pandas metadata so pandas reads the contract dtypes back
-    (``Int64`` rank, ``string`` codes): contract columns, ``source_file``, then any extra
-    columns of the parts (e.g. ``hs4`` of the heading tables) in order of appearance."""
-    empties = [pq.read_schema(f).empty_table().to_pandas() for f in files]
-    if kind == "exports":
-        base = empty_exports().assign(source_file=pd.Series(dtype="string"))
-        frames = [base, *(e.drop(columns="source_file", errors="ignore") for e in empties)]
-        df = finalize_exports(pd.concat(frames, ignore_index=True))
-        df = df[
-            [
-                *EXPORT_COLUMNS,
-                "source_file",
-                *(c for c in df.columns if c not in (*EXPORT_COLUMNS, "source_file")),
-            ]
-        ]
-    else:
-        df = empty_bilateral()
-    for col in df.columns:
-        if df[col].dtype == object:  # an all-null extra column: keep it as text
-            df[col] = df[col].astype("string")
-    return pa.Schema.from_pandas(df, preserve_index=False)
-
-
-_DUCK_TYPES = {
-    pa.int64(): "BIGINT",
-    pa.float64(): "DOUBLE",
-    pa.large_string(): "VARCHAR",
-    pa.string(): "VARCHAR",
-}
-
-
-def _assembler(parts: list[tuple[str, Path]], kind: str, where: str, con: duckdb.DuckDBPyConnection):
-    """A writer that copies the ``kind`` parts of every file into one Parquet file.
-
-    DuckDB reads the parts (in file order, rows in their stored order), adds
-    ``source_file``, applies ``where`` and casts every column to the contract type;
-    pyarrow writes the batches with the pandas metadata that makes pandas read the
-    contract dtypes back.
-    """
-
-    def write(target: Path) -> None:
-        files = [(name, f) for name, folder in parts for f in _part_files(folder, kind)]
-        schema = _target_schema(kind, [f for _, f in files])
-        # Part by part, in order, batch by batch: no sort and no table of all years in
-        # memory, so a five-year zip needs no more memory here than one year.
-        con.execute("SET preserve_insertion_order = true")
-        writer = pq.ParquetWriter(target, schema)
-        try:
-            for name, f in files:
-                select = f"SELECT *, {sql_str(name)} AS source_file FROM read_parquet({sql_str(str(f))})"
-                have = _union_columns(con, [select])
-                cols = ", ".join(
-                    (
-                        f'CAST("{c.name}" AS {_DUCK_TYPES.get(c.type, "VARCHAR")})'
-                        if c.name in have
-                        else f"NULL::{_DUCK_TYPES.get(c.type, 'VARCHAR')}"
-                    )
-                    + f' AS "{c.name}"'
-                    for c in schema
-                )
-                for batch in con.sql(f"SELECT {cols} FROM ({select}) WHERE {where}").to_arrow_reader(200_000):
-                    writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-        finally:
-            writer.close()
-            con.execute("SET preserve_insertion_order = false")
-
-    return write
-
-
-def _union_columns(con: duckdb.DuckDBPyConnection, selects: list[str]) -> set[str]:
-    rel = con.execute(f"SELECT * FROM ({' UNION ALL BY NAME '.join(selects)}) LIMIT 0")
-    return {d[0] for d in rel.description}

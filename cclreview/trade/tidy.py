@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,9 @@ BILATERAL_COLUMNS = [
 ]
 #: Importers whose flows go to ``flows_focus.parquet`` unless config/sources.toml says otherwise.
 DEFAULT_FOCUS = ("CHN", "HKG", "MAC", "RUS", "BLR")
+#: How exact duplicate rows are looked for (see :class:`ReadContext`).
+DuplicateCheck = Literal["sample", "full", "off"]
+DUPLICATE_CHECKS: tuple[str, ...] = ("sample", "full", "off")
 #: Largest plausible value of one row, in USD: 1e13 is ten trillion dollars, about half a
 #: year of world merchandise trade (the largest single HS6 flow is ~1e11). Above it a row
 #: is rejected as absurd, as are inf and NaN.
@@ -112,14 +115,16 @@ class ReadContext:
         Override of the HS revision, when the file does not say.
     focus
         ISO3 importers whose bilateral flows are kept (``flows_focus.parquet``).
-    check_duplicates
-        Drop and count exact duplicate rows (costs one more hash per row for BACI).
+    duplicates
+        Exact duplicate rows: ``"sample"`` (default: the BACI engine checks the rows it
+        keeps per importer, the other readers every row), ``"full"`` (every row; costs a
+        hash per BACI row) or ``"off"`` (summed as they come).
     temp_dir
         Where DuckDB spills (``out/.cache/duckdb_tmp`` in an ingest run).
-    out_folder
-        When set, a reader may write its big tables straight to Parquet parts there
-        (``exports-NNN.parquet``, ``bilateral-NNN.parquet``) and return counts in
-        ``ReadResult.written`` instead of frames (the BACI readers do).
+    sink
+        When set, a reader may write its big tables straight to the file's Parquet parts
+        (:class:`~cclreview.trade.parts.PartSink`) instead of returning frames (the BACI
+        readers do; ``ReadResult.exports`` is then empty).
     duck
         A DuckDB connection to share (one per ingest run), or None for a new one.
     """
@@ -129,9 +134,9 @@ class ReadContext:
     column_map: dict[str, str] | None = None
     hs_version: str | None = None
     focus: tuple[str, ...] = DEFAULT_FOCUS
-    check_duplicates: bool = True
+    duplicates: DuplicateCheck = "sample"
     temp_dir: Path | None = None
-    out_folder: Path | None = None
+    sink: Any = None
     duck: Any = None
 
 
@@ -151,8 +156,8 @@ class ReadResult:
     bilateral: pd.DataFrame | None = None
     #: Why a file has no bilateral rows (shown in ``bilateral_coverage.csv``).
     bilateral_note: str = ""
-    #: Row counts (``exports``, ``focus``, ``us``) of the parts written to
-    #: ``ReadContext.out_folder``; None when the frames are returned instead.
+    #: Row counts (``exports``, ``focus``, ``us``) of the file's Parquet parts, set by
+    #: the ingest once they are written.
     written: dict[str, int] | None = None
 
 
@@ -387,7 +392,7 @@ def clean_long(
     """
     n_rows = len(df)
     n_dup = 0
-    if dedupe and ctx.check_duplicates:
+    if dedupe and ctx.duplicates != "off":
         df, n_dup = drop_exact_duplicates(df)
     good, rejected = _validate(df, file, value_scale, qty_scale)
     versions = hs_version.loc[good.index] if isinstance(hs_version, pd.Series) else hs_version
