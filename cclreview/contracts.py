@@ -819,12 +819,21 @@ def read(name: str, folder: str | os.PathLike[str], *, required: bool = True) ->
 
 
 def validate_file(
-    name: str, path: str | os.PathLike[str], target: str | os.PathLike[str] | None = None
+    name: str,
+    path: str | os.PathLike[str],
+    target: str | os.PathLike[str] | None = None,
+    *,
+    batch_rows: int = 50_000,
+    rows: bool = True,
 ) -> None:
     """Validate a Parquet file a stage has just written, before it is renamed into place.
 
     For stages that write table ``name`` without a frame in memory (streamed to ``path``);
-    ``target`` is the final path, named in the message (default ``path``).
+    ``target`` is the final path, named in the message (default ``path``). The file is
+    read ``batch_rows`` rows at a time, so memory stays flat whatever its size; checks
+    across rows (a unique key) then hold within each batch. ``rows=False`` checks the
+    columns and their types only (for a table too big to check row by row on every
+    write, whose rows are checked where it is read).
 
     Raises
     ------
@@ -833,11 +842,33 @@ def validate_file(
     ValidationError
         The table breaks its contract (worded as a bug of the stage).
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    where = target if target is not None else path
+
+    def unreadable(exc: Exception) -> OutputError:
+        return OutputError(f"cannot read back {path} ({exc}); free space or choose another --out")
+
     try:
-        df = pd.read_parquet(path)
-    except Exception as exc:  # a file we just wrote and cannot read is an output problem
-        raise OutputError(f"cannot read back {path} ({exc}); free space or choose another --out") from exc
-    validate(name, df, target if target is not None else path, writing=True)
+        # No read-ahead: memory stays at one batch, whatever the file's size.
+        pf = pq.ParquetFile(path, pre_buffer=False)
+        batches = iter(pf.iter_batches(batch_size=batch_rows, use_threads=False))
+        first = next(batches, None)
+    except (OSError, pa.ArrowException) as exc:  # a file we just wrote and cannot read
+        raise unreadable(exc) from exc
+    if first is None or not rows:  # the schema alone (columns, dtypes) is checked
+        validate(name, pf.schema_arrow.empty_table().to_pandas(), where, writing=True)
+        return
+    batch = first
+    while batch is not None:
+        # The file's pandas metadata gives the contract dtypes back (Int64, string).
+        df = pa.Table.from_batches([batch]).replace_schema_metadata(pf.schema_arrow.metadata).to_pandas()
+        validate(name, df, where, writing=True)
+        try:
+            batch = next(batches, None)
+        except (OSError, pa.ArrowException) as exc:
+            raise unreadable(exc) from exc
 
 
 # --- documentation ----------------------------------------------------------------------

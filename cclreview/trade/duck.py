@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 #: DuckDB's buffer limit; aggregation state beyond it spills to the temp folder.
-DEFAULT_MEMORY_LIMIT = "256MB"
+DEFAULT_MEMORY_LIMIT = "160MB"
 MEMORY_ENV = "CCLREVIEW_DUCKDB_MEMORY"
 THREADS_ENV = "CCLREVIEW_DUCKDB_THREADS"
 
