@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cclreview.availability import compute_availability
+from cclreview.indicators import compute_availability
 
 ISO3 = [
     "USA", "CHN", "DEU", "JPN", "KOR", "TWN", "NLD", "FRA", "ITA", "GBR", "CHE", "SGP", "HKG", "BEL", "ARE",

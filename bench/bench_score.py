@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from cclreview.config import project_paths
-from cclreview.score.engine import load_inputs, prepare, score_prepared
+from cclreview.score.engine import load_score_inputs, score_prepared
+from cclreview.score.prepare import prepare
 from cclreview.score.sensitivity import sensitivity
 from cclreview.score.synthetic import make_synthetic
 from cclreview.score.weights import load_weights, weights_sha256
@@ -32,7 +33,7 @@ def main() -> int:
     weights = load_weights(paths.weights)
     needed = ("ccl_entries.parquet", "eccn_hs_links.parquet", "availability_hs.parquet")
     if all((paths.processed / n).is_file() for n in needed):
-        tables, label = load_inputs(paths.processed), f"real processed data ({paths.processed})"
+        tables, label = load_score_inputs(paths.processed), f"real processed data ({paths.processed})"
     else:
         tables, label = make_synthetic(637, seed=0), "synthetic input (637 ECCNs)"
     t0 = time.perf_counter()

@@ -67,7 +67,7 @@ def _controls(run: Run) -> object:
 
 
 def _availability(run: Run) -> object:
-    from cclreview.availability import run_availability
+    from cclreview.indicators import run_availability
     from cclreview.score.weights import load_weights
 
     evidence = run.processed / contracts.EVIDENCE

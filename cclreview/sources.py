@@ -11,16 +11,13 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from cclreview.errors import ConfigError
+from cclreview.models import StrictModel
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CclSource(_Strict):
+class CclSource(StrictModel):
     """The Commerce Control List edition to fetch."""
 
     date: str = "latest"
@@ -41,7 +38,7 @@ class CclSource(_Strict):
         return v
 
 
-class BaciSource(_Strict):
+class BaciSource(StrictModel):
     """The CEPII BACI release used as the main trade source."""
 
     enabled: bool = True
@@ -57,7 +54,7 @@ class BaciSource(_Strict):
         return f"BACI_{self.hs}_{self.release}.zip"
 
 
-class TradeSettings(_Strict):
+class TradeSettings(StrictModel):
     """Trade stage settings: the importers whose bilateral flows are kept."""
 
     focus_importers: list[str] = Field(default_factory=lambda: ["CHN", "HKG", "MAC", "RUS", "BLR"])
@@ -71,7 +68,7 @@ class TradeSettings(_Strict):
         return v
 
 
-class FileSource(_Strict):
+class FileSource(StrictModel):
     """One file fetched from a mirror or its official URL into ``data/raw/<target>``."""
 
     name: str
@@ -89,7 +86,7 @@ class FileSource(_Strict):
     sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
 
 
-class SourcesConfig(_Strict):
+class SourcesConfig(StrictModel):
     """The whole ``sources.toml``."""
 
     ccl: CclSource = Field(default_factory=CclSource)

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cclreview.availability import compute_availability, indicators_for_links
 from cclreview.cli import cli
 from cclreview.errors import InputError
+from cclreview.indicators import compute_availability, indicators_for_links
 from cclreview.trade.hs4 import read_hs4_top_n, read_hs4_world_table
 from cclreview.trade.hsrev import Concordance
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cclreview.availability import compute_availability, indicators_for_links
+from cclreview.indicators import compute_availability, indicators_for_links
 from cclreview.trade.hs4 import read_hs4_top_n, read_hs4_world_table
 from cclreview.trade.hsrev import Concordance, TradeWeights
 

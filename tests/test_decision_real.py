@@ -17,7 +17,8 @@ import pytest
 
 from cclreview.ccl import parse_ccl
 from cclreview.controls import build_controls, load_country_chart, load_meu, load_sensitive_lists
-from cclreview.score.engine import prepare, score_prepared
+from cclreview.score.engine import score_prepared
+from cclreview.score.prepare import prepare
 from cclreview.score.tiers import TIER_NOT_FA, cap_by_parents, parents_of
 from cclreview.score.weights import load_weights
 

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cclreview.availability import compute_availability
-from cclreview.score.engine import prepare, score_prepared, score_tables
+from cclreview.indicators import compute_availability
+from cclreview.score.engine import score_prepared, score_tables
 from cclreview.score.gates import apply_evidence_gates
+from cclreview.score.prepare import prepare
 from cclreview.score.sensitivity import sensitivity
 from cclreview.score.synthetic import make_synthetic
 from cclreview.score.weights import load_weights, parse_weights

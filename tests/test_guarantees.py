@@ -27,8 +27,8 @@ from fixtures.contract_fill import fill
 
 import cclreview
 from cclreview import contracts
-from cclreview.availability import compute_availability
 from cclreview.fetch import download
+from cclreview.indicators import compute_availability
 from cclreview.io import write_csv, write_parquet, write_text
 from cclreview.score.engine import score_tables
 from cclreview.score.weights import load_weights

@@ -17,7 +17,7 @@ from cclreview.link.imported import (
     read_cn_psv,
     read_concordance,
     read_eu_correlation,
-    read_generic,
+    read_generic_links,
 )
 
 
@@ -89,7 +89,7 @@ def test_eu_without_header_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_generic_csv(mini: Path) -> None:
-    links, rej = read_generic(mini / "generic_mini.csv")
+    links, rej = read_generic_links(mini / "generic_mini.csv")
     assert set(zip(links["eccn"], links["hs6"], strict=False)) == {("6A005", "901320"), ("0A980", "010129")}
     assert (links["source"] == "imported:generic_mini").all()
     assert sorted(rej["reason"]) == [

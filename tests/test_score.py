@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from fixtures.contract_fill import fill
 
-from cclreview.errors import InputError, SourceMissingError
-from cclreview.score.engine import SCORE_COLUMNS, load_inputs, run_score, score_tables
+from cclreview.errors import SourceMissingError, ValidationError
+from cclreview.score.engine import SCORE_COLUMNS, load_score_inputs, run_score, score_tables
 from cclreview.score.weights import AVAILABILITY_COMPONENTS, load_weights, parse_weights
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,7 +188,7 @@ def test_run_score_files_and_missing_inputs(tmp_path: Path, mini) -> None:
     with pytest.raises(
         SourceMissingError, match=r"ccl_entries.parquet not found; run `cclreview ingest-ccl` first"
     ):
-        load_inputs(proc)
+        load_score_inputs(proc)
     fill("ccl_entries", mini["entries"]).to_parquet(proc / "ccl_entries.parquet")
     fill("eccn_hs_links", mini["links"]).to_parquet(proc / "eccn_hs_links.parquet")
     fill("availability_hs", mini["availability"]).to_parquet(proc / "availability_hs.parquet")
@@ -197,9 +197,10 @@ def test_run_score_files_and_missing_inputs(tmp_path: Path, mini) -> None:
     assert len(back) == len(mini["entries"])
     assert back["eccn"].tolist() == scores["eccn"].tolist()
     assert isinstance(back["missing_major_exporters"].iloc[0], np.ndarray | list)
-    bad = mini["entries"].drop(columns=["reasons"])
-    with pytest.raises(InputError, match="ccl_entries: missing columns"):
-        score_tables(bad, mini["links"], mini["availability"], load_weights(WEIGHTS))
+    # Validity of the entries is the contract's, checked on read (no second check in scoring).
+    fill("ccl_entries", mini["entries"]).drop(columns=["reasons"]).to_parquet(proc / "ccl_entries.parquet")
+    with pytest.raises(ValidationError, match=r"ccl_entries \(.*\) failed its contract: .* in reasons"):
+        load_score_inputs(proc)
 
 
 @pytest.mark.real

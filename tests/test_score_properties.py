@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cclreview.score.availability import availability_matrix
-from cclreview.score.engine import prepare, score_prepared, score_tables
+from cclreview.score.engine import score_prepared, score_tables
+from cclreview.score.prepare import prepare
 from cclreview.score.security import (
     SECURITY_COMPONENTS,
     entry_components,

@@ -9,7 +9,8 @@ import pytest
 
 from cclreview.errors import ConfigError
 from cclreview.score.compare import COMPARE_COLUMNS, compare_weights
-from cclreview.score.engine import prepare, score_prepared
+from cclreview.score.engine import score_prepared
+from cclreview.score.prepare import prepare
 from cclreview.score.sensitivity import SENSITIVITY_COLUMNS, perturbed_weights, sensitivity
 from cclreview.score.synthetic import make_synthetic
 from cclreview.score.weights import load_weights, parse_weights

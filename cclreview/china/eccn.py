@@ -3,7 +3,7 @@
 Every link of an ECCN to an HS code carries a weight ``w = confidence x specificity``
 (``specificity`` from the links table when present, else 1.0; a link whose
 ``confirmed`` column is False is not evidence and gets weight 0). Per link the
-indicator row is the one scoring uses (:func:`cclreview.availability.indicators_for_links`:
+indicator row is the one scoring uses (:func:`cclreview.indicators.indicators_for_links`:
 HS6 data if any, else the HS4 heading; latest year); links whose world exports are
 below ``suppliers.min_world_exports_usd`` are not used. Then, per ECCN:
 
@@ -409,7 +409,7 @@ def aggregate_china(
 
 def link_rows_for(links: pd.DataFrame, availability: pd.DataFrame) -> pd.DataFrame:
     """Links with weights ``w`` and their indicator row (the one scoring uses)."""
-    from cclreview.availability import indicators_for_links
+    from cclreview.indicators import indicators_for_links
 
     lw = link_weights(links)
     if lw.empty:

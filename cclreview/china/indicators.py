@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from cclreview import contracts
-from cclreview.availability import DEFAULT_PRECEDENCE, source_rank
 from cclreview.errors import InputError
+from cclreview.indicators import DEFAULT_PRECEDENCE, source_rank
 
 log = logging.getLogger(__name__)
 

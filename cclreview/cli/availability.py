@@ -62,7 +62,7 @@ def availability_cmd(
       cclreview availability --exports data/processed/exports.parquet \\
           --out data/processed --min-share 0.02 --min-value-usd 5e6
     """
-    from cclreview.availability import run_availability
+    from cclreview.indicators import run_availability
     from cclreview.score.weights import load_weights
 
     paths = project_paths()

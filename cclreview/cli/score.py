@@ -177,12 +177,12 @@ def compare_weights(
     """
     from cclreview.io import write_csv
     from cclreview.score.compare import compare_weights as run
-    from cclreview.score.engine import load_inputs
+    from cclreview.score.engine import load_score_inputs
     from cclreview.score.weights import load_weights, weights_sha256
 
     processed, _, out_dir = _defaults(processed, None, out_dir)
     wa, wb = load_weights(weights_a), load_weights(weights_b)
-    tables = load_inputs(processed)
+    tables = load_score_inputs(processed)
     df = run(tables, wa, wb, weights_sha256(weights_a), weights_sha256(weights_b))
     path = write_csv(df, out_dir / "weights_comparison.csv")
     moved = int((df["rank_change"] != 0).sum())

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,7 +96,7 @@ def read_cn_psv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFram
     return _collect(records, "imported:cn_catalogue", path)
 
 
-def _find_header(ws_rows: list[tuple], path: Path) -> tuple[int, int, int, int | None]:
+def _find_header(ws_rows: list[tuple[Any, ...]], path: Path) -> tuple[int, int, int, int | None]:
     """Locate header row and the CN, dual-use and description columns in the first rows."""
     for r, row in enumerate(ws_rows[:30]):
         cells = [str(c).strip().lower() if c is not None else "" for c in row]
@@ -159,7 +160,9 @@ def read_eu_correlation(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.
     return _collect(records, "imported:eu_correlation", path)
 
 
-def read_generic(path: str | os.PathLike[str], name: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_generic_links(
+    path: str | os.PathLike[str], name: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a generic ``eccn,hs6`` CSV; the source is ``imported:<name or file stem>``."""
     path = Path(path)
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -224,7 +227,7 @@ READERS = {
     "cn_pairs": read_cn_pairs,
     "cn_psv": read_cn_psv,
     "eu_xlsx": read_eu_correlation,
-    "generic": read_generic,
+    "generic": read_generic_links,
 }
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
-from cclreview.link.sources import PRECEDENCE, source_family
+from cclreview.link.sources import LINK_ROW_COLUMNS, PRECEDENCE, source_family
 
 INHERIT_FACTOR = 0.6
 GROUP_FACTOR = 0.5  # a whole-group reference ("controlled by 7A") is vaguer
@@ -79,7 +80,12 @@ def serves(link_paragraph: str, named: str) -> bool:
     )
 
 
-def follow_paragraph(named: str, links: list[tuple]) -> list[tuple]:
+#: One link of a commodity as :func:`inherit_links` carries it: ``LINK_ROW_COLUMNS`` after
+#: ``eccn``, then ``confirmed`` and ``specificity_class``.
+LinkTuple = tuple[Any, ...]
+
+
+def follow_paragraph(named: str, links: list[LinkTuple]) -> list[LinkTuple]:
     """The links (tuples starting with their paragraph) a reference to ``named`` inherits.
 
     The paragraph-level links that serve it (:func:`serves`); when the commodity has none
@@ -133,9 +139,9 @@ def inherit_links(
     for col, default in (("confirmed", False), ("specificity_class", "shared")):
         if col not in prim.columns:
             prim[col] = default
-    cols = ["paragraph", "hs6", "source", "confidence", "rationale", "confirmed", "specificity_class"]
-    by_eccn: dict[str, list[tuple]] = {}
-    for rec in zip(prim["eccn"], *(prim[c] for c in cols), strict=False):
+    cols = [*LINK_ROW_COLUMNS, "confirmed", "specificity_class"]
+    by_eccn: dict[str, list[LinkTuple]] = {}
+    for rec in zip(*(prim[c] for c in cols), strict=True):
         by_eccn.setdefault(rec[0], []).append(rec[1:])
 
     def refs_of(eccn: str) -> References:
@@ -163,12 +169,12 @@ def inherit_links(
             )
         found = 0
         for code, factor in dict(targets).items():
-            g = by_eccn.get(code[:5])
-            if g is None:
+            served = by_eccn.get(code[:5])
+            if served is None:
                 continue
             if len(code) > 5:
-                g = follow_paragraph(code, g)
-            for _para, hs6, source, conf, rationale, confirmed, spec in g:
+                served = follow_paragraph(code, served)
+            for _para, hs6, source, conf, rationale, confirmed, spec in served:
                 found += 1
                 rows.append(
                     {
@@ -193,18 +199,9 @@ def inherit_links(
         report.append(
             {"eccn": eccn, "heading": texts[eccn][0], "references": "; ".join(named), "reason": reason}
         )
-    cols = [
-        "eccn",
-        "paragraph",
-        "hs6",
-        "source",
-        "confidence",
-        "rationale",
-        "inherited_from",
-        "confirmed",
-        "specificity_class",
-    ]
-    inherited = pd.DataFrame(rows, columns=cols)
+    inherited = pd.DataFrame(
+        rows, columns=[*LINK_ROW_COLUMNS, "inherited_from", "confirmed", "specificity_class"]
+    )
     if not inherited.empty:
         inherited = inherited.sort_values("confidence", ascending=False).drop_duplicates(["eccn", "hs6"])
     return inherited.reset_index(drop=True), pd.DataFrame(

@@ -39,7 +39,7 @@ from cclreview.link.curated import CURATED_FILE, check_hs6, load_curated
 from cclreview.link.hs import HS_VERSION, load_hs
 from cclreview.link.imported import REJECT_COLUMNS, detect_layout, flag_conflicts, read_concordance
 from cclreview.link.inherit import inherit_links
-from cclreview.link.sources import PRECEDENCE, source_confidence, source_family
+from cclreview.link.sources import LINK_ROW_COLUMNS, PRECEDENCE, source_confidence, source_family
 from cclreview.link.specificity import auto_class, confirmed_source, specificity_classes
 from cclreview.link.suggest import suggest_links
 
@@ -215,19 +215,7 @@ def build_links(
             + np.where(links["conflict"], " (conflict: " + links["conflict_reason"] + ")", "")
         )
         frames.append(
-            links.assign(rationale=rationale)[
-                [
-                    "eccn",
-                    "paragraph",
-                    "hs6",
-                    "source",
-                    "confidence",
-                    "rationale",
-                    "conflict",
-                    "conflict_reason",
-                    "origin",
-                ]
-            ]
+            links.assign(rationale=rationale)[[*LINK_ROW_COLUMNS, "conflict", "conflict_reason", "origin"]]
         )
     sconf = source_confidence("suggested")
     frames.append(

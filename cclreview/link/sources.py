@@ -15,6 +15,9 @@ SOURCES_FILE = REFERENCE_DIR / "link_sources.csv"
 #: Confidence (0-1) of the curated labels.
 LABEL_CONFIDENCE = {"high": 0.9, "medium": 0.7, "low": 0.45}
 
+#: The leading columns of a link row, whatever its source (each adds its own after them).
+LINK_ROW_COLUMNS: tuple[str, ...] = ("eccn", "paragraph", "hs6", "source", "confidence", "rationale")
+
 #: Precedence of sources when links disagree: lower wins.
 PRECEDENCE = {"curated:analyst": 0, "curated": 1, "imported": 2, "inherited": 3, "suggested": 4}
 

@@ -126,7 +126,7 @@ _SPELLING = dict(
 _SPELLING_RE = re.compile(r"\b(" + "|".join(_SPELLING) + r")\b")
 
 
-def clean_text(text: str) -> str:
+def normalise_for_matching(text: str) -> str:
     """Lower-case, drop numbers/units and quotes, British spelling; keep words and hyphens."""
     text = text.lower().replace("\u201c", " ").replace("\u201d", " ").replace("\u2019", "'")
     text = _SPELLING_RE.sub(lambda m: _SPELLING[m.group(1)], _DIGITS.sub(" ", text))
@@ -135,7 +135,11 @@ def clean_text(text: str) -> str:
 
 def content_words(text: str) -> set[str]:
     """Content words of ``text`` (stop-words removed), crudely singularised."""
-    return {_singular(w) for w in _TOKEN.findall(clean_text(text)) if w not in STOP_WORDS and len(w) > 2}
+    return {
+        _singular(w)
+        for w in _TOKEN.findall(normalise_for_matching(text))
+        if w not in STOP_WORDS and len(w) > 2
+    }
 
 
 @lru_cache(maxsize=200_000)
@@ -149,7 +153,11 @@ def _singular(word: str) -> str:
 
 def _tokens(text: str) -> list[str]:
     """Content tokens of ``text`` in order (stop-words removed, singularised)."""
-    return [_singular(w) for w in _TOKEN.findall(clean_text(text)) if w not in STOP_WORDS and len(w) > 2]
+    return [
+        _singular(w)
+        for w in _TOKEN.findall(normalise_for_matching(text))
+        if w not in STOP_WORDS and len(w) > 2
+    ]
 
 
 def _identity(tokens: list[str]) -> list[str]:

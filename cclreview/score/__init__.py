@@ -4,8 +4,8 @@ guardrails, decontrol score and tier, explanations, sensitivity and weight compa
 Public API
 ----------
 - :func:`cclreview.score.weights.load_weights` / :func:`weights_sha256`
-- :func:`cclreview.score.engine.score_tables` (in-memory) and :func:`run_score` (files)
-- :func:`cclreview.score.engine.prepare` + :func:`cclreview.score.sensitivity.sensitivity`
+- :func:`cclreview.score.engine.score_tables` (in-memory) and :func:`~cclreview.score.engine.run_score` (files)
+- :func:`cclreview.score.prepare.prepare` + :func:`cclreview.score.sensitivity.sensitivity`
 - :func:`cclreview.score.compare.compare_weights`
 """
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cclreview.score.engine import prepare, score_prepared
+from cclreview.score.engine import score_prepared
+from cclreview.score.prepare import prepare
 from cclreview.score.weights import Weights
 
 COMPARE_COLUMNS = (
@@ -34,7 +35,7 @@ def compare_weights(
     ----------
     tables
         ``entries, links, availability, evidence`` frames (from
-        :func:`cclreview.score.engine.load_inputs`).
+        :func:`cclreview.score.engine.load_score_inputs`).
     weights_a, weights_b
         The two weightings (A = reference, B = alternative).
     sha_a, sha_b

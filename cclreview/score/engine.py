@@ -9,7 +9,7 @@ The formula (weights and thresholds in ``config/weights.toml``):
   status flags (:mod:`cclreview.score.security`).
 * Indicators per ECCN: means over its confirmed links weighted by ``confidence x
   specificity`` (x ``evidence.hs4_factor`` for heading data), never by trade value
-  (:func:`cclreview.score.availability.aggregate_arrays`); the links and rows used go
+  (:func:`cclreview.score.aggregate.aggregate_arrays`); the links and rows used go
   to ``eccn_hs_indicators.parquet``. Suggestions only: ``insufficient evidence``
   ("unconfirmed links").
 * ``evidence_strength E`` = sum over used links of ``weight x confidence x
@@ -21,6 +21,9 @@ The formula (weights and thresholds in ``config/weights.toml``):
 * ``decontrol_score = A^a x (1 - S)^b x (f + (1 - f) E) x m``
   (:mod:`cclreview.score.tiers`, which also documents tiers and ranking).
 
+Inputs are prepared once (:func:`cclreview.score.prepare.prepare`, reused by
+``sensitivity``); :func:`score_prepared` applies the weights.
+
 Scoring reads only processed tables (``ccl_entries``, ``eccn_hs_links``,
 ``availability_hs``, optional ``evidence``) and the weights, never raw files.
 """
@@ -29,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,72 +39,16 @@ import pandas as pd
 
 from cclreview import contracts
 from cclreview.china.stage import score_hook as china_score_hook
-from cclreview.errors import InputError, SourceMissingError
-from cclreview.score.availability import (
-    INDICATOR_TABLE_COLUMNS,
-    REGIME_NAMES,
-    LinkArrays,
-    aggregate_with_links,
-    availability_matrix,
-    link_indicators,
-    subscores,
-)
+from cclreview.errors import SourceMissingError
+from cclreview.score.availability import availability_matrix
 from cclreview.score.explain import explain
-from cclreview.score.gates import apply_evidence_gates, candidate_allowed
-from cclreview.score.security import (
-    SECURITY_COMPONENTS,
-    regimes_of,
-    security_matrix,
-    security_scores,
-    security_weight_vector,
-)
-from cclreview.score.tiers import (
-    TIER_NOT_FA,
-    assign_tiers,
-    cap_by_parents,
-    decontrol_matrix,
-    guardrail_reasons,
-    not_fa_mask,
-    parents_of,
-    propagate_guardrails,
-    rank_groups,
-    rank_matrix,
-)
-from cclreview.score.weights import AVAILABILITY_COMPONENTS, GUARDRAIL_FLAGS, REGIMES, Weights, weights_sha256
+from cclreview.score.gates import apply_evidence_gates
+from cclreview.score.prepare import DECISION_COLUMNS, Prepared, prepare
+from cclreview.score.security import security_scores, security_weight_vector
+from cclreview.score.tiers import TIER_NOT_FA, assign_tiers, cap_by_parents, decontrol_matrix, rank_matrix
+from cclreview.score.weights import AVAILABILITY_COMPONENTS, Weights, weights_sha256
 
 log = logging.getLogger(__name__)
-
-#: Per-ECCN indicators that supply-side evidence may have set (kept fixed in draws).
-_SUPPLY_COLUMNS = (
-    "non_us_share",
-    "non_us_to_us_ratio",
-    "n_effective_suppliers",
-    "hhi_non_us",
-    "china_share",
-    "outside_regime_share",
-    "quality_flag",
-    "unit_value_ratio",
-)
-
-#: Decision columns taken from :func:`cclreview.controls.summarise`.
-DECISION_COLUMNS = (
-    "route",
-    "legal_basis",
-    "controls_kind",
-    "licence_to_china",
-    "licence_to_china_reasons",
-    "licence_destinations",
-    "licence_destinations_unknown",
-    "meu_listed",
-    "meu_paragraphs",
-    "sensitive_list",
-    "very_sensitive_list",
-    "lvs",
-    "gbs",
-    "sta",
-    "pointer_entry",
-    "unilateral_action_possible",
-)
 
 #: Columns of ``scores.parquet`` in order (contract columns first, then convenience).
 SCORE_COLUMNS = (
@@ -161,249 +107,46 @@ INPUT_TABLES = {
     "lists": "eccn_lists",
 }
 
-
-@dataclass
-class Prepared:
-    """Weight-independent inputs of the score, one row per ECCN sorted by ECCN.
-
-    ``sub`` (n x 6 sub-scores), ``sec_matrix`` (n x K components) and the masks are
-    all sensitivity needs to re-score under perturbed weights with matrix algebra.
-    """
-
-    frame: pd.DataFrame
-    sub: np.ndarray
-    sec_matrix: np.ndarray
-    evidence: np.ndarray
-    multilateral: np.ndarray
-    guardrail: np.ndarray
-    insufficient: np.ndarray
-    retained: np.ndarray
-    links: LinkArrays | None = None
-    link_table: pd.DataFrame | None = None
-    regimes_listed: np.ndarray | None = None
-    supply: dict[str, np.ndarray] | None = None
-    candidate_ok: np.ndarray | None = None
-    not_fa: np.ndarray | None = None
-    parents: list[list[str]] | None = None
-
-    @property
-    def group(self) -> np.ndarray:
-        """Rank group per ECCN (0 scored/retained, 1 insufficient evidence, 2 guardrail,
-        3 not a foreign-availability case).
-
-        ``retained`` (security at or above the retain cut-off under the base weights)
-        is fixed at preparation, so sensitivity draws keep each ECCN in its group.
-        """
-        return rank_groups(self.guardrail, self.insufficient, self.retained, self.not_fa)
-
-
-def _list_col(values: pd.Series) -> list[list[str]]:
-    """A list column as Python lists of str (Parquet gives numpy arrays)."""
-    out: list[list[str]] = []
-    for v in values:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            out.append([])
-        elif isinstance(v, str):
-            out.append([x.strip() for x in v.replace(";", ",").split(",") if x.strip()])
-        else:
-            out.append([str(x) for x in list(v)])
-    return out
-
-
-def _regime_members() -> dict[str, frozenset[str]] | None:
-    """Regime key -> ISO3 members from the reference table, if the module is present."""
-    try:
-        from cclreview.trade.groups import load_regimes
-
-        df = load_regimes()
-    except Exception as exc:
-        log.warning(
-            "regime memberships unavailable (%s); evidence-based outside_regime left to trade data", exc
-        )
-        return None
-    out: dict[str, frozenset[str]] = {}
-    for name, rows in df.groupby("regime"):
-        key = REGIME_NAMES.get(str(name))
-        if key:
-            out[key] = frozenset(rows["iso3"].astype(str))
-    return out
-
-
-def _check_entries(entries: pd.DataFrame) -> pd.DataFrame:
-    """Validate and normalise the entries table; sort by ECCN; drop duplicate ECCNs."""
-    missing = [c for c in ("eccn", "reasons") if c not in entries.columns]
-    if missing:
-        raise InputError(
-            f"ccl_entries: missing columns {missing} (found {list(entries.columns)}); "
-            "re-run `cclreview ingest-ccl` to rebuild it"
-        )
-    df = entries.copy()
-    df["eccn"] = df["eccn"].astype(str).str.strip()
-    dupes = df["eccn"][df["eccn"].duplicated()].unique()
-    if len(dupes):
-        log.warning(
-            "ccl_entries: %d duplicated ECCN(s) (%s); the first row of each is scored",
-            len(dupes),
-            ", ".join(dupes[:5]),
-        )
-        df = df.drop_duplicates("eccn")
-    df["reasons"] = _list_col(df["reasons"])
-    df["chart_columns"] = (
-        _list_col(df["chart_columns"]) if "chart_columns" in df else [[] for _ in range(len(df))]
-    )
-    for col, default in (("heading", ""), ("category", None), ("reserved", False)):
-        if col not in df.columns:
-            df[col] = default
-    if df["category"].isna().all():
-        df["category"] = pd.to_numeric(df["eccn"].str[0], errors="coerce")
-    return df.sort_values("eccn", kind="stable").reset_index(drop=True)
-
-
-def prepare(
-    entries: pd.DataFrame,
-    links: pd.DataFrame,
-    availability: pd.DataFrame,
-    weights: Weights,
-    evidence: pd.DataFrame | None = None,
-    regime_members: dict[str, frozenset[str]] | None = None,
-    indicators: pd.DataFrame | None = None,
-    controls: pd.DataFrame | None = None,
-    lists: pd.DataFrame | None = None,
-) -> Prepared:
-    """Build the weight-independent scoring inputs.
-
-    Parameters
-    ----------
-    entries, links, availability, evidence
-        The processed tables (``evidence`` optional).
-    weights
-        Floors, saturation points and evidence factors (component weights are applied
-        later, by :func:`score_prepared` or the sensitivity draws).
-    regime_members
-        Regime key -> ISO3 members; loaded from the reference table when None.
-    indicators
-        A ready per-link indicator frame (skips :func:`link_indicators`).
-    controls, lists
-        ``eccn_controls`` and ``eccn_lists`` (:mod:`cclreview.controls`). Without
-        ``controls`` they are built from the entries without the Country Chart (every
-        scope then counts as full, destinations stay unknown).
-    """
-    from cclreview.controls import build_controls, summarise
-
-    ent = _check_entries(entries)
-    eccns = ent["eccn"].to_numpy()
-    if controls is None:
-        log.warning(
-            "eccn_controls not given: controls built without the Country Chart (run `cclreview controls`)"
-        )
-        controls = build_controls(ent, chart=None)
-    decision = summarise(controls, ent, lists)
-    regs = regimes_of(ent, weights, controls)
-    if indicators is None:
-        indicators = (
-            link_indicators(links, availability)
-            if len(links)
-            else pd.DataFrame(columns=["eccn", "hs6", "confidence", "link_source", "granularity"])
-        )
-    unknown = sorted(set(indicators["eccn"]) - set(eccns))
-    if unknown:
-        log.warning(
-            "%d linked ECCN(s) are not in ccl_entries and are ignored: %s",
-            len(unknown),
-            ", ".join(unknown[:5]),
-        )
-    if regime_members is None and evidence is not None and len(evidence):
-        regime_members = _regime_members()
-    # Recency is measured against the latest year of the availability data, not of
-    # the ECCN's own links (a 2017-only ECCN is old however it is linked).
-    years = pd.to_numeric(availability["year"], errors="coerce") if "year" in availability else pd.Series()
-    ref_year = weights.evidence.reference_year or (int(years.max()) if years.notna().any() else None)
-    agg, la, link_table = aggregate_with_links(regs, indicators, weights, evidence, regime_members, ref_year)
-    sub = subscores(agg, weights)
-    frame = ent.set_index("eccn").join(agg).join(sub)
-    frame["regimes"] = regs.reindex(frame.index)
-    frame.index.name = "eccn"
-    reserved = frame["reserved"].fillna(False).astype(bool).to_numpy()
-    evidence_strength = frame["evidence_strength"].to_numpy(dtype=float)
-    insufficient = (
-        ~frame["has_evidence"].to_numpy(dtype=bool)
-        | (evidence_strength < weights.evidence.min_strength)
-        | reserved
-    )
-    flag_cols = {
-        f: frame[f].fillna(False).astype(bool).to_numpy() for f in GUARDRAIL_FLAGS if f in frame.columns
-    }
-    flags = [{f for f, col in flag_cols.items() if col[i]} for i in range(len(frame))]
-    ac_z = _advanced_computing_z(controls)
-    for i, eccn in enumerate(frame.index):
-        if eccn in ac_z:
-            flags[i].add("advanced_computing_z")
-    owners: dict[str, set[str]] = {}
-    for eccn, reg in zip(controls["eccn"].astype(str), controls["regime"].astype(str), strict=True):
-        owners.setdefault(eccn, set()).add(reg)
-    control_regimes = [owners.get(e, set()) for e in frame.index]
-    guard = guardrail_reasons(list(frame.index), list(frame["reasons"]), weights, flags, control_regimes)
-    parents = parents_of(
-        list(frame.index),
-        list(frame["heading"].fillna("")),
-        list(frame["items_text"].fillna("")) if "items_text" in frame.columns else None,
-    )
-    whole = parents_of(
-        list(frame.index),
-        list(frame["heading"].fillna("")),
-        list(frame["items_text"].fillna("")) if "items_text" in frame.columns else None,
-        whole_only=True,
-    )
-    guard = propagate_guardrails(list(frame.index), guard, whole)
-    frame["guardrail_reason"] = guard
-    for col in DECISION_COLUMNS:
-        frame[col] = decision[col].reindex(frame.index).to_numpy()
-    scope = weights.security.scope
-    meu = {
-        str(r.eccn): (scope.meu_limited_factor if bool(r.limited) else 1.0)
-        for r in (
-            lists if lists is not None else pd.DataFrame(columns=["list", "eccn", "limited"])
-        ).itertuples()
-        if r.list == "MEU"
-    }
-    sec = security_matrix(ent, controls, scope, meu)
-    frame["security_components"] = [[SECURITY_COMPONENTS[k] for k in np.flatnonzero(row)] for row in sec]
-    base_security = security_scores(sec, security_weight_vector(weights))
-    not_fa = not_fa_mask(list(frame["controls_kind"]), list(frame["pointer_entry"].fillna(False))) & ~reserved
-    frame["candidate_gate"] = candidate_allowed(frame, weights)
-    supply_mask = frame["supply_side"].fillna(False).astype(bool).to_numpy()
-    supply = {
-        "mask": supply_mask,
-        "strength": np.where(supply_mask, evidence_strength, np.nan),
-        **{c: frame[c].to_numpy(dtype=float) for c in _SUPPLY_COLUMNS if c in frame.columns},
-    }
-    return Prepared(
-        not_fa=not_fa,
-        parents=parents,
-        links=la,
-        link_table=link_table,
-        regimes_listed=np.array(
-            [[r in (rs if isinstance(rs, list) else []) for r in REGIMES] for rs in frame["regimes"]],
-            dtype=bool,
-        ).reshape(len(frame), len(REGIMES)),
-        supply=supply,
-        candidate_ok=frame["candidate_gate"].to_numpy(dtype=bool),
-        retained=base_security >= weights.tiers.retain_min_security,
-        frame=frame,
-        sub=sub.to_numpy(dtype=float),
-        sec_matrix=sec,
-        evidence=evidence_strength,
-        multilateral=np.array([bool(r) for r in frame["regimes"]]),
-        guardrail=np.array([g is not None for g in guard]),
-        insufficient=insufficient,
-    )
-
-
-def _advanced_computing_z(controls: pd.DataFrame) -> set[str]:
-    """ECCNs with an RS control on ".z" paragraphs or on 3A090/4A090 items (advanced computing)."""
-    rs = controls[controls["reason"] == "RS"]
-    hit = rs["scope_text"].fillna("").str.contains(r"\.z\b|\bz\.\d|[34]A090", regex=True)
-    return set(rs.loc[hit, "eccn"].astype(str))
+#: Columns of ``eccn_hs_indicators.parquet`` (one row per ECCN x HS link, as scored).
+INDICATOR_TABLE_COLUMNS = (
+    "eccn",
+    "hs6",
+    "paragraph",
+    "link_source",
+    "confidence",
+    "specificity",
+    "specificity_class",
+    "confirmed",
+    "counted",
+    "used",
+    "why_not_used",
+    "weight",
+    "weight_share",
+    "strength",
+    "granularity",
+    "hs_code",
+    "hs_level",
+    "hs_version",
+    "hs_version_source",
+    "heading_status",
+    "year",
+    "source",
+    "world_exports_usd",
+    "us_exports_usd",
+    "non_us_share",
+    "n_non_us_suppliers",
+    "hhi_non_us",
+    "n_effective",
+    "china_share",
+    "share_outside_regime",
+    "unit_value_ratio",
+    "unit_value_qty_tonnes",
+    "top_suppliers",
+    "missing_major_exporters",
+    "alt_source",
+    "alt_year",
+    "alt_hs_level",
+)
 
 
 def score_prepared(prep: Prepared, weights: Weights, sha: str) -> pd.DataFrame:
@@ -440,8 +183,7 @@ def score_prepared(prep: Prepared, weights: Weights, sha: str) -> pd.DataFrame:
     out = pd.DataFrame({c: f[c] if c in f.columns else None for c in SCORE_COLUMNS})
     out["rank"] = out["rank"].astype("int64")
     # Plain numpy dtypes (no pd.NA) so downstream writers can test cells with ``v != v``.
-    cat = pd.to_numeric(out["category"], errors="coerce")
-    cat = cat.fillna(pd.to_numeric(out["eccn"].str[0], errors="coerce"))
+    cat = pd.to_numeric(out["category"], errors="coerce")  # the ECCN's digit where absent (prepare)
     out["category"] = cat.astype("int64") if cat.notna().all() else cat.astype("float64")
     out["latest_year"] = pd.to_numeric(out["latest_year"], errors="coerce").astype("float64")
     out["evidence_source"] = out["evidence_source"].fillna("")
@@ -478,7 +220,7 @@ def score_tables(
     return score_prepared(prep, weights, sha or weights_sha256(weights=weights))
 
 
-def load_inputs(processed: str | os.PathLike[str]) -> dict[str, pd.DataFrame | None]:
+def load_score_inputs(processed: str | os.PathLike[str]) -> dict[str, pd.DataFrame | None]:
     """Read the processed tables scoring needs (evidence is optional).
 
     Raises
@@ -511,7 +253,7 @@ def load_prepared(
     from cclreview.score.weights import load_weights
 
     weights = load_weights(weights_path)
-    tables = load_inputs(processed)
+    tables = load_score_inputs(processed)
     prep = prepare(
         tables["entries"],
         tables["links"],
@@ -547,9 +289,6 @@ def run_score(
     ipath = contracts.write("eccn_hs_indicators", indicator_table(prep), out_dir)
     log.info("wrote %s", ipath)
     return scores, path
-
-
-INDICATORS_FILE = contracts.ECCN_HS_INDICATORS
 
 
 def indicator_table(prep: Prepared) -> pd.DataFrame:

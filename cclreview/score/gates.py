@@ -35,7 +35,8 @@ def candidate_allowed(frame: pd.DataFrame, weights: Weights) -> np.ndarray:
         if "supply_side" in frame
         else np.zeros(n, bool)
     )
-    return hs6 | supply
+    allowed: np.ndarray = hs6 | supply
+    return allowed
 
 
 def apply_evidence_gates(tier: np.ndarray, allowed: np.ndarray) -> np.ndarray:

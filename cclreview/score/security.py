@@ -123,7 +123,8 @@ def entry_components(reasons: Any, chart_columns: Any, eccn: str, is_600: bool, 
 def _flag(entries: pd.DataFrame, col: str, series_digit: int | None = None) -> list[bool]:
     """A boolean entry flag, derived from the ECCN when the column is absent."""
     if col in entries.columns:
-        return entries[col].fillna(False).astype(bool).tolist()
+        flags: list[bool] = entries[col].fillna(False).astype(bool).tolist()
+        return flags
     eccns = entries["eccn"].astype(str)
     if series_digit is not None:
         return [len(e) == 5 and e[2] == str(series_digit) for e in eccns]

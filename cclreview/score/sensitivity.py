@@ -33,14 +33,10 @@ import numpy as np
 import pandas as pd
 
 from cclreview.errors import ConfigError
-from cclreview.score.availability import (
-    LinkArrays,
-    aggregate_arrays,
-    availability_draws,
-    availability_matrix,
-    subscore_arrays,
-)
-from cclreview.score.engine import Prepared
+from cclreview.score.aggregate import aggregate_arrays
+from cclreview.score.availability import availability_draws, availability_matrix, subscore_arrays
+from cclreview.score.link_arrays import LinkArrays
+from cclreview.score.prepare import Prepared
 from cclreview.score.security import security_scores, security_weight_vector
 from cclreview.score.tiers import decontrol_matrix, rank_matrix
 from cclreview.score.weights import REGIMES, Weights
@@ -253,7 +249,7 @@ def sensitivity(
     Parameters
     ----------
     prep
-        Inputs from :func:`cclreview.score.engine.prepare`.
+        Inputs from :func:`cclreview.score.prepare.prepare`.
     weights
         The base weighting; ``[sensitivity]`` sets the perturbation sizes.
     draws, seed, method
@@ -277,7 +273,7 @@ def sensitivity(
     if draws < 1:
         raise ConfigError(f"--draws {draws}: need at least 1 draw")
     if prep.links is None:
-        raise ConfigError("sensitivity needs inputs prepared by cclreview.score.engine.prepare")
+        raise ConfigError("sensitivity needs inputs prepared by cclreview.score.prepare.prepare")
     local = Prepared(**{**prep.__dict__, "links": _counted_only(prep.links)})
     rng = np.random.default_rng(seed)
     n = len(prep.frame)

@@ -91,12 +91,13 @@ def decontrol_matrix(
     mult = np.where(multilateral, d.multilateral_factor, 1.0)
     mult = mult if avail.ndim == 1 else mult[:, None]
     with np.errstate(invalid="ignore"):
-        return (
+        score: np.ndarray = (
             np.power(np.clip(avail, 0, 1), d.availability_exponent)
             * np.power(np.clip(1.0 - security, 0, 1), d.security_exponent)
             * (d.evidence_floor + (1.0 - d.evidence_floor) * np.clip(ev, 0, 1))
             * mult
         )
+    return score
 
 
 def assign_tiers(

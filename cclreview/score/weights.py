@@ -21,41 +21,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from cclreview.errors import ConfigError
-
-#: Reason-for-control codes and Country Chart columns that carry a security weight.
-REASON_CODES: tuple[str, ...] = (
-    "NS1",
-    "NS2",
-    "MT1",
-    "NP1",
-    "NP2",
-    "CB1",
-    "CB2",
-    "CB3",
-    "CW",
-    "RS1",
-    "RS2",
-    "CC1",
-    "CC2",
-    "CC3",
-    "AT1",
-    "AT2",
-    "FC1",
-    "SL",
-    "SS",
-    "UN",
-    "EI",
-    "SI",
-    "FP",
-)
-
-#: Two-letter reasons and the chart columns that belong to each.
-REASON_FAMILIES: dict[str, tuple[str, ...]] = {}
-for _code in REASON_CODES:
-    REASON_FAMILIES.setdefault(_code[:2], tuple(c for c in REASON_CODES if c[:2] == _code[:2]))
+from cclreview.models import StrictModel
+from cclreview.score.weights_errors import format_error
 
 #: Regimes an ECCN's reasons can point to (``outside_regime`` and the unilateral flag).
 REGIMES: tuple[str, ...] = ("wassenaar", "mtcr", "nsg", "australia_group")
@@ -76,16 +46,6 @@ AVAILABILITY_COMPONENTS: tuple[str, ...] = (
 _GUARDRAIL_TOKEN = re.compile(r"\[[0-9A-E]+\]|[0-9A-E?x]")
 
 
-class _Strict(BaseModel):
-    """Base model: unknown keys are errors, values are validated on assignment.
-
-    Strict types: ``true`` or ``"0.25"`` is not a number (TOML integers still count as
-    floats), and ``inf``/``nan`` are refused (one would make every score NaN).
-    """
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
-
-
 def _w(default: float, le: float | None = None, gt: bool = False, doc: str = "") -> Any:
     """A non-negative weight field (``ge=0``, or ``gt=0`` when zero is meaningless)."""
     if gt:
@@ -93,14 +53,14 @@ def _w(default: float, le: float | None = None, gt: bool = False, doc: str = "")
     return Field(default, ge=0, le=le, description=doc)
 
 
-class Meta(_Strict):
+class Meta(StrictModel):
     """Free-text identification of a weighting (shown in the report)."""
 
     name: str = "default"
     note: str = ""
 
 
-class AvailabilityWeights(_Strict):
+class AvailabilityWeights(StrictModel):
     """Relative weights of the six availability sub-scores (normalised to sum 1)."""
 
     available_in_fact: float = _w(0.25)
@@ -121,11 +81,11 @@ class AvailabilityWeights(_Strict):
         return {k: float(getattr(self, k)) for k in AVAILABILITY_COMPONENTS}
 
 
-class AvailabilityParams(_Strict):
+class AvailabilityParams(StrictModel):
     """Saturation points that turn raw indicators into sub-scores in [0, 1]."""
 
     supplier_saturation: float = _w(8.0, gt=True)
-    non_us_share_floor: float = Field(0.5, ge=0, lt=1)
+    non_us_share_floor: float = Field(default=0.5, ge=0, lt=1)
     quantity_ratio_full: float = _w(50.0, gt=True)
     hhi_penalty: float = _w(0.5, le=1)
     china_share_full: float = _w(0.40, le=1, gt=True)
@@ -133,7 +93,7 @@ class AvailabilityParams(_Strict):
     unit_value_ratio_full: float = _w(0.8, gt=True)
 
 
-class Suppliers(_Strict):
+class Suppliers(StrictModel):
     """Floors below which a supplier or an HS line does not count as evidence."""
 
     min_share: float = _w(0.02, le=1)
@@ -142,7 +102,7 @@ class Suppliers(_Strict):
     min_quantity_tonnes: float = _w(10.0)
 
 
-class Evidence(_Strict):
+class Evidence(StrictModel):
     """How evidence strength is discounted for weak links and coarse data."""
 
     hs4_factor: float = _w(0.6, le=1)
@@ -151,7 +111,7 @@ class Evidence(_Strict):
     missing_exporter_floor: float = _w(0.5, le=1)
     recency_decay_per_year: float = _w(0.05, le=1)
     recency_floor: float = _w(0.5, le=1)
-    reference_year: int = Field(0, ge=0, le=2100)
+    reference_year: int = Field(default=0, ge=0, le=2100)
     inherited_factor: float = _w(0.8, le=1)
     supply_side_strength: float = _w(0.9, le=1)
     supply_side_min_link_confidence: float = _w(0.7, le=1)
@@ -160,11 +120,11 @@ class Evidence(_Strict):
     unconfirmed_factor: float = _w(0.3, le=1)
     specificity_exponent: float = _w(0.5, le=4)
     hs4_only_caps_at_review: bool = True
-    stale_after_years: int = Field(5, ge=0, le=100)
+    stale_after_years: int = Field(default=5, ge=0, le=100)
     stale_factor: float = _w(0.7, le=1)
 
 
-class Sensitivity(_Strict):
+class Sensitivity(StrictModel):
     """How ``sensitivity`` perturbs links, data and weights (see score/sensitivity.py)."""
 
     spread: float = _w(0.2, le=5)
@@ -172,10 +132,10 @@ class Sensitivity(_Strict):
     confidence_concentration: float = _w(10.0, gt=True)
     data_swap_probability: float = _w(0.5, le=1)
     bootstrap_suppliers: bool = True
-    top: int = Field(25, ge=1)
+    top: int = Field(default=25, ge=1)
 
 
-class SecurityReasons(_Strict):
+class SecurityReasons(StrictModel):
     """Security weight in [0, 1] of each reason code / Country Chart column."""
 
     NS1: float = _w(0.70, le=1)
@@ -221,7 +181,16 @@ class SecurityReasons(_Strict):
         return {k: float(getattr(self, k)) for k in REASON_CODES}
 
 
-class SecurityFlags(_Strict):
+#: Reason-for-control codes and Country Chart columns that carry a security weight (the
+#: fields of :class:`SecurityReasons`; column 1 before column 2 within a reason).
+REASON_CODES: tuple[str, ...] = tuple(SecurityReasons.model_fields)
+#: Two-letter reasons and the chart columns that belong to each, strictest first.
+REASON_FAMILIES: dict[str, tuple[str, ...]] = {
+    code[:2]: tuple(c for c in REASON_CODES if c[:2] == code[:2]) for code in REASON_CODES
+}
+
+
+class SecurityFlags(StrictModel):
     """Extra security weights for entry status (combined by noisy-or with reasons)."""
 
     series_600: float = _w(0.80, le=1)
@@ -230,7 +199,7 @@ class SecurityFlags(_Strict):
     unknown_code: float = _w(0.50, le=1)
 
 
-class SecurityScope(_Strict):
+class SecurityScope(StrictModel):
     """How a control's reach (number of destinations needing a licence) scales its weight."""
 
     floor: float = _w(0.30, le=1)
@@ -238,7 +207,7 @@ class SecurityScope(_Strict):
     meu_limited_factor: float = _w(0.60, le=1)
 
 
-class Security(_Strict):
+class Security(StrictModel):
     """Security relevance settings."""
 
     reasons: SecurityReasons = SecurityReasons()
@@ -246,7 +215,7 @@ class Security(_Strict):
     scope: SecurityScope = SecurityScope()
 
 
-class Regimes(_Strict):
+class Regimes(StrictModel):
     """Which multilateral regime lists items controlled for each reason."""
 
     NS: str = "wassenaar"
@@ -270,7 +239,7 @@ class Regimes(_Strict):
         return None if value in (None, "none") else value
 
 
-class Decontrol(_Strict):
+class Decontrol(StrictModel):
     """Exponents and factors of the decontrol formula."""
 
     availability_exponent: float = _w(1.0, le=5, gt=True)
@@ -279,7 +248,7 @@ class Decontrol(_Strict):
     multilateral_factor: float = _w(0.85, le=1)
 
 
-class Tiers(_Strict):
+class Tiers(StrictModel):
     """Cut-offs between candidate, review and retain."""
 
     candidate_min_score: float = _w(0.35, le=1)
@@ -297,7 +266,7 @@ class Tiers(_Strict):
         return self
 
 
-class ChinaRelief(_Strict):
+class ChinaRelief(StrictModel):
     """The China lens: available inside China, and the "China licence relief" ranking.
 
     ``relief = (inside x A_CN + outside_regime x O + security x (1 - S) + commercial_stake x K)
@@ -310,7 +279,7 @@ class ChinaRelief(_Strict):
     security: float = _w(0.20)
     commercial_stake: float = _w(0.20)
     china_share_full: float = _w(0.30, le=1, gt=True)
-    china_rank_full: int = Field(1, ge=1, le=50)
+    china_rank_full: int = Field(default=1, ge=1, le=50)
     producer_score: float = _w(0.8, le=1)
     outside_regime_share_full: float = _w(0.30, le=1, gt=True)
     stake_floor_usd: float = _w(1_000_000.0, gt=True)
@@ -346,14 +315,14 @@ GUARDRAIL_FLAGS: tuple[str, ...] = (
 )
 
 
-class Guardrail(_Strict):
+class Guardrail(StrictModel):
     """One guardrail: ECCNs matching ``pattern`` are never ranked as candidates."""
 
     pattern: str
     reason: str = Field(min_length=1)
-    requires_any_reason: list[str] = []
+    requires_any_reason: list[str] = Field(default_factory=list)
     requires_flag: str = ""
-    requires_regime: list[str] = []
+    requires_regime: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _valid(self) -> Guardrail:
@@ -399,7 +368,7 @@ def _guardrail_tokens(pattern: str) -> list[str] | None:
     return tokens
 
 
-class Weights(_Strict):
+class Weights(StrictModel):
     """All scoring settings; see ``config/weights.toml`` for the meaning of each key."""
 
     meta: Meta = Meta()
@@ -412,98 +381,8 @@ class Weights(_Strict):
     decontrol: Decontrol = Decontrol()
     tiers: Tiers = Tiers()
     sensitivity: Sensitivity = Sensitivity()
-    guardrails: list[Guardrail] = []
+    guardrails: list[Guardrail] = Field(default_factory=list)
     china_relief: ChinaRelief = ChinaRelief()
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
-    """Walk ``loc`` (minus its last element) through the model tree; return field names."""
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = current.model_fields.get(part) if isinstance(current, type) else None
-        if field is None:
-            return None
-        ann = field.annotation
-        args = getattr(ann, "__args__", None)
-        if args:  # list[Guardrail]
-            ann = args[0]
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return None
-        current = ann
-    return list(current.model_fields)
-
-
-def _format_error(path: str, err: dict[str, Any]) -> str:
-    """Turn one pydantic error into ``file: key.path: what is wrong (allowed: ...)``."""
-    loc = tuple(err.get("loc", ()))
-    key = ".".join(str(p) for p in loc) if loc else "(top level)"
-    kind = err.get("type", "")
-    value = err.get("input")
-    ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(Weights, loc) or []
-        if loc[-2:-1] == ("reasons",):
-            return f"{path}: {key}: unknown reason code {loc[-1]!r} (allowed: {', '.join(allowed)})"
-        return f"{path}: {key}: unknown key {loc[-1]!r} (allowed: {', '.join(allowed)})"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        field = _field_info(loc)
-        lo, hi = _bounds(field)
-        allowed = f"{lo} to {hi}" if hi != "any" else (lo if lo.startswith(">") else f">= {lo}")
-        return f"{path}: {key}: value {value!r} out of range (allowed: {allowed})"
-    if kind == "missing":
-        return f"{path}: {key}: required key is missing"
-    if kind == "finite_number":
-        return f"{path}: {key}: value {value!r} is not a finite number (inf and nan are not allowed)"
-    if kind in ("float_type", "int_type", "bool_type", "string_type", "list_type", "model_type", "dict_type"):
-        expected = {"float_type": "number", "int_type": "whole number", "bool_type": "true/false",
-                    "string_type": "quoted text", "list_type": "list", "model_type": "table",
-                    "dict_type": "table"}[kind]  # fmt: skip
-        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        return f"{path}: {key}: value {shown} is not a {expected} (write a plain {expected}, e.g. without quotes)"
-    if kind == "value_error":
-        msg = str(ctx.get("error", err.get("msg", "")))
-        sub = re.match(r"^([A-Za-z_][A-Za-z0-9_]*): (.*)$", msg, re.S)
-        if sub:  # validator messages start with the offending field: extend the key path
-            key, msg = (f"{key}.{sub.group(1)}" if loc else sub.group(1)), sub.group(2)
-        return f"{path}: {key}: {msg}"
-    expected = kind.replace("_parsing", "").replace("_type", "")
-    return f"{path}: {key}: value {value!r} is not a valid {expected} ({err.get('msg', '')})"
-
-
-def _field_info(loc: tuple[Any, ...]) -> Any:
-    """The pydantic FieldInfo at ``loc`` in :class:`Weights`, or None."""
-    current: Any = Weights
-    info = None
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        info = current.model_fields.get(part)
-        if info is None:
-            return None
-        current = info.annotation
-        args = getattr(current, "__args__", None)
-        if args:
-            current = args[0]
-    return info
-
-
-def _bounds(info: Any) -> tuple[str, str]:
-    """Human bounds of a numeric field, e.g. ``('0', '1')`` or ``('> 0', 'any')``."""
-    lo, hi = "0", "any"
-    for m in getattr(info, "metadata", []) or []:
-        if getattr(m, "ge", None) is not None:
-            lo = f"{m.ge:g}"
-        if getattr(m, "gt", None) is not None:
-            lo = f"> {m.gt:g}"
-        if getattr(m, "le", None) is not None:
-            hi = f"{m.le:g}"
-    return lo, hi
 
 
 def parse_weights(data: dict[str, Any], source: str = "<weights>") -> Weights:
@@ -518,7 +397,7 @@ def parse_weights(data: dict[str, Any], source: str = "<weights>") -> Weights:
         return Weights.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        first = _format_error(source, dict(errors[0]))
+        first = format_error(source, dict(errors[0]), Weights)
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise ConfigError(first + more) from None
 
