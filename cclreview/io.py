@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cclreview.errors import OutputError
+from cclreview.errors import InputError, OutputError
 
 if TYPE_CHECKING:  # the CLI imports this module: no pandas at start-up (`--help` stays fast)
     import pandas as pd
@@ -307,3 +307,29 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         for block in iter(lambda: fh.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def check_table_file(path: Path, max_bytes: int, what: str, fix: str) -> None:
+    """Refuse an input table over ``max_bytes``, or a text one with NUL bytes.
+
+    Parameters
+    ----------
+    path
+        The file.
+    max_bytes
+        Largest size accepted.
+    what
+        What the file should be, for the message ("a concordance", "an evidence file").
+    fix
+        What to do with an oversized file, for the message.
+    """
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(
+            f"{path}: {size / 1e6:.0f} MB is larger than the {max_bytes / 1e6:.0f} MB {what} may have; "
+            f"is it the right file? {fix}"
+        )
+    if path.suffix.lower() not in {".xlsx", ".xlsm"}:
+        with path.open("rb") as fh:
+            if b"\x00" in fh.read(1 << 16):
+                raise InputError(f"{path}: holds NUL bytes, so it is not a text table; remove or replace it")

@@ -29,6 +29,7 @@ import pandas as pd
 from rapidfuzz import fuzz
 
 from cclreview.errors import InputError
+from cclreview.io import check_table_file
 from cclreview.link.sources import source_confidence, split_eccn
 from cclreview.link.suggest import content_words, expand, prior_vector
 
@@ -184,17 +185,7 @@ MAX_CONCORDANCE_BYTES = 50 * 1024 * 1024
 
 
 def _check_size(path: Path) -> None:
-    """Refuse a concordance over :data:`MAX_CONCORDANCE_BYTES` or with NUL bytes in a text file."""
-    size = path.stat().st_size
-    if size > MAX_CONCORDANCE_BYTES:
-        raise InputError(
-            f"{path}: {size / 1e6:.0f} MB is larger than the {MAX_CONCORDANCE_BYTES / 1e6:.0f} MB a concordance "
-            "may have; is it the right file? Remove it from the concordance folder"
-        )
-    if path.suffix.lower() not in {".xlsx", ".xlsm"}:
-        with path.open("rb") as fh:
-            if b"\x00" in fh.read(1 << 16):
-                raise InputError(f"{path}: holds NUL bytes, so it is not a text table; remove or replace it")
+    check_table_file(path, MAX_CONCORDANCE_BYTES, "a concordance", "Remove it from the concordance folder")
 
 
 def detect_layout(path: str | os.PathLike[str]) -> str:

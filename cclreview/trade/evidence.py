@@ -33,7 +33,7 @@ import pandas as pd
 from cclreview import contracts
 from cclreview.config import REFERENCE_DIR, project_paths
 from cclreview.errors import InputError, SourceMissingError
-from cclreview.io import write_csv
+from cclreview.io import check_table_file, write_csv
 from cclreview.trade.countries import CountryResolver
 
 log = logging.getLogger(__name__)
@@ -82,19 +82,9 @@ _PROVIDERS = ("provider_name", "provider_id", "provider_type", "country")
 
 
 def _check_size(path: Path) -> None:
-    """Refuse a file over :data:`MAX_EVIDENCE_BYTES` or with NUL bytes (not a text table)."""
-    size = path.stat().st_size
-    if size > MAX_EVIDENCE_BYTES:
-        raise InputError(
-            f"{path}: {size / 1e6:.0f} MB is larger than the {MAX_EVIDENCE_BYTES / 1e6:.0f} MB an evidence "
-            "file may have; is it the right file? Split it or remove it from the evidence folder"
-        )
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        with path.open("rb") as fh:
-            if b"\x00" in fh.read(1 << 16):
-                raise InputError(
-                    f"{path}: holds NUL bytes, so it is not a CSV text table; remove or replace it"
-                )
+    check_table_file(
+        path, MAX_EVIDENCE_BYTES, "an evidence file", "Split it or remove it from the evidence folder"
+    )
 
 
 def _read(path: Path, required: Iterable[str]) -> pd.DataFrame:
