@@ -6,15 +6,8 @@ import os
 
 from cclreview.config import ProjectPaths
 from cclreview.errors import FetchError, SourceMissingError
-from cclreview.fetch.http import download
-from cclreview.fetch.store import (
-    FetchResult,
-    check_kept,
-    from_mirror,
-    manifest_entry,
-    mirror_root,
-    record_if_new,
-)
+from cclreview.fetch import http, store
+from cclreview.fetch.store import FetchResult
 
 BACI_DEFAULT = "https://www.cepii.fr/DATA_DOWNLOAD/baci/data"
 BACI_LICENCE = "CEPII BACI terms (cite Gaulier & Zignago 2010)"
@@ -52,30 +45,30 @@ def fetch_baci(
     name = f"BACI_{hs}_{release}.zip"
     target = paths.raw_trade / name
     how_to = f"download {baci_url(release, hs, base_url)} to {target} or put it in the mirror's trade/ folder"
-    m = mirror_root(mirror)
+    m = store.mirror_root(mirror)
     if m is not None:
         src = next((p for p in (m / "trade" / name, m / "baci" / name, m / name) if p.exists()), None)
         if src is None:
             if required:
                 raise SourceMissingError(f"{name} is not in mirror {m}; {how_to}")
             return FetchResult("baci", None, "skipped", f"{name} not in mirror {m}")
-        action, detail = from_mirror(paths, src, target, pin, force, "baci")
+        action, detail = store.from_mirror(paths, src, target, pin, force, "baci")
         if action != "copied":
             return FetchResult("baci", target, action, detail)
-        manifest_entry(
+        store.manifest_entry(
             paths, target, url=f"mirror:{src.relative_to(m).as_posix()}", **_baci_fields(release, hs)
         )
         return FetchResult("baci", target, "copied", src.name)
     if target.exists() and not target.with_name(name + ".part").exists() and not force:
-        record_if_new(paths, target, **_baci_fields(release, hs))
-        action, detail = check_kept(paths, target, pin, "baci")
+        store.record_if_new(paths, target, **_baci_fields(release, hs))
+        action, detail = store.check_kept(paths, target, pin, "baci")
         return FetchResult("baci", target, action, detail)
     url = baci_url(release, hs, base_url)
     try:
-        download(url, target, desc=name, expected_sha256=pin or None)
+        http.download(url, target, desc=name, expected_sha256=pin or None)
     except FetchError as exc:
         if required:
             raise SourceMissingError(f"{exc}; {how_to}") from exc
         return FetchResult("baci", None, "skipped", str(exc))
-    manifest_entry(paths, target, url=url, **_baci_fields(release, hs))
+    store.manifest_entry(paths, target, url=url, **_baci_fields(release, hs))
     return FetchResult("baci", target, "downloaded", url)

@@ -15,16 +15,8 @@ import urllib.error
 
 from cclreview.config import MIRROR_ENV, ProjectPaths
 from cclreview.errors import FetchError, SourceMissingError
-from cclreview.fetch import http
-from cclreview.fetch.http import download, failure_reason
-from cclreview.fetch.store import (
-    FetchResult,
-    check_kept,
-    from_mirror,
-    manifest_entry,
-    mirror_root,
-    record_if_new,
-)
+from cclreview.fetch import http, store
+from cclreview.fetch.store import FetchResult
 
 ECFR_DEFAULT = "https://www.ecfr.gov"
 CCL_LICENCE = "U.S. Government work, public domain"
@@ -42,7 +34,7 @@ def latest_ecfr_date(base_url: str | None = None, title: int = 15) -> str:
         with http._open(url) as resp:
             data = json.load(resp)
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise FetchError(f"cannot ask {url} for the latest eCFR date: {failure_reason(exc)}") from exc
+        raise FetchError(f"cannot ask {url} for the latest eCFR date: {http.failure_reason(exc)}") from exc
     for t in data.get("titles", []):
         if int(t.get("number", -1)) == title and t.get("latest_issue_date"):
             return str(t["latest_issue_date"])
@@ -66,7 +58,7 @@ def fetch_ccl(
 
     ``pin`` is the sha256 the file must have (``[ccl] sha256`` of sources.toml); a
     file already in data/raw that differs from the mirror's is replaced only with
-    ``force`` (see :func:`from_mirror`).
+    ``force`` (see :func:`~cclreview.fetch.store.from_mirror`).
 
     With a mirror, the newest ``ccl/*.xml`` there is copied (or the one whose name holds
     ``date``). Otherwise the eCFR versioner API is asked for ``date`` (default: the
@@ -77,7 +69,7 @@ def fetch_ccl(
         f"put the eCFR XML of 15 CFR 774 Supp. 1 at {dest_dir}/ccl_supp1_ecfr_<YYYY-MM-DD>.xml "
         f"or set {MIRROR_ENV} to a folder holding ccl/ccl_supp1_ecfr_*.xml"
     )
-    m = mirror_root(mirror)
+    m = store.mirror_root(mirror)
     if m is not None:
         candidates = sorted((m / "ccl").glob("*.xml"))
         if date and date != "latest":
@@ -86,11 +78,11 @@ def fetch_ccl(
             raise SourceMissingError(f"no CCL XML in mirror {m / 'ccl'}; {how_to}")
         src = candidates[-1]
         target = dest_dir / src.name
-        action, detail = from_mirror(paths, src, target, pin, force, "ccl")
+        action, detail = store.from_mirror(paths, src, target, pin, force, "ccl")
         if action != "copied":
             return FetchResult("ccl", target, action, detail)
         vintage = date_in_name(src.name) or "unknown"
-        manifest_entry(
+        store.manifest_entry(
             paths,
             target,
             kind="ccl",
@@ -106,15 +98,15 @@ def fetch_ccl(
         url = ccl_url(date, base_url)
         target = dest_dir / f"ccl_supp1_ecfr_{date}.xml"
         if target.exists() and not force:
-            action, detail = check_kept(paths, target, pin, "ccl")
-            record_if_new(
+            action, detail = store.check_kept(paths, target, pin, "ccl")
+            store.record_if_new(
                 paths, target, kind="ccl", vintage=date, licence=CCL_LICENCE, note="placed by the user"
             )
             return FetchResult("ccl", target, action, detail)
-        download(url, target, desc=f"CCL {date}", expected_sha256=pin or None)
+        http.download(url, target, desc=f"CCL {date}", expected_sha256=pin or None)
     except FetchError as exc:
         raise SourceMissingError(f"{exc}; {how_to}") from exc
-    manifest_entry(
+    store.manifest_entry(
         paths,
         target,
         kind="ccl",
@@ -160,8 +152,8 @@ def fetch_ear(
         for part in parts:
             url = ear_url(part, date, base_url)
             target = dest / f"ecfr_part{part}_{date}.xml"
-            download(url, target, desc=f"15 CFR {part} {date}")
-            manifest_entry(
+            http.download(url, target, desc=f"15 CFR {part} {date}")
+            store.manifest_entry(
                 paths,
                 target,
                 kind="ear",

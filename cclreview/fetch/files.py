@@ -12,17 +12,10 @@ from pathlib import Path
 
 from cclreview.config import MIRROR_ENV, ProjectPaths
 from cclreview.errors import FetchError, SourceMissingError
+from cclreview.fetch import http, store
 from cclreview.fetch.baci import baci_url, fetch_baci
 from cclreview.fetch.ecfr import CCL_LICENCE, date_in_name, fetch_ccl
-from cclreview.fetch.http import download
-from cclreview.fetch.store import (
-    FetchResult,
-    check_kept,
-    from_mirror,
-    manifest_entry,
-    mirror_root,
-    record_if_new,
-)
+from cclreview.fetch.store import FetchResult
 from cclreview.sources import FileSource, SourcesConfig
 
 
@@ -40,14 +33,16 @@ def fetch_file(
     where = f"put {Path(spec.mirror).name} at {target}" + (
         f" (official source: {spec.url})" if spec.url else ""
     )
-    m = mirror_root(mirror)
+    m = store.mirror_root(mirror)
     if m is not None:
         src = m / spec.mirror
         if src.exists():
-            action, detail = from_mirror(paths, src, target, spec.sha256, force, f"source '{spec.name}'")
+            action, detail = store.from_mirror(
+                paths, src, target, spec.sha256, force, f"source '{spec.name}'"
+            )
             if action != "copied":
                 return FetchResult(spec.name, target, action, detail)
-            manifest_entry(
+            store.manifest_entry(
                 paths,
                 target,
                 url=spec.url or f"mirror:{spec.mirror}",
@@ -56,17 +51,17 @@ def fetch_file(
             )
             return FetchResult(spec.name, target, "copied", str(src))
     if target.exists() and not (force and m is None and spec.url):
-        record_if_new(paths, target, **fields)
-        action, detail = check_kept(paths, target, spec.sha256, f"source '{spec.name}'")
+        store.record_if_new(paths, target, **fields)
+        action, detail = store.check_kept(paths, target, spec.sha256, f"source '{spec.name}'")
         return FetchResult(spec.name, target, action, detail)
     if m is None and spec.url:
         try:
-            download(spec.url, target, desc=spec.name, expected_sha256=spec.sha256 or None)
+            http.download(spec.url, target, desc=spec.name, expected_sha256=spec.sha256 or None)
         except FetchError as exc:
             if spec.required:
                 raise SourceMissingError(f"source '{spec.name}': {exc}; {where}") from exc
             return FetchResult(spec.name, None, "skipped", str(exc))
-        manifest_entry(paths, target, url=spec.url, **fields)
+        store.manifest_entry(paths, target, url=spec.url, **fields)
         return FetchResult(spec.name, target, "downloaded", spec.url)
     if spec.required:
         origin = f"mirror {m}" if m is not None else "no download URL and no mirror"
@@ -89,9 +84,9 @@ def fetch_all(
     """
     results: list[FetchResult] = []
     existing = sorted(paths.raw_ccl.glob("*.xml"))
-    if existing and mirror_root(mirror) is None:
+    if existing and store.mirror_root(mirror) is None:
         target = existing[-1]
-        record_if_new(
+        store.record_if_new(
             paths,
             target,
             kind="ccl",
@@ -99,7 +94,9 @@ def fetch_all(
             licence=CCL_LICENCE,
             note="placed by the user",
         )
-        results.append(FetchResult("ccl", target, *check_kept(paths, target, sources.ccl.sha256, "ccl")))
+        results.append(
+            FetchResult("ccl", target, *store.check_kept(paths, target, sources.ccl.sha256, "ccl"))
+        )
     else:
         date = None if sources.ccl.date == "latest" else sources.ccl.date
         results.append(fetch_ccl(paths, date=date, mirror=mirror, pin=sources.ccl.sha256, force=force))
