@@ -7,9 +7,7 @@ import gzip
 import io
 import logging
 import math
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, cast
 
 import duckdb
 import pandas as pd
@@ -112,21 +110,11 @@ def _row_problem(cells: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def locate_invalid(src: Path | Callable[[], IO[bytes]], file: str, delim: str, expected: int) -> pd.DataFrame:
+def locate_invalid(path: Path, file: str, delim: str, expected: int) -> pd.DataFrame:
     """The lines of the rows the query counted as invalid (plain Python; rare)."""
     rows = []
-    if isinstance(src, Path):
-        path = src
-
-        def opener() -> IO[bytes]:
-            # A factory, like the zip members': the caller opens it in a with-block.
-            return cast(
-                IO[bytes], gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
-            )
-
-    else:
-        opener = src  # type: ignore[assignment]
-    with opener() as fh:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
         reader = csv.reader(text, delimiter=delim)
         next(reader, None)
