@@ -151,7 +151,7 @@ def test_download_records_what_it_needs_to_resume(tmp_path: Path, server: str) -
     _Handler.etags[XML_PATH] = '"v1"'
     url = f"{server}{XML_PATH}"
     target = tmp_path / "out.xml"
-    import cclreview.fetch as fetch_mod
+    import cclreview.fetch.http as fetch_mod
 
     real_read = fetch_mod.CHUNK
     try:

@@ -3,18 +3,18 @@
 Nothing here scores or ranks: numbers come from the stage outputs as written. A
 section whose input table or columns are absent gets ``None``, and the template says
 "not yet available" (naming the table or columns that would fill it).
+
+:class:`ContextBuilder` groups the inputs once (:mod:`cclreview.dossier.indexes`) and
+builds each page from its scores row: the entry, criteria, flags and gaps here, the
+sections drawn from trade data in :mod:`cclreview.dossier.trade_sections`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
 from typing import Any
 
-import pandas as pd
-
-from cclreview.dossier import svg
 from cclreview.dossier.data import (
     DossierInputs,
     as_list,
@@ -24,6 +24,8 @@ from cclreview.dossier.data import (
     is_missing,
     records_by_eccn,
 )
+from cclreview.dossier.indexes import focus_flows, link_indicators, sorted_links, supply_side
+from cclreview.dossier.trade_sections import focus_section, supplier_section, years_section
 from cclreview.report.ecfr import ecfr_url
 from cclreview.report.frames import category_label
 
@@ -53,8 +55,6 @@ LINK_COLUMNS = (
 SENSITIVITY_BASE = ("eccn", "median_rank", "rank_p05", "rank_p95", "p_top25", "base_rank", "rank_spread")
 #: Tier name used by the decision-model stage for entries foreign availability cannot lift.
 TIER_NOT_FA = "not a foreign-availability case"
-FOCUS_IMPORTERS = ("CHN", "HKG", "MAC", "RUS", "BLR")
-MAX_BARS = 10
 
 _FILE_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -68,16 +68,6 @@ def _present(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any] | 
     """The named columns of ``row`` that the table has (None when it has none of them)."""
     got = {c: row.get(c) for c in columns if c in row}
     return got or None
-
-
-def _fmt_usd(value: Any) -> str:
-    if is_missing(value):
-        return "n/a"
-    v = float(value)
-    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"${v / div:.1f}{unit}"
-    return f"${v:,.0f}"
 
 
 def _fmt_pct(value: Any) -> str:
@@ -101,118 +91,18 @@ class ContextBuilder:
         self.score_cols = set(inputs.scores.columns)
         self.paragraphs = records_by_eccn(inputs.paragraphs)
         self.controls = records_by_eccn(inputs.controls) if inputs.controls is not None else None
-        self.links = records_by_eccn(self._sorted_links())
+        self.links = records_by_eccn(sorted_links(inputs.links))
         self.sens = (
             {k: v[0] for k, v in records_by_eccn(inputs.sensitivity).items()}
             if inputs.sensitivity is not None
             else None
         )
-        self.supply = records_by_eccn(self._supply_side())
+        self.supply = records_by_eccn(supply_side(inputs.evidence, inputs.links))
         self.avail = availability_index(inputs.availability)
         self.exports = exports_index(inputs.exports)
-        self.link_ind = records_by_eccn(self._link_indicators())
+        self.link_ind = records_by_eccn(link_indicators(inputs.indicators, inputs.links, self.avail))
         self.indicators = records_by_eccn(inputs.indicators) if inputs.indicators is not None else None
-        self.us_focus = self._focus_flows()
-
-    # ------------------------------------------------------------------ preparation
-    def _sorted_links(self) -> pd.DataFrame | None:
-        links = self.inputs.links
-        if links is None:
-            return None
-        df = links.copy()
-        df["eccn"] = df["eccn"].astype(str).str[:5]
-        sort = [c for c in ("eccn", "rank", "hs6") if c in df.columns]
-        return df.sort_values(sort, kind="stable")
-
-    def _supply_side(self) -> pd.DataFrame | None:
-        ev = self.inputs.evidence
-        if ev is None or ev.empty:
-            return None
-        ev = ev.copy()
-        if "eccn" not in ev.columns:
-            ev["eccn"] = None
-        direct = ev[ev["eccn"].notna() & (ev["eccn"].astype(str) != "")]
-        parts = [direct]
-        # Evidence given per HS6 applies to every ECCN linked to that code (as scoring reads it).
-        if "hs6" in ev.columns and self.inputs.links is not None:
-            linked = self.inputs.links[["eccn", "hs6"]].astype(str).drop_duplicates()
-            linked["eccn"] = linked["eccn"].str[:5]
-            via = ev[~ev.index.isin(direct.index) & ev["hs6"].notna()].drop(columns="eccn")
-            parts.append(via.assign(hs6=via["hs6"].astype(str)).merge(linked, on="hs6", how="inner"))
-        out = pd.concat(parts, ignore_index=True)
-        if "share" in out.columns:
-            out = out.sort_values(
-                ["eccn", "share"], ascending=[True, False], na_position="last", kind="stable"
-            )
-        return out
-
-    def _link_indicators(self) -> pd.DataFrame | None:
-        """Per-link indicator rows: the scoring stage's table when present, else re-selected.
-
-        The fallback picks, per (eccn, hs6) link, the latest-year HS6 row, else the
-        latest-year row of the HS4 heading (its first four digits), skipping partial
-        sources: the rule scoring follows, without the revision look-up of headings
-        (the page names the table and year it shows).
-        """
-        ind = self.inputs.indicators
-        need = {"eccn", "hs6", "hs_code", "hs_level"}
-        if ind is not None and need <= set(ind.columns):
-            df = ind.rename(columns={"indicator_year": "_year", "indicator_source": "_source"}).copy()
-            if "_year" not in df.columns and "year" in df.columns:
-                df["_year"] = df["year"]
-            if "_source" not in df.columns and "source" in df.columns:
-                df["_source"] = df["source"]
-            keep = [c for c in ("eccn", "hs6", "hs_code", "hs_level", "_year", "_source", "world_exports_usd")
-                    if c in df.columns]  # fmt: skip
-            df = df[keep].copy()
-            df["eccn"] = df["eccn"].astype(str).str[:5]
-            return df
-        if self.inputs.links is None:
-            return None
-        rows = []
-        pairs = self.inputs.links[["eccn", "hs6"]].astype(str).drop_duplicates()
-        for eccn, hs6 in zip(pairs["eccn"].str[:5], pairs["hs6"], strict=True):
-            best = None
-            for key in ((hs6, 6), (hs6[:4], 4)):
-                cands = [r for r in self.avail.get(key, []) if not r.get("partial_source")]
-                if cands:
-                    best = cands[0]  # newest first
-                    break
-            rows.append(
-                {
-                    "eccn": eccn,
-                    "hs6": hs6,
-                    "hs_code": best["hs_code"] if best else None,
-                    "hs_level": best["hs_level"] if best else None,
-                    "_year": best["year"] if best else None,
-                    "_source": best.get("source") if best else None,
-                    "world_exports_usd": best.get("world_exports_usd") if best else None,
-                }
-            )
-        return pd.DataFrame(rows)
-
-    def _focus_flows(self) -> dict[str, dict[tuple[int, str], float]] | None:
-        """hs6 -> {(year, importer): U.S. exports} from ``us_exports.parquet``."""
-        us = self.inputs.us_exports
-        if us is None or us.empty:
-            return None
-        imp = next((c for c in ("importer_iso3", "importer", "partner_iso3") if c in us.columns), None)
-        code = next((c for c in ("hs6", "hs_code") if c in us.columns), None)
-        val = next((c for c in ("value_usd", "value") if c in us.columns), None)
-        if not (imp and code and val and "year" in us.columns):
-            log.warning("us_exports.parquet lacks year/importer/hs6/value columns; focus section left empty")
-            return None
-        out: dict[str, dict[tuple[int, str], float]] = defaultdict(lambda: defaultdict(float))
-        df = us[us[imp].astype(str).isin((*FOCUS_IMPORTERS, "WLD"))]
-        if "source_file" in df.columns and len(df):
-            # Two files may hold the same flows (one extract as Parquet and as CSV): one
-            # file per year and code, never their sum.
-            first = df.groupby([code, "year"])["source_file"].transform("min")
-            df = df[df["source_file"] == first]
-        for c, y, i, v in zip(df[code].astype(str), df["year"], df[imp].astype(str), df[val], strict=True):
-            if not is_missing(v):
-                out[c][(int(y), i)] += float(v)
-        return out
+        self.us_focus = focus_flows(inputs.us_exports)
 
     # ------------------------------------------------------------------ sections
     def entry_section(self, eccn: str, entry: dict[str, Any], heading: str | None) -> dict[str, Any]:
@@ -292,138 +182,6 @@ class ContextBuilder:
                 "present": key in self.score_cols,
             }
             for name, cfr, key, number in out
-        ]
-
-    def supplier_section(self, eccn: str, regimes: list[str]) -> dict[str, Any] | None:
-        """Top non-U.S. suppliers, the U.S. and China, summed over the links of one table."""
-        inds = [r for r in self.link_ind.get(eccn, []) if not is_missing(r.get("hs_code"))]
-        if not inds:
-            return None
-        groups: dict[tuple[int, int, str], dict[str, float]] = {}
-        for r in inds:
-            if is_missing(r.get("_year")) or is_missing(r.get("_source")):
-                continue
-            key = (int(r["hs_level"]), int(r["_year"]), str(r["_source"]))
-            g = groups.setdefault(key, {})
-            g[str(r["hs_code"])] = float(r.get("world_exports_usd") or 0.0)
-        if not groups:
-            return None
-        # The table (level, year, source) that covers the most world trade of the links.
-        (level, year, source), codes = max(groups.items(), key=lambda kv: (sum(kv[1].values()), kv[0][1]))
-        totals: dict[str, float] = defaultdict(float)
-        rank_only: set[str] = set()
-        for code in sorted(codes):
-            for iso, v in self.exports.get((code, level, year, source), {}).items():
-                if v is None:
-                    rank_only.add(iso)
-                else:
-                    totals[iso] += v
-        world = sum(codes.values()) or sum(totals.values())
-        basis = "exports.parquet"
-        if not totals:
-            # No exporter rows: fall back to the shares in the availability rows.
-            basis = "availability top_suppliers (shares only)"
-            for code in sorted(codes):
-                for r in self.avail.get((code, level), []):
-                    if r.get("year") == year and r.get("source") == source:
-                        for item in str(r.get("top_suppliers") or "").split(";"):
-                            m = re.match(r"^\s*([A-Z]{3})\s+([0-9.]+)\s*%", item)
-                            if m:
-                                totals[m.group(1)] += float(m.group(2)) / 100.0 * codes[code]
-        if not totals:
-            return None
-        members: set[str] = set()
-        for reg in regimes:
-            members |= set(self.inputs.regime_members.get(reg, ()))
-        ranked = sorted(((v, iso) for iso, v in totals.items() if iso != "USA"), key=lambda t: (-t[0], t[1]))
-        chosen = [iso for _, iso in ranked[:MAX_BARS]]
-        for extra in ("CHN", "USA"):
-            if extra in totals and extra not in chosen:
-                chosen.append(extra)
-        bars = []
-        for iso in chosen:
-            v = totals[iso]
-            bars.append(
-                {
-                    "iso": iso,
-                    "name": self.inputs.country_names.get(iso, iso),
-                    "value": v,
-                    "share": v / world if world else None,
-                    "kind": "us" if iso == "USA" else ("china" if iso == "CHN" else "other"),
-                    "member": iso in members,
-                }
-            )
-        return {
-            "bars": bars,
-            "svg": svg.bar_chart(bars),
-            "year": year,
-            "source": source,
-            "level": f"HS{level}",
-            "codes": sorted(codes),
-            "world": _fmt_usd(world),
-            "basis": basis,
-            "n_rank_only": len(rank_only - set(totals)),
-            "regimes": regimes,
-            "n_non_us": sum(1 for iso in totals if iso != "USA"),
-        }
-
-    def years_section(self, eccn: str) -> dict[str, Any] | None:
-        """China's share and the U.S. share of world exports per year and source."""
-        links = self.links.get(eccn, [])
-        codes6 = {str(r["hs6"]) for r in links if not is_missing(r.get("hs6"))}
-        if not codes6:
-            return None
-        keys = [(c, 6) for c in sorted(codes6)] + [(c, 4) for c in sorted({c[:4] for c in codes6})]
-        sums: dict[tuple[str, int], dict[str, float]] = {}
-        seen: set[tuple[str, int, int, str]] = set()
-        for key in keys:
-            for r in self.avail.get(key, []):
-                ident = (key[0], key[1], int(r["year"]), str(r.get("source")))
-                if ident in seen:
-                    continue
-                seen.add(ident)
-                acc = sums.setdefault((str(r.get("source")), int(r["year"])), defaultdict(float))
-                acc["world"] += float(r.get("world_exports_usd") or 0.0)
-                acc["us"] += float(r.get("us_exports_usd") or 0.0)
-                acc["china"] += float(r.get("china_exports_usd") or 0.0)
-                acc["n_codes"] += 1
-        rows = []
-        for (source, year), acc in sorted(sums.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-            if acc["world"] <= 0:
-                continue
-            rows.append(
-                {
-                    "year": year,
-                    "source": source,
-                    "world": _fmt_usd(acc["world"]),
-                    "us_usd": _fmt_usd(acc["us"]),
-                    "china_share": acc["china"] / acc["world"],
-                    "us_share": acc["us"] / acc["world"],
-                    "n_codes": int(acc["n_codes"]),
-                }
-            )
-        if not rows:
-            return None
-        # One year is a table row, not a chart.
-        multi = len({r["year"] for r in rows}) > 1
-        return {"rows": rows, "svg": svg.year_chart(rows) if multi else ""}
-
-    def focus_section(self, eccn: str) -> list[dict[str, Any]] | None:
-        """U.S. exports of the linked HS6 codes to China and the other focus destinations."""
-        if self.us_focus is None:
-            return None
-        codes = {str(r["hs6"]) for r in self.links.get(eccn, []) if not is_missing(r.get("hs6"))}
-        acc: dict[tuple[int, str], float] = defaultdict(float)
-        for c in codes:
-            for k, v in self.us_focus.get(c, {}).items():
-                acc[k] += v
-        years = sorted({y for y, _ in acc})
-        return [
-            {
-                "year": y,
-                **{imp: _fmt_usd(acc.get((y, imp))) if (y, imp) in acc else "–" for imp in FOCUS_IMPORTERS},
-            }
-            for y in years
         ]
 
     def link_rows(self, eccn: str) -> list[dict[str, Any]]:
@@ -530,8 +288,10 @@ class ContextBuilder:
         entry = self.entries.get(eccn, {})
         heading = s.get("heading") if not is_missing(s.get("heading")) else entry.get("heading")
         regimes = [str(r) for r in as_list(s.get("regimes"))]
-        suppliers = self.supplier_section(eccn, regimes)
-        years = self.years_section(eccn)
+        suppliers = supplier_section(
+            self.link_ind.get(eccn, []), self.exports, self.avail, self.inputs, regimes
+        )
+        years = years_section(self.links.get(eccn, []), self.avail)
         sens = None
         if self.sens is not None:
             row = self.sens.get(eccn)
@@ -557,7 +317,7 @@ class ContextBuilder:
             "criteria": self.criteria_section(s),
             "suppliers": suppliers,
             "years": years,
-            "focus": self.focus_section(eccn),
+            "focus": focus_section(self.links.get(eccn, []), self.us_focus),
             "links": self.link_rows(eccn),
             "links_table": self.inputs.links is not None,
             "link_columns": [

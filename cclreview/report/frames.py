@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cclreview.ccl.parse import CATEGORY_TITLES
+from cclreview.ccl.elements import CATEGORY_TITLES
 from cclreview.report.carryover import PreviousWorkbook
 from cclreview.report.inputs import ReportInputs
 
