@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 
 from cclreview import __version__
+from cclreview.contracts import TIER_ORDER
 from cclreview.dossier import svg
 from cclreview.dossier.context import ContextBuilder
 from cclreview.dossier.data import DossierInputs, clean, is_missing, load_dossier_inputs
@@ -30,14 +31,6 @@ from cclreview.report.ecfr import ECFR_CCL_URL
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-TIER_ORDER = (
-    "candidate",
-    "review",
-    "retain",
-    "guardrail",
-    "not a foreign-availability case",
-    "insufficient evidence",
-)
 
 
 @dataclass

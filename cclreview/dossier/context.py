@@ -53,8 +53,6 @@ LINK_COLUMNS = (
 )  # fmt: skip
 #: Sensitivity columns the base table has; any other numeric column is a perturbation kind.
 SENSITIVITY_BASE = ("eccn", "median_rank", "rank_p05", "rank_p95", "p_top25", "base_rank", "rank_spread")
-#: Tier name used by the decision-model stage for entries foreign availability cannot lift.
-TIER_NOT_FA = "not a foreign-availability case"
 
 _FILE_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 

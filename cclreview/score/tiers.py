@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cclreview.contracts import TIER_ORDER
 from cclreview.score.weights import Weights
 
 TIER_CANDIDATE = "candidate"
@@ -30,9 +31,8 @@ TIER_RETAIN = "retain"
 TIER_GUARDRAIL = "guardrail"
 TIER_INSUFFICIENT = "insufficient evidence"
 TIER_NOT_FA = "not a foreign-availability case"
-TIERS = (TIER_CANDIDATE, TIER_REVIEW, TIER_RETAIN, TIER_GUARDRAIL, TIER_INSUFFICIENT, TIER_NOT_FA)
-#: Display order of the tiers (workbook, summaries): best candidates first.
-TIER_ORDER = (TIER_CANDIDATE, TIER_REVIEW, TIER_RETAIN, TIER_GUARDRAIL, TIER_INSUFFICIENT, TIER_NOT_FA)
+#: Every tier, in display order (workbook, summaries, dossier): the contract's order.
+TIERS = TIER_ORDER
 
 
 def guardrail_reasons(
