@@ -156,18 +156,20 @@ def main(argv: list[str] | None = None) -> None:
         path = gen_baci.generate(args.rows, args.seed)
         print(f"input: {path.name} ({path.stat().st_size / 1e6:.0f} MB, {args.rows:,} rows)")
         results = {}
+
+        def children(
+            label_a: str, kind_a: str, src_a: Path, label_b: str, kind_b: str, src_b: Path, n: int
+        ) -> tuple:
+            """Interleaved in-process timings of two CHILD kinds, each writing to its own folder."""
+            out_a = Path(tempfile.mkdtemp(prefix=f"{kind_a}_", dir=tmp_path))
+            out_b = Path(tempfile.mkdtemp(prefix=f"{kind_b}_", dir=tmp_path))
+            cmd_a = [py, "-c", CHILD, kind_a, str(src_a), str(out_a)]
+            cmd_b = [py, "-c", CHILD, kind_b, str(src_b), str(out_b)]
+            return pairs(label_a, cmd_a, label_b, cmd_b, n, "wall_s")
+
         if "engine" in only:
             print("1. ingest_trade (3 outputs) vs bare DuckDB GROUP BY -> Parquet (in process)")
-            (tmp_path / "e").mkdir()
-            (tmp_path / "d").mkdir()
-            a, b = pairs(
-                "ingest_trade",
-                [py, "-c", CHILD, "engine", str(path), str(tmp_path / "e")],
-                "bare duckdb",
-                [py, "-c", CHILD, "duckdb", str(path), str(tmp_path / "d")],
-                args.pairs,
-                "wall_s",
-            )
+            a, b = children("ingest_trade", "engine", path, "bare duckdb", "duckdb", path, args.pairs)
             results["engine"] = (a, b)
             first = a[0]
             print(
@@ -192,15 +194,8 @@ def main(argv: list[str] | None = None) -> None:
             results["process"] = (a, b)
         if "dups" in only:
             print("4. ingest_trade --duplicates full vs the default (sample)")
-            (tmp_path / "df").mkdir()
-            (tmp_path / "ds").mkdir()
-            a, b = pairs(
-                "duplicates full",
-                [py, "-c", CHILD, "engine_full", str(path), str(tmp_path / "df")],
-                "duplicates sample",
-                [py, "-c", CHILD, "engine", str(path), str(tmp_path / "ds")],
-                args.pairs,
-                "wall_s",
+            a, b = children(
+                "duplicates full", "engine_full", path, "duplicates sample", "engine", path, args.pairs
             )
             results["dups"] = (a, b)
         if "zip" in only:
@@ -210,15 +205,14 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"3. five-year zip ({z5.stat().st_size / 1e6:.0f} MB) vs one year ({z1.stat().st_size / 1e6:.0f} MB)"
             )
-            (tmp_path / "z5").mkdir()
-            (tmp_path / "z1").mkdir()
-            a, b = pairs(
+            a, b = children(
                 "ingest_trade 5-year zip",
-                [py, "-c", CHILD, "engine", str(z5), str(tmp_path / "z5")],
+                "engine",
+                z5,
                 "ingest_trade 1-year zip",
-                [py, "-c", CHILD, "engine", str(z1), str(tmp_path / "z1")],
+                "engine",
+                z1,
                 max(1, args.pairs // 2),
-                "wall_s",
             )
             results["zip"] = (a, b)
     print(f"load after: {uptime()}")

@@ -17,17 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from cclreview.cli import cli
+from cclreview.contracts import TIER_ORDER
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = Path(__file__).resolve().parent / "fixtures"
-TIERS = {
-    "candidate",
-    "review",
-    "retain",
-    "guardrail",
-    "insufficient evidence",
-    "not a foreign-availability case",
-}
+TIERS = set(TIER_ORDER)
 
 FIXTURE_SOURCES = """
 [ccl]

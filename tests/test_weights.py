@@ -9,6 +9,7 @@ import pytest
 
 from cclreview.errors import ConfigError
 from cclreview.score.weights import (
+    AVAILABILITY_COMPONENTS,
     REASON_CODES,
     format_weights,
     load_weights,
@@ -151,17 +152,7 @@ def test_unknown_section_missing_file_and_bad_toml(tmp_path: Path) -> None:
 
 
 def test_all_zero_availability_weights_rejected() -> None:
-    zeros = dict.fromkeys(
-        (
-            "available_in_fact",
-            "non_us_source",
-            "sufficient_quantity",
-            "comparable_quality",
-            "inside_china",
-            "outside_regime",
-        ),
-        0,
-    )
+    zeros = dict.fromkeys(AVAILABILITY_COMPONENTS, 0)
     with pytest.raises(ConfigError, match="all availability weights are 0"):
         parse_weights({"availability": zeros})
 
