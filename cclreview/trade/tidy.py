@@ -248,11 +248,37 @@ def unmatched_frame(
         return empty_unmatched()
     grp = pd.DataFrame({"value": values[miss].astype("string").str.strip(), "v": value_usd[miss]})
     agg = grp.groupby("value", sort=True).agg(rows=("v", "size"), value_usd=("v", "sum")).reset_index()
-    agg["source_file"] = source_file
-    agg["status"] = [resolver.match(_num_or_str(v)).status for v in agg["value"]]
-    agg["candidates"] = [resolver.candidates(v) for v in agg["value"]]
-    agg["role"] = "exporter"
-    return agg[UNMATCHED_COLUMNS]
+    return unmatched_rows(agg, resolver, source_file, "exporter")
+
+
+def unmatched_rows(
+    counts: pd.DataFrame, resolver: CountryResolver, source_file: str, role: str
+) -> pd.DataFrame:
+    """The ``unmatched_countries.csv`` rows of values that are not countries.
+
+    Parameters
+    ----------
+    counts
+        One row per distinct value (stripped): ``value``, ``rows``, ``value_usd``.
+    resolver
+        Says why each value did not match (``status``) and what it is close to.
+    source_file, role
+        The file, and the value's role (``exporter``, ``importer``).
+    """
+    if counts.empty:
+        return empty_unmatched()
+    out = pd.DataFrame(
+        {
+            "value": counts["value"].astype(str).to_numpy(),
+            "source_file": source_file,
+            "rows": counts["rows"].astype("int64").to_numpy(),
+            "value_usd": counts["value_usd"].astype("float64").to_numpy(),
+        }
+    )
+    out["status"] = [resolver.match(_num_or_str(v)).status for v in out["value"]]
+    out["candidates"] = [resolver.candidates(v) for v in out["value"]]
+    out["role"] = role
+    return out[UNMATCHED_COLUMNS]
 
 
 def _num_or_str(value: str) -> object:
