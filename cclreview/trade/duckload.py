@@ -19,6 +19,7 @@ import csv
 import gzip
 import io
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -123,13 +124,13 @@ def _names(columns: list[str]) -> list[str]:
     return out
 
 
-def _read_csv_sql(path: Path, columns: list[str], delim: str) -> str:
+def _read_csv_sql(path: Path, columns: list[str], delim: str, parallel: bool) -> str:
     spec = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
     compression = "gzip" if path.name.lower().endswith(".gz") else "none"
     return (
         f"read_csv({sql_str(str(path))}, header = true, auto_detect = false, columns = {spec}, "
         f"delim = {sql_str(delim)}, quote = '\"', escape = '\"', null_padding = true, "
-        f"compression = {sql_str(compression)})"
+        f"compression = {sql_str(compression)}{'' if parallel else ', parallel = false'})"
     )
 
 
@@ -172,13 +173,20 @@ def load_csv(con: duckdb.DuckDBPyConnection, path: Path, what: str, delim: str |
     header, sniffed = sniff_layout(path)
     delim = delim or sniffed
     columns = _names(header)
-    try:
-        with _ordered(con):
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT * FROM {_read_csv_sql(path, columns, delim)}"
-            )
-    except duckdb.Error as exc:
-        raise InputError(f"cannot parse {path} as CSV ({_first_line(exc)}); is it {what}?") from exc
+    for parallel in (True, False):
+        try:
+            with _ordered(con):
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS "
+                    f"SELECT * FROM {_read_csv_sql(path, columns, delim, parallel)}"
+                )
+            break
+        except duckdb.Error as exc:
+            # Short rows are padded with nulls, as pandas did; the parallel reader cannot
+            # do that in a file with quoted line breaks: such a file is read again serially.
+            if parallel and "parallel=false" in str(exc):
+                continue
+            raise InputError(f"cannot parse {path} as CSV ({_csv_error(exc)}); is it {what}?") from exc
     return Loaded(columns, _count(con), 0, path, delim)
 
 
@@ -205,7 +213,7 @@ def load_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Loaded:
         with _ordered(con):
             con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT {cols} FROM {source}")
     except duckdb.Error as exc:
-        raise InputError(f"cannot read {path} as Parquet ({_first_line(exc)}); is it complete?") from exc
+        raise InputError(f"cannot read {path} as Parquet ({_csv_error(exc)}); is it complete?") from exc
     return Loaded(names, _count(con), 1, path)
 
 
@@ -214,11 +222,18 @@ def drop_raw(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
 
 
-def _first_line(exc: BaseException) -> str:
+def _csv_error(exc: BaseException) -> str:
+    """DuckDB's error in one line: ``line 3: Expected Number of Columns: 5 Found: 6``."""
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    where = next((ln for ln in lines if ln.lower().startswith("line:")), "")
-    first = lines[0] if lines else type(exc).__name__
-    return (first + (f"; {where}" if where and where not in first else ""))[:240]
+    if not lines:
+        return type(exc).__name__
+    m = re.search(r"CSV Error on Line: (\d+)", lines[0])
+    if m is None:
+        return lines[0][:240]
+    reason = next(
+        (ln for ln in lines[1:] if not ln.startswith(("Original Line", "Possible", "*"))), "unreadable row"
+    )
+    return f"line {m.group(1)}: {reason}"[:240]
 
 
 def csv_lines(path: Path, delim: str, positions: Iterable[int]) -> dict[int, int]:

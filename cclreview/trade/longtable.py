@@ -33,9 +33,10 @@ import duckdb
 import pandas as pd
 
 from cclreview.trade.duck import sql_list, sql_str
-from cclreview.trade.duckload import RAW_TABLE, Loaded, drop_raw, ident, number_sql, strip_sql
+from cclreview.trade.duckload import RAW_TABLE, Loaded, ident, number_sql, strip_sql
 from cclreview.trade.tidy import (
     COMTRADE_HS,
+    HS_REVISIONS,
     MAX_QTY_T,
     MAX_VALUE_USD,
     REJECT_COLUMNS,
@@ -53,7 +54,7 @@ from cclreview.trade.tidy import (
 log = logging.getLogger(__name__)
 
 #: Work tables of one read (dropped afterwards: the connection may be the run's).
-_TABLES = ("lt_names", "lt_rows", "lt_kept", "lt_checked", "lt_good", RAW_TABLE)
+_TABLES = ("lt_names", "lt_rows", "lt_kept", "lt_checked", "lt_good")
 
 
 @dataclass(frozen=True)
@@ -165,10 +166,10 @@ def _hs6_sql(expr: str) -> tuple[str, str, str]:
 
 
 def _in_force_sql(year: str) -> str:
-    """The HS revision in force in ``year`` (what 'as reported' data use)."""
-    revisions = (2022, 2017, 2012, 2007, 2002, 1996)
-    whens = " ".join(f"WHEN {year} >= {r} THEN 'HS{r}'" for r in revisions)
-    return f"CASE {whens} ELSE 'HS1992' END"
+    """The HS revision in force in ``year`` (what 'as reported' data use; as
+    :func:`~cclreview.trade.tidy.hs_in_force`)."""
+    whens = " ".join(f"WHEN {year} >= {r} THEN 'HS{r}'" for r in HS_REVISIONS[:-1])
+    return f"CASE {whens} ELSE 'HS{HS_REVISIONS[-1]}' END"
 
 
 def _classification_sql(expr: str) -> str:
@@ -304,21 +305,9 @@ def _check(con: duckdb.DuckDBPyConnection, layout: Layout, settings: Settings) -
 
 def _rejected(con: duckdb.DuckDBPyConnection, layout: Layout, loaded: Loaded, file: str) -> pd.DataFrame:
     """The rejected rows: line, column, cell, reason and the cells read."""
-    cells = {
-        "value": "value",
-        "year": "year",
-        "exporter": "exporter",
-        "importer": "importer",
-        "hs6": "hs6",
-        "qty": "qty",
-    }
-    cell = (
-        "CASE bad "
-        + " ".join(
-            f"WHEN {i} THEN left(coalesce({cells[col]}, ''), 80)" for i, (col, _, _) in enumerate(CHECKS)
-        )
-        + " END"
-    )
+    # The failing cell as read (the check's column is the canonical column of the same name).
+    whens = " ".join(f"WHEN {i} THEN left(coalesce({col}, ''), 80)" for i, (col, _, _) in enumerate(CHECKS))
+    cell = f"CASE bad {whens} END"
     parts = ["'year=' || coalesce(year, '')", "'exporter=' || coalesce(exporter, '')"]
     if layout.importer is not None:
         # Comtrade's World rows have no importer: their raw text leaves it out.
@@ -477,4 +466,3 @@ def read_long(
     finally:
         for table in _TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
-        drop_raw(con)
