@@ -4,6 +4,7 @@ with plain pandas from the documented rules, partner detail, and bad inputs."""
 from __future__ import annotations
 
 import gzip
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -425,9 +426,8 @@ def test_generic_xlsx_line_numbers(tmp_path: Path, resolver: CountryResolver) ->
 
 # -- the SQL text helpers keep pandas' reading of numbers and whitespace -----------------------
 def test_number_and_strip_sql_match_pandas() -> None:
-    import sys
-
-    assert WHITESPACE == "".join(ch for ch in map(chr, range(sys.maxunicode + 1)) if ch.isspace())
+    python_whitespace = "".join(ch for ch in map(chr, range(sys.maxunicode + 1)) if ch.isspace())
+    assert python_whitespace == WHITESPACE
     cells = [
         "5",
         " 5 ",

@@ -70,10 +70,13 @@ def number_sql(expr: str) -> str:
     refuses here: digit separators (``1_000``), doubled signs (``+-5``) and an
     ``inf`` word with whitespace around it, which pandas does not read as numbers.
     """
+    # The regular expressions run only on the few cells with a sign or an "i".
     return (
-        f"CASE WHEN contains({expr}, '_') OR regexp_matches({expr}, '[+-]\\s*[+-]') "
-        f"OR (regexp_matches({expr}, '[iI]') AND regexp_matches({expr}, '^\\s|\\s$')) THEN NULL "
-        f"ELSE TRY_CAST({expr} AS DOUBLE) END"
+        f"CASE WHEN contains({expr}, '_') THEN NULL "
+        f"WHEN (contains({expr}, '+') OR contains({expr}, '-')) AND regexp_matches({expr}, '[+-]\\s*[+-]') "
+        "THEN NULL "
+        f"WHEN (contains({expr}, 'i') OR contains({expr}, 'I')) AND regexp_matches({expr}, '^\\s|\\s$') "
+        f"THEN NULL ELSE TRY_CAST({expr} AS DOUBLE) END"
     )
 
 
