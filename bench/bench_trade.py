@@ -1,6 +1,6 @@
 """Benchmark the DuckDB trade engine against a bare DuckDB query, on generated BACI files.
 
-Three comparisons, each as interleaved pairs (A then B, repeated), reporting the median
+Comparisons, each as interleaved pairs (A then B, repeated), reporting the median
 wall time and the peak RSS of each side (every run is its own process; RSS is that
 process's maximum resident set, read with ``wait4``):
 
@@ -15,6 +15,7 @@ process's maximum resident set, read with ``wait4``):
 3. **five-year zip vs one year**: ``ingest_trade`` of a generated release zip with five
    yearly members against a zip with one. Targets: <= 5.5x wall, peak RSS <= one
    year's + 10%.
+4. (``--only dups``) ``--duplicates full`` against the default ``sample``.
 
 The machine's load (``uptime``) is printed before and after: timing ratios mean little
 on a busy machine; run it on an idle one.
@@ -60,10 +61,10 @@ con.execute({BARE_SQL!r}.format(out=out.replace("'", "''")), [path])
 CHILD = r"""
 import json, sys, time
 kind, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
-if kind == "engine":
+if kind in ("engine", "engine_full"):
     from cclreview.trade.ingest import ingest_trade
     t0 = time.perf_counter()
-    s = ingest_trade([path], out, use_cache=False)
+    s = ingest_trade([path], out, use_cache=False, duplicates="full" if kind == "engine_full" else "sample")
     info = {"rows": s["rows_read"], "export_rows": s["export_rows"], "focus_rows": s["focus_rows"],
             "us_rows": s["us_rows"]}
 elif kind == "duckdb":
@@ -119,13 +120,16 @@ def pairs(label_a: str, cmd_a: list[str], label_b: str, cmd_b: list[str], n: int
     return a, b
 
 
-def report(name: str, a: list[dict], b: list[dict], key: str, wall_target: float, rss: str = "") -> None:
+def report(
+    name: str, a: list[dict], b: list[dict], key: str, wall_target: float | None, rss: str = ""
+) -> None:
     wa = statistics.median(r[key] for r in a)
     wb = statistics.median(r[key] for r in b)
     ra = max(r["peak_rss_mb"] for r in a)
     rb = max(r["peak_rss_mb"] for r in b)
     print(
-        f"{name}: median {wa:.2f} s vs {wb:.2f} s = {wa / wb:.2f}x (target <= {wall_target}x); "
+        f"{name}: median {wa:.2f} s vs {wb:.2f} s = {wa / wb:.2f}x"
+        f"{f' (target <= {wall_target}x)' if wall_target else ''}; "
         f"peak RSS {ra:.0f} MB vs {rb:.0f} MB{rss}"
     )
 
@@ -138,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--only",
         default="engine,process,zip",
-        help="comparisons to run: engine, process, zip (comma separated)",
+        help="comparisons to run: engine, process, zip, dups (comma separated; dups: the cost of --duplicates full)",
     )
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
@@ -186,6 +190,19 @@ def main(argv: list[str] | None = None) -> None:
                 "process_wall_s",
             )
             results["process"] = (a, b)
+        if "dups" in only:
+            print("4. ingest_trade --duplicates full vs the default (sample)")
+            (tmp_path / "df").mkdir()
+            (tmp_path / "ds").mkdir()
+            a, b = pairs(
+                "duplicates full",
+                [py, "-c", CHILD, "engine_full", str(path), str(tmp_path / "df")],
+                "duplicates sample",
+                [py, "-c", CHILD, "engine", str(path), str(tmp_path / "ds")],
+                args.pairs,
+                "wall_s",
+            )
+            results["dups"] = (a, b)
         if "zip" in only:
             years5 = [2020, 2021, 2022, 2023, 2024]
             z5 = gen_baci.generate_zip(args.rows, years5, args.seed)
@@ -212,6 +229,9 @@ def main(argv: list[str] | None = None) -> None:
     if "process" in results:
         a, b = results["process"]
         report("  whole process", a, b, "process_wall_s", 1.25)
+    if "dups" in results:
+        a, b = results["dups"]
+        report("  duplicates full vs sample", a, b, "wall_s", None)
     if "zip" in results:
         a, b = results["zip"]
         report("  5-year vs 1-year zip", a, b, "wall_s", 5.5, " (target 5-year <= 1-year + 10%)")

@@ -823,7 +823,7 @@ def validate_file(
     path: str | os.PathLike[str],
     target: str | os.PathLike[str] | None = None,
     *,
-    batch_rows: int = 100_000,
+    batch_rows: int = 50_000,
     rows: bool = True,
 ) -> None:
     """Validate a Parquet file a stage has just written, before it is renamed into place.
@@ -851,8 +851,9 @@ def validate_file(
         return OutputError(f"cannot read back {path} ({exc}); free space or choose another --out")
 
     try:
-        pf = pq.ParquetFile(path)
-        batches = iter(pf.iter_batches(batch_size=batch_rows))
+        # No read-ahead: memory stays at one batch, whatever the file's size.
+        pf = pq.ParquetFile(path, pre_buffer=False)
+        batches = iter(pf.iter_batches(batch_size=batch_rows, use_threads=False))
         first = next(batches, None)
     except (OSError, pa.ArrowException) as exc:  # a file we just wrote and cannot read
         raise unreadable(exc) from exc

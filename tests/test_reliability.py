@@ -458,7 +458,7 @@ def test_report_on_a_full_disk_is_one_line_and_keeps_the_workbook(
     def full(*a: object, **k: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(wbmod.Workbook, "save", full)
+    monkeypatch.setattr(wbmod.Workbook, "close", full)  # xlsxwriter writes the file on close
     res = _report_cli()
     assert res.exit_code == 1
     assert res.output.strip().splitlines() == [

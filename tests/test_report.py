@@ -18,8 +18,15 @@ from openpyxl import load_workbook
 import cclreview.io
 from cclreview.cli import cli
 from cclreview.errors import InputError, OutputError
-from cclreview.report import build_report, ecfr_url, read_previous, resolve_run_date
-from cclreview.report import sheets as report_sheets
+from cclreview.report import (
+    build_report,
+    ecfr_url,
+    read_previous,
+    resolve_run_date,
+    sheets_candidates,
+    sheets_method,
+    tables,
+)
 from cclreview.report.carryover import ORPHAN_LABEL
 from cclreview.report.ecfr import ECFR_CCL_URL
 from cclreview.report.safe import clean_text, needs_text_guard
@@ -79,10 +86,10 @@ def wb(built):
 def test_sheet_names_and_headers(wb):
     assert wb.sheetnames == EXPECTED_SHEETS
     headers, rows = _table(wb["Candidates"])
-    assert headers == [c.header for c in report_sheets.candidates_columns(True)]
+    assert headers == [c.header for c in sheets_candidates.candidates_columns(True)]
     assert headers[:2] == ["Rank", "ECCN"] and headers[-2:] == ["Reviewer decision", "Reviewer notes"]
     assert len(rows) == 24
-    assert _table(wb["Evidence"])[0] == [c.header for c in report_sheets.EVIDENCE_SHEET_COLUMNS]
+    assert _table(wb["Evidence"])[0] == [c.header for c in tables.columns("evidence")]
 
 
 def test_candidates_ranked_with_scores_from_scoring(wb, synth):
@@ -105,8 +112,10 @@ def test_hyperlinks_point_at_ecfr(wb):
     for r in range(2, ws.max_row + 1):
         cell = ws.cell(r, col)
         assert cell.hyperlink is not None, f"row {r} has no link"
-        assert cell.hyperlink.target.startswith(ECFR_CCL_URL + "#:~:text=")
-        assert cell.value in cell.hyperlink.target
+        # Excel stores the part after "#" as the link's location; it opens target#location.
+        link = cell.hyperlink.target + "#" + (cell.hyperlink.location or "")
+        assert link.startswith(ECFR_CCL_URL + "#:~:text=")
+        assert cell.value in link
     assert ecfr_url("3A090", "Integrated circuits as follows") == ECFR_CCL_URL + "#:~:text=3A090%20Integrated"
     assert ecfr_url("3A090", "\u201cParts\u201d and components").endswith("#:~:text=3A090")
 
@@ -312,7 +321,7 @@ def test_reviewer_carry_over_and_changes(synth, built, tmp_path):
     assert note.data_type == "s" and note.quotePrefix
     assert gone_eccn not in [c.value for c in ws["B"]]
     _, rows = _table(book["Changes"])
-    changes = pd.DataFrame([r[:11] for r in rows], columns=[c.header for c in report_sheets.CHANGES_COLUMNS])
+    changes = pd.DataFrame([r[:11] for r in rows], columns=[c.header for c in tables.columns("changes")])
     orphan = changes[changes["ECCN"] == gone_eccn]
     assert orphan["Change"].tolist() == [ORPHAN_LABEL]
     assert orphan["Previous reviewer notes"].iloc[0] == "widely sold"
@@ -351,7 +360,7 @@ def test_failure_leaves_previous_workbook_untouched(synth, built, tmp_path, monk
     def boom(*args, **kwargs):
         raise RuntimeError("disk full (simulated)")
 
-    monkeypatch.setattr(report_sheets, "write_method", boom)
+    monkeypatch.setattr(sheets_method, "write_method", boom)
     with pytest.raises(RuntimeError):
         _build(synth, out)
     assert out.read_bytes() == before
@@ -415,13 +424,13 @@ def test_cli_report(synth, tmp_path):
 
 def test_nullable_and_numpy_columns_are_written_plainly():
     """Nullable pandas dtypes (pd.NA) and lists must not break a sheet (seen on real data)."""
-    from cclreview.report.writer import _prepare_column
+    from cclreview.report.tables import prepare_column
 
-    assert _prepare_column(pd.Series([1.23456789, pd.NA], dtype="Float64"), "score") == [1.234568, None]
-    assert _prepare_column(pd.Series([3, pd.NA], dtype="Int64"), "rank") == [3, None]
-    assert _prepare_column(pd.Series([2.0, float("nan")]), "rank") == [2, None]
-    assert _prepare_column(pd.Series([["TWN", "KOR"], []], dtype=object), "text") == ["TWN; KOR", None]
-    assert _prepare_column(pd.Series([True, None], dtype=object), "bool") == ["yes", None]
+    assert prepare_column(pd.Series([1.23456789, pd.NA], dtype="Float64"), "score") == [1.234568, None]
+    assert prepare_column(pd.Series([3, pd.NA], dtype="Int64"), "rank") == [3, None]
+    assert prepare_column(pd.Series([2.0, float("nan")]), "rank") == [2, None]
+    assert prepare_column(pd.Series([["TWN", "KOR"], []], dtype=object), "text") == ["TWN; KOR", None]
+    assert prepare_column(pd.Series([True, None], dtype=object), "bool") == ["yes", None]
 
 
 def test_only_required_tables(synth, tmp_path):

@@ -19,10 +19,10 @@ import pandas as pd
 #: Characters that make a spreadsheet treat the text as a formula or command.
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
-#: Strings that openpyxl (and Excel) would store as error values instead of text.
+#: Strings that Excel would read as error values instead of text.
 _ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
 
-# XML 1.0 forbids these control characters; openpyxl raises on them.
+# XML 1.0 forbids these control characters: no .xlsx file can hold them.
 _ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
 
 #: Excel's limit on the length of a cell's text.
@@ -40,7 +40,7 @@ def clean_text(value: str) -> str:
     Returns
     -------
     str
-        Text that openpyxl can write (illegal characters replaced by a space).
+        Text a workbook can hold (illegal characters replaced by a space).
     """
     text = _ILLEGAL.sub(" ", value)
     if len(text) > MAX_CELL_CHARS:
@@ -66,7 +66,7 @@ def needs_text_guard(value: str) -> bool:
 
 
 def normalise_value(value: Any) -> Any:
-    """Turn a pandas/numpy scalar into a plain Python value openpyxl writes exactly.
+    """Turn a pandas/numpy scalar into a plain Python value the writer writes exactly.
 
     Missing values (None, NaN, NaT, pandas NA) become None; numpy numbers become
     int/float; bools stay bools; lists become ``"a; b"`` (empty lists None); everything

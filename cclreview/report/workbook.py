@@ -1,35 +1,48 @@
-"""Build the review workbook: read inputs, carry reviewer work over, write atomically."""
+"""Build the review workbook: read inputs, carry reviewer work over, write atomically.
+
+The workbook is written with xlsxwriter (:mod:`cclreview.report.xlsx`) into a temp file
+beside the target, which replaces the target only when every sheet is written.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
-import re
-import shutil
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl import Workbook
+from xlsxwriter import Workbook
 
 from cclreview.errors import CCLReviewError, InputError, OutputError
-from cclreview.io import atomic_path, sha256_file
+from cclreview.io import atomic_path
 from cclreview.progress import progress
-from cclreview.report import frames, sheets
+from cclreview.report import frames, provenance, sheets_candidates, sheets_method, tables
 from cclreview.report.carryover import PreviousWorkbook, read_previous
 from cclreview.report.china_sheet import write_china_relief
 from cclreview.report.ecfr import ecfr_url
+from cclreview.report.history import (
+    HISTORY_KEEP,
+    Fingerprint,
+    backup_workbook,
+    changed_since,
+    check_target_writable,
+    fingerprint,
+)
 from cclreview.report.inputs import ReportInputs, load_inputs
+from cclreview.report.sheets_summary import SummaryFacts, write_summary
+from cclreview.report.xlsx import Formats, Sheet, close_workbook, open_workbook
+
+__all__ = ["HISTORY_KEEP", "ReportResult", "backup_workbook", "build_report", "resolve_run_date"]
 
 log = logging.getLogger(__name__)
 
 #: Environment variable with a Unix time that fixes the run date (reproducible builds).
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"
-
-#: Default number of dated backups of the replaced workbook kept in ``reports/history/``.
-HISTORY_KEEP = 10
 
 #: Rebuilds tried when reviewers keep saving the workbook while it is being rebuilt.
 MAX_MERGE_ATTEMPTS = 3
@@ -37,105 +50,6 @@ MAX_MERGE_ATTEMPTS = 3
 
 class _SavedMeanwhileError(Exception):
     """The workbook on disk changed while the new one was built (internal)."""
-
-
-@dataclass(frozen=True)
-class _Fingerprint:
-    """What identifies the content of the workbook on disk."""
-
-    mtime_ns: int
-    size: int
-    sha256: str
-
-
-def _fingerprint(path: Path) -> _Fingerprint | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return _Fingerprint(st.st_mtime_ns, st.st_size, sha256_file(path))
-
-
-def _changed(path: Path, before: _Fingerprint | None) -> bool:
-    """True when ``path`` no longer holds what ``before`` recorded (a save meanwhile)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return before is not None
-    if before is None:
-        return True
-    if (st.st_mtime_ns, st.st_size) == (before.mtime_ns, before.size):
-        return False
-    return sha256_file(path) != before.sha256  # touched but same bytes: unchanged
-
-
-def backup_workbook(out: Path, keep: int, now: dt.datetime | None = None) -> Path | None:
-    """Keep a dated copy of ``out`` in ``out.parent/history/``; prune to the last ``keep``.
-
-    The copy is a hard link when possible (instant; the replaced inode lives on as the
-    backup). An identical newest backup is not duplicated. ``keep`` 0 disables backups.
-
-    Returns
-    -------
-    Path or None
-        The backup written (or the identical one already there); None when disabled or
-        ``out`` does not exist.
-    """
-    if keep <= 0 or not out.is_file():
-        return None
-    hist = out.parent / "history"
-    hist.mkdir(parents=True, exist_ok=True)
-    pattern = re.compile(
-        rf"^{re.escape(out.stem)}\.\d{{4}}-\d\d-\d\dT\d{{6}}Z(-\d+)?{re.escape(out.suffix)}$"
-    )
-    existing = sorted(p for p in hist.iterdir() if pattern.match(p.name))
-    if (
-        existing
-        and existing[-1].stat().st_size == out.stat().st_size
-        and sha256_file(existing[-1]) == sha256_file(out)
-    ):
-        return existing[-1]
-    now = now or dt.datetime.now(tz=dt.UTC)
-    stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
-    dest = hist / f"{out.stem}.{stamp}{out.suffix}"
-    n = 0
-    while dest.exists():
-        n += 1
-        dest = hist / f"{out.stem}.{stamp}-{n}{out.suffix}"
-    try:
-        os.link(out, dest)
-    except OSError:
-        shutil.copy2(out, dest)
-    existing = sorted(p for p in hist.iterdir() if pattern.match(p.name))
-    for old in existing[: max(0, len(existing) - keep)]:
-        old.unlink()
-    return dest
-
-
-def _project_relative(value: str, roots: list[tuple[str, str]]) -> str:
-    """Replace absolute local folders in ``value`` by their project-relative name."""
-    for absolute, shown in roots:
-        if absolute and absolute in value:
-            value = value.replace(absolute + os.sep, shown).replace(absolute, shown.rstrip("/") or ".")
-    return value
-
-
-def _path_roots(processed: Path) -> list[tuple[str, str]]:
-    """(absolute folder, shown as) pairs: mirror -> "mirror/", project root -> ""."""
-    from cclreview.config import mirror_dir, project_paths
-
-    roots: list[tuple[str, str]] = []
-    try:
-        m = mirror_dir(None)
-    except Exception:
-        m = None
-    if m is not None:
-        roots += [(str(Path(m).resolve()), "mirror/"), (str(Path(m)), "mirror/")]
-    root = project_paths().root
-    roots += [(str(root.resolve()), ""), (str(root), "")]
-    roots += [(str(processed.resolve().parent), "data/"), (str(Path.home()), "~/")]
-    # Longest first, so that a mirror inside the project is named "mirror".
-    return sorted({r for r in roots if r[0] not in ("", "/", ".")}, key=lambda r: -len(r[0]))
 
 
 @dataclass
@@ -175,184 +89,6 @@ def resolve_run_date(run_date: dt.date | str | None = None) -> dt.date:
         except ValueError as exc:
             raise InputError(f"{SOURCE_DATE_EPOCH}={epoch!r} is not a Unix time; unset or fix it") from exc
     return dt.datetime.now(tz=dt.UTC).date()
-
-
-def _check_target_writable(out: Path) -> None:
-    """Refuse a target that is open in a spreadsheet program or read-only."""
-    for lock in (out.parent / f".~lock.{out.name}#", out.parent / f"~${out.name}"):
-        if lock.exists():
-            raise OutputError(
-                f"cannot write {out}: it is open in a spreadsheet program (lock file {lock.name}); "
-                "close it and run again, or choose another --out"
-            )
-    if out.exists() and not os.access(out, os.W_OK):
-        raise OutputError(
-            f"cannot write {out}: the file is read-only; make it writable or choose another --out"
-        )
-    if out.parent.exists() and not os.access(out.parent, os.W_OK):
-        raise OutputError(
-            f"cannot write {out}: folder {out.parent} is not writable; choose another --out or fix its permissions"
-        )
-
-
-def _trade_vintages(inputs: ReportInputs) -> list[str]:
-    lines = []
-    for f in sorted((inputs.manifest or {}).get("files", []), key=lambda f: str(f.get("path", ""))):
-        if f.get("kind") in ("trade", "baci", "comtrade", "evidence") or str(f.get("path", "")).startswith(
-            ("trade/", "evidence/")
-        ):
-            lines.append(f"{f.get('path')}: {f.get('vintage') or 'vintage not recorded'}")
-    av = inputs.availability
-    if av is not None and {"source", "year"} <= set(av.columns) and len(av):
-        used = av.groupby("source")["year"].agg(["min", "max", "count"]).sort_index()
-        for src, r in used.iterrows():
-            years = f"{int(r['min'])}" if r["min"] == r["max"] else f"{int(r['min'])}-{int(r['max'])}"
-            lines.append(f"used by availability: {src}, {years} ({int(r['count'])} code-years)")
-    return lines
-
-
-def _parsed_ccl(inputs: ReportInputs) -> list[tuple[str, str]]:
-    """(file name, sha256) of the CCL XML(s) ccl_entries.parquet was parsed from."""
-    e = inputs.entries
-    if not {"source_file", "source_sha256"} <= set(e.columns):
-        return []
-    pairs = e[["source_file", "source_sha256"]].dropna().drop_duplicates()
-    return sorted((str(a), str(b)) for a, b in pairs.itertuples(index=False))
-
-
-def _ccl_edition(inputs: ReportInputs) -> str:
-    """The edition of the CCL actually parsed (from ccl_entries.parquet, not the manifest)."""
-    dates: list[str] = []
-    if "ecfr_date" in inputs.entries.columns:
-        dates = sorted({str(d) for d in inputs.entries["ecfr_date"].dropna()})
-    parsed = _parsed_ccl(inputs)
-    files = "; ".join(f"{name}, sha256 {sha[:12]}" for name, sha in parsed)
-    if dates:
-        return ", ".join(dates) + (f" (parsed from {files})" if files else "")
-    if parsed:
-        # No eCFR date inside the XML: the manifest's vintage counts only if it describes
-        # the very bytes that were parsed; else the file name's date.
-        by_sha = {
-            f.get("sha256"): f for f in (inputs.manifest or {}).get("files", []) if f.get("kind") == "ccl"
-        }
-        labels = []
-        for name, sha in parsed:
-            f = by_sha.get(sha)
-            m = re.search(r"(\d{4}-\d{2}(?:-\d{2})?)", name)
-            labels.append(
-                str(f["vintage"]) if f and f.get("vintage") else (m.group(1) if m else "date unknown")
-            )
-        return f"{', '.join(dict.fromkeys(labels))} (parsed from {files})"
-    for f in (inputs.manifest or {}).get("files", []):
-        if f.get("kind") == "ccl" and f.get("vintage"):
-            return f"{f['vintage']} (vintage of {f.get('path')} in the manifest)"
-    return "not recorded (ccl_entries.parquet has no ecfr_date, the manifest no ccl vintage)"
-
-
-def _weights_line(inputs: ReportInputs) -> tuple[str, str]:
-    """(Summary line, Method note) about the weights file and its match with scores."""
-    if inputs.weights is None or inputs.weights_path is None or inputs.weights_sha256 is None:
-        return (
-            "weights file not found",
-            "Weights file not found: the values used by scoring cannot be shown.",
-        )
-    used = None
-    if "weights_sha256" in inputs.scores.columns:
-        shas = sorted({str(s) for s in inputs.scores["weights_sha256"].dropna()})
-        used = shas[0] if len(shas) == 1 else None
-    match = ""
-    if used is not None:
-        match = (
-            " (the same file scoring used)"
-            if used == inputs.weights_sha256
-            else " -- WARNING: scores.parquet was computed with other weights (sha256 "
-            f"{used[:12]}); re-run `cclreview score`"
-        )
-    line = f"{inputs.weights_path.name}, sha256 {inputs.weights_sha256[:12]}{match}"
-    note = f"From {_shown_path(inputs.weights_path)} (validated by the score stage){match}."
-    return line, note
-
-
-def _shown_path(path: Path) -> str:
-    """``path`` relative to the project root when inside it, else its name (no local paths)."""
-    from cclreview.config import project_paths
-
-    try:
-        return str(path.resolve().relative_to(project_paths().root.resolve()))
-    except ValueError:
-        return path.name
-
-
-def _weights_warnings(inputs: ReportInputs) -> list[str]:
-    """Red Summary lines about the weights: a run without any guardrail."""
-    if inputs.weights is None:
-        return []
-    if not any(k.startswith("guardrails[") for k in inputs.weights):
-        return [
-            "WARNING: no guardrails: the weights file sets `guardrails = []`, so no ECCN (not even "
-            "3A090 or 600-series items) is held back from the candidate tier by a guardrail."
-        ]
-    return []
-
-
-def _link_sources(inputs: ReportInputs) -> pd.DataFrame | None:
-    if inputs.links is None:
-        return None
-    df = inputs.links.copy()
-    if "confidence" not in df.columns:
-        df["confidence"] = float("nan")
-    df["source"] = df["source"].fillna("(none)").astype(str)
-    out = df.groupby("source", sort=True).agg(
-        links=("eccn", "size"), eccns=("eccn", "nunique"), mean_confidence=("confidence", "mean")
-    )
-    return out.reset_index()
-
-
-def _sources_frame(inputs: ReportInputs) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    parsed = _parsed_ccl(inputs)
-    parsed_shas = {sha for _, sha in parsed}
-    for f in sorted((inputs.manifest or {}).get("files", []), key=lambda f: str(f.get("path", ""))):
-        row = {
-            k: f.get(k) for k in ("kind", "path", "url", "vintage", "retrieved", "bytes", "sha256", "note")
-        }
-        row["licence"] = f.get("licence") or f.get("license")
-        if f.get("kind") == "ccl" and parsed and f.get("sha256") not in parsed_shas:
-            row["note"] = "NOT the file parsed for this workbook (see the 'ccl (parsed)' row)" + (
-                f"; {row['note']}" if row.get("note") else ""
-            )
-        rows.append(row)
-    for name, sha in parsed:
-        rows.append({"kind": "ccl (parsed)", "path": f"ccl/{name}", "sha256": sha,
-                     "note": "the CCL XML ccl_entries.parquet was parsed from"})  # fmt: skip
-    for p in inputs.files:
-        rows.append({"kind": "processed", "path": f"processed/{p.name}", "bytes": p.bytes, "rows": p.rows,
-                     "sha256": p.sha256})  # fmt: skip
-    if inputs.weights_path is not None:
-        rows.append({"kind": "config", "path": _shown_path(inputs.weights_path), "bytes": inputs.weights_path.stat().st_size,
-                     "sha256": inputs.weights_sha256})  # fmt: skip
-    df = pd.DataFrame(rows)
-    roots = _path_roots(inputs.processed_dir)
-    for col in ("url", "note", "path"):
-        if col in df.columns:
-            df[col] = [_scrub(v, roots, p) for v, p in zip(df[col], df.get("path", df[col]), strict=True)]
-    return df
-
-
-_ABS_PATH = re.compile(r"(?<![\w:/.])/(?:[^\s/;,'\"()]+/)+([^\s/;,'\"()]+)")
-
-
-def _scrub(value: Any, roots: list[tuple[str, str]], rel: Any = None) -> Any:
-    """A cell value without absolute local paths ("mirror:/x/y/hs/a.csv" -> "mirror:hs/a.csv")."""
-    if not isinstance(value, str):
-        return value
-    if value.startswith("mirror:/"):
-        parts = Path(value[len("mirror:") :]).parts
-        depth = len(Path(str(rel)).parts) if isinstance(rel, str) and rel else 1
-        return "mirror:" + "/".join(parts[-depth:])
-    value = _project_relative(value, roots)
-    # Anything still absolute (outside the project, the mirror and home): its name only.
-    return _ABS_PATH.sub(lambda m: m.group(1), value)
 
 
 def build_report(
@@ -418,15 +154,15 @@ def build_report(
     if out.suffix.lower() != ".xlsx":
         raise OutputError(f"--out {out} must end in .xlsx")
     date = resolve_run_date(run_date)
-    _check_target_writable(out)
+    check_target_writable(out)
     merging = previous is None and carry_from_existing
     for attempt in range(1, MAX_MERGE_ATTEMPTS + 1):
-        seen = _fingerprint(out)
+        seen = fingerprint(out)
         prev = _read_prev(out, previous, carry_from_existing)
 
-        def before_replace(tmp: Path, seen: _Fingerprint | None = seen, attempt: int = attempt) -> None:
+        def before_replace(tmp: Path, seen: Fingerprint | None = seen, attempt: int = attempt) -> None:
             # Runs with SIGINT/SIGTERM/SIGHUP held, just before the rename.
-            if _changed(out, seen):
+            if changed_since(out, seen):
                 if merging and attempt < MAX_MERGE_ATTEMPTS:
                     raise _SavedMeanwhileError
                 side = out.with_name(
@@ -485,7 +221,7 @@ def _build(
     manifest: str | os.PathLike[str] | None,
     max_suppliers: int,
     max_links: int,
-    before_replace: Any,
+    before_replace: Callable[[Path], None],
 ) -> ReportResult:
     inputs = load_inputs(
         Path(processed),
@@ -494,53 +230,21 @@ def _build(
     )
     annotations = prev.annotations if prev is not None else None
     cands = frames.candidates_frame(inputs, annotations)
-    headings = dict(zip(cands["eccn"], cands["heading"], strict=True))
-    links = {e: ecfr_url(e, h if isinstance(h, str) else None) for e, h in headings.items()}
-    score_fmt = frames.score_format(cands["decontrol_score"])
-    has_sens = inputs.sensitivity is not None and len(inputs.sensitivity) > 0
     evidence = frames.evidence_frame(inputs, max_suppliers=max_suppliers, max_links=max_links)
     changes = frames.changes_frame(cands, prev)
     n_carried = int((cands["reviewer_decision"].notna() | cands["reviewer_notes"].notna()).sum())
     n_orphaned = int((changes["change"] == "removed ECCN (annotation kept)").sum())
-    weights_line, weights_note = _weights_line(inputs)
-    carry_line = None
-    if prev is not None:
-        carry_line = (
-            f"{n_carried} reviewer annotations carried over from {prev.path.name}; "
-            f"{n_orphaned} kept on the Changes sheet for ECCNs no longer listed"
-        )
-    facts = sheets.SummaryFacts(
-        run_date=date.isoformat(),
-        ccl_edition=_ccl_edition(inputs),
-        n_eccns=len(cands),
-        trade_vintages=_trade_vintages(inputs),
-        weights_line=weights_line,
-        carry_line=carry_line,
-        warnings=_weights_warnings(inputs),
+    content = _Content(
+        inputs, cands, evidence, changes, prev, (max_suppliers, max_links), n_carried, n_orphaned, date
     )
-
-    wb = Workbook(write_only=True)
-    # Fixed document dates: the same inputs give the same workbook properties.
-    stamp = dt.datetime.combine(date, dt.time())
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
-    wb.properties.creator = "cclreview"
-    wb.properties.title = "CCL decontrol review"
-    dic = sheets.Dictionary()
-    summary_ws = wb.create_sheet("Summary")
-    steps = [
-        "Candidates", "China licence relief", "Evidence", "Unlinked", "Guardrails", "Sensitivity", "Scenarios", "Changes",
-        "Method", "Sources", "Data dictionary",
-    ]  # fmt: skip
-    try:
-        _write_sheets(wb, steps, inputs, cands, links, score_fmt, has_sens, evidence, changes, prev, facts,
-                      weights_note, summary_ws, dic, (max_suppliers, max_links))  # fmt: skip
-        names = list(wb.sheetnames)
-        with atomic_path(out, before_replace=before_replace) as tmp:
-            wb.save(tmp)
-    except BaseException:
-        _discard(wb)
-        raise
+    # xlsxwriter's own temp files go to a folder removed whatever happens.
+    with (
+        tempfile.TemporaryDirectory(prefix="cclreview-xlsx-") as scratch,
+        atomic_path(out, before_replace=before_replace) as tmp,
+    ):
+        wb = open_workbook(tmp, date, Path(scratch))
+        names = _write_sheets(wb, content)
+        close_workbook(wb)
     log.info("wrote %s (%d ECCNs, %d evidence rows)", out, len(cands), len(evidence))
     return ReportResult(
         path=out,
@@ -553,93 +257,130 @@ def _build(
     )
 
 
-def _discard(wb: Workbook) -> None:
-    """Close the streams and temp files of a write-only workbook that failed."""
-    for ws in wb.worksheets:
-        for attr in ("_rows", "_writer"):
-            obj = getattr(ws, attr, None)
-            try:
-                if attr == "_rows" and obj is not None:
-                    obj.close()
-                elif obj is not None:
-                    obj.xf.close()
-                    obj.cleanup()
-            except Exception:
-                log.debug("cleanup of sheet %s failed", ws.title, exc_info=True)
+@dataclass
+class _Content:
+    """What the sheets show, computed before any sheet is written."""
 
+    inputs: ReportInputs
+    cands: pd.DataFrame
+    evidence: pd.DataFrame
+    changes: pd.DataFrame
+    prev: PreviousWorkbook | None
+    limits: tuple[int, int]  # (max_suppliers, max_links)
+    n_carried: int
+    n_orphaned: int
+    date: dt.date
+    #: eCFR link of each ECCN.
+    links: dict[str, str] = field(init=False)
+    #: Number format of the score columns.
+    score_fmt: str = field(init=False)
+    #: Whether the Sensitivity sheet (and columns) are written.
+    has_sens: bool = field(init=False)
 
-def _write_sheets(
-    wb: Workbook,
-    steps: list[str],
-    inputs: ReportInputs,
-    cands: pd.DataFrame,
-    links: dict[str, str],
-    score_fmt: str,
-    has_sens: bool,
-    evidence: pd.DataFrame,
-    changes: pd.DataFrame,
-    prev: PreviousWorkbook | None,
-    facts: sheets.SummaryFacts,
-    weights_note: str,
-    summary_ws: Any,
-    dic: sheets.Dictionary,
-    limits: tuple[int, int],
-) -> None:
-    """Write every sheet in order (the Summary last, it charts the Candidates)."""
-    cand_ws = None
-    for step in progress(steps, desc="report sheets", unit="sheet"):
-        if step == "Candidates":
-            cand_ws = sheets.write_candidates(wb, cands, links, score_fmt, has_sens, dic)
-        elif step == "Evidence":
-            note = None
-            if inputs.links is None and inputs.evidence is None:
-                note = f"(eccn_hs_links.parquet and evidence.parquet not found in {_shown_path(inputs.processed_dir)})"
-            sheets.write_evidence(wb, evidence, links, dic, note)
-        elif step == "Unlinked":
-            sheets.write_simple(
-                wb, "Unlinked", sheets.UNLINKED_COLUMNS, frames.unlinked_frame(inputs, cands), dic, links=links,
-                note=f"(unlinked_eccns.csv not found in {_shown_path(inputs.processed_dir)})" if inputs.unlinked is None
-                else "(every ECCN has at least one HS link)",
-            )  # fmt: skip
-        elif step == "China licence relief":
-            write_china_relief(wb, cands, links, score_fmt, dic)
-        elif step == "Guardrails":
-            sheets.write_simple(
-                wb, "Guardrails", sheets.GUARDRAIL_COLUMNS, frames.guardrails_frame(cands), dic, links=links,
-                score_fmt=score_fmt, note="(no entry is retained by a guardrail)",
-            )  # fmt: skip
-        elif step == "Sensitivity" and has_sens:
-            sheets.write_simple(
-                wb, "Sensitivity", sheets.SENSITIVITY_COLUMNS, frames.sensitivity_frame(inputs, cands), dic,
-                links=links,
-            )  # fmt: skip
-        elif step == "Scenarios" and inputs.comparison is not None:
-            table = inputs.comparison
-            cols = sheets.generic_columns(table, "weights_comparison.csv (cclreview compare-weights)")
-            sheets.write_simple(wb, "Scenarios", cols, table.reset_index(drop=True), dic)
-        elif step == "Changes":
-            note = None if prev is not None else (
-                "(no previous workbook: run with --previous OLD.xlsx, or rebuild over an existing workbook, "
-                "to list changes and carry reviewer notes over)"
-            )  # fmt: skip
-            sheets.write_simple(wb, "Changes", sheets.CHANGES_COLUMNS, changes, dic, note=note,
-                                freeze="C2")  # fmt: skip
-        elif step == "Method":
-            text = [
-                *list(sheets.METHOD_TEXT),
-                (
-                    "Evidence sheet limits",
-                    f"Shows the best {limits[1] or 'all'} HS links of each ECCN (by link rank, then confidence) "
-                    f"and the {limits[0]} largest non-U.S. suppliers of each; every link is in "
-                    "eccn_hs_links.parquet and the Method table below counts them all.",
-                ),
-            ]
-            sheets.write_method(wb, inputs.weights, weights_note, _link_sources(inputs), text, dic)
-        elif step == "Sources":
-            sheets.write_simple(wb, "Sources", sheets.SOURCES_COLUMNS, _sources_frame(inputs), dic)
-        elif step == "Data dictionary":
-            # The Summary's tables are described too; register them before the dictionary.
-            sheets.write_summary(
-                summary_ws, facts, cands, links, score_fmt, cand_ws, sheets.candidates_columns(has_sens), dic
+    def __post_init__(self) -> None:
+        headings = dict(zip(self.cands["eccn"], self.cands["heading"], strict=True))
+        self.links = {e: ecfr_url(e, h if isinstance(h, str) else None) for e, h in headings.items()}
+        self.score_fmt = frames.score_format(self.cands["decontrol_score"])
+        sens = self.inputs.sensitivity
+        self.has_sens = sens is not None and len(sens) > 0
+
+    def missing_note(self, what: str) -> str:
+        return f"({what} not found in {provenance.shown_path(self.inputs.processed_dir)})"
+
+    def facts(self) -> SummaryFacts:
+        carry_line = None
+        if self.prev is not None:
+            carry_line = (
+                f"{self.n_carried} reviewer annotations carried over from {self.prev.path.name}; "
+                f"{self.n_orphaned} kept on the Changes sheet for ECCNs no longer listed"
             )
-            sheets.write_dictionary(wb, dic)
+        return SummaryFacts(
+            run_date=self.date.isoformat(),
+            ccl_edition=provenance.ccl_edition(self.inputs),
+            n_eccns=len(self.cands),
+            trade_vintages=provenance.trade_vintages(self.inputs),
+            weights_line=provenance.weights_line(self.inputs)[0],
+            carry_line=carry_line,
+            warnings=provenance.weights_warnings(self.inputs),
+        )
+
+    def method_text(self) -> list[tuple[str, str]]:
+        max_suppliers, max_links = self.limits
+        return [
+            *sheets_method.METHOD_TEXT,
+            (
+                "Evidence sheet limits",
+                f"Shows the best {max_links or 'all'} HS links of each ECCN (by link rank, then confidence) "
+                f"and the {max_suppliers} largest non-U.S. suppliers of each; every link is in "
+                "eccn_hs_links.parquet and the Method table below counts them all.",
+            ),
+        ]
+
+
+def _write_sheets(wb: Workbook, c: _Content) -> list[str]:
+    """Write every sheet in order (the Summary last, it charts the Candidates); return their names."""
+    formats = Formats(wb)
+    dic = tables.Dictionary()
+    summary = Sheet(wb, formats, "Summary")  # created first so that it opens first
+    names = [summary.title]
+    inputs, cands, links, score_fmt = c.inputs, c.cands, c.links, c.score_fmt
+
+    def simple(title: str, cols: list[tables.Column], df: pd.DataFrame | None, **kw: Any) -> Sheet:
+        return tables.write_simple(wb, formats, title, cols, df, dic, **kw)
+
+    no_previous = (
+        "(no previous workbook: run with --previous OLD.xlsx, or rebuild over an existing workbook, "
+        "to list changes and carry reviewer notes over)"
+    )
+    steps: list[tuple[str, Callable[[], Sheet | None]]] = [
+        ("Candidates", lambda: sheets_candidates.write_candidates(wb, formats, cands, links, score_fmt, c.has_sens, dic)),
+        ("China licence relief", lambda: write_china_relief(wb, formats, cands, links, score_fmt, dic)),
+        ("Evidence", lambda: simple(
+            "Evidence", tables.columns("evidence"), None, note=c.missing_note("eccn_hs_links.parquet and evidence.parquet"),
+        ) if inputs.links is None and inputs.evidence is None else simple(
+            "Evidence", tables.columns("evidence"), c.evidence, freeze="B2", pages_wide=2, print_header=True,
+        )),
+        ("Unlinked", lambda: simple(
+            "Unlinked", tables.columns("unlinked"), frames.unlinked_frame(inputs, cands), links=links,
+            note=c.missing_note("unlinked_eccns.csv") if inputs.unlinked is None
+            else "(every ECCN has at least one HS link)",
+        )),
+        ("Guardrails", lambda: simple(
+            "Guardrails", sheets_candidates.guardrail_columns(), frames.guardrails_frame(cands), links=links,
+            score_fmt=score_fmt, note="(no entry is retained by a guardrail)",
+        )),
+        ("Sensitivity", lambda: simple(
+            "Sensitivity", tables.columns("sensitivity"), frames.sensitivity_frame(inputs, cands), links=links,
+        ) if c.has_sens else None),
+        ("Scenarios", lambda: None if inputs.comparison is None else simple(
+            "Scenarios", tables.generic_columns(inputs.comparison, "weights_comparison.csv (cclreview compare-weights)"),
+            inputs.comparison.reset_index(drop=True),
+        )),
+        ("Changes", lambda: simple(
+            "Changes", tables.columns("changes"), c.changes, note=None if c.prev is not None else no_previous,
+            freeze="C2",
+        )),
+        ("Method", lambda: sheets_method.write_method(
+            wb, formats, inputs.weights, provenance.weights_line(inputs)[1], provenance.link_sources(inputs),
+            c.method_text(), dic,
+        )),
+        ("Sources", lambda: simple("Sources", tables.columns("sources"), provenance.sources_frame(inputs))),
+        # The Summary's tables are described too: write it before the dictionary.
+        ("Summary", lambda: write_summary(
+            wb, summary, c.facts(), cands, links, score_fmt, sheets_candidates.candidates_columns(c.has_sens), dic
+        )),
+        ("Data dictionary", lambda: _write_dictionary(wb, formats, dic)),
+    ]  # fmt: skip
+    for name, step in progress(steps, desc="report sheets", unit="sheet"):
+        sheet = step()
+        if sheet is not None and name != "Summary":
+            names.append(sheet.title)
+    return names
+
+
+def _write_dictionary(wb: Workbook, formats: Formats, dic: tables.Dictionary) -> Sheet:
+    """Write the Data dictionary from everything the other writers recorded."""
+    cols = tables.columns("dictionary")
+    dic.add("Data dictionary", cols)
+    df = pd.DataFrame(dic.rows, columns=["sheet", "column", "description", "format"])
+    return tables.write_simple(wb, formats, "Data dictionary", cols, df, tables.Dictionary())

@@ -30,29 +30,34 @@ small cached tables.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import logging
 import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
-from cclreview import contracts
 from cclreview.errors import InputError, OutputError, TooManyRejectedError
-from cclreview.io import sha256_file, write_parquet, write_text
 from cclreview.progress import progress
+from cclreview.trade.cache import (
+    CACHE_DIR,
+    HashMemo,
+    cache_key,
+    load_cached,
+    outputs_unchanged,
+    read_into_cache,
+    record_outputs,
+    run_key,
+)
 from cclreview.trade.countries import CountryResolver
 from cclreview.trade.duck import connect, sql_list
-from cclreview.trade.parts import KINDS, PartSink, assembler, part_files
+from cclreview.trade.parts import assembler, part_files
 from cclreview.trade.registry import Reader, detect_reader, is_trade_file, load_readers
 from cclreview.trade.tidy import (
     DEFAULT_FOCUS,
@@ -62,8 +67,6 @@ from cclreview.trade.tidy import (
     DuplicateCheck,
     ReadContext,
     ReadResult,
-    empty_bilateral,
-    empty_exports,
 )
 
 log = logging.getLogger(__name__)
@@ -75,11 +78,8 @@ FOCUS_FILE = "flows_focus.parquet"
 US_FILE = "us_exports.parquet"
 COVERAGE_FILE = "bilateral_coverage.csv"
 COVERAGE_COLUMNS = ["source_file", "source", "reader", "bilateral", "focus_rows", "us_rows", "note"]
-CACHE_DIR = ".cache"
 #: DuckDB spills here (under the output folder, so under data/processed by default).
 TEMP_DIR = "duckdb_tmp"
-#: Bump when the combined outputs change shape (invalidates the whole-run shortcut).
-INGEST_VERSION = "4"
 #: Default largest share of a file's rows that may be rejected before the run fails.
 MAX_REJECTED = 0.05
 
@@ -97,173 +97,6 @@ def find_trade_files(folder: str | os.PathLike[str]) -> list[Path]:
     if not files:
         raise InputError(f"no trade files (*.csv, *.csv.gz, *.parquet, *.xlsx, *.zip) in {folder}")
     return files
-
-
-def _cache_key(sha: str, path: Path, reader: Reader, ctx: ReadContext) -> str:
-    opts: dict[str, object] = {
-        "sha256": sha,
-        # The parts carry the file's name (``source_file``): a renamed file is read again.
-        "name": path.name,
-        "reader": reader.name,
-        "version": reader.version,
-        "years": sorted(ctx.years) if ctx.years is not None else None,
-        "column_map": ctx.column_map,
-        "hs_version": ctx.hs_version,
-        "countries": _countries_sha(),
-        "duplicates": ctx.duplicates,
-    }
-    if reader.bilateral:
-        opts["focus"] = sorted(ctx.focus)
-    return hashlib.sha256(json.dumps(opts, sort_keys=True).encode()).hexdigest()[:32]
-
-
-_COUNTRIES_SHA: str | None = None
-
-
-def _countries_sha() -> str:
-    # The country table decides which rows are matched: a new alias must refresh the cache.
-    global _COUNTRIES_SHA
-    if _COUNTRIES_SHA is None:
-        from cclreview.trade.countries import COUNTRIES_CSV
-
-        _COUNTRIES_SHA = sha256_file(COUNTRIES_CSV)
-    return _COUNTRIES_SHA
-
-
-def _load_cached(folder: Path) -> ReadResult | None:
-    """A complete cache entry: counts and reports; the big tables stay in their parts."""
-    meta_path = folder / "meta.json"
-    if not meta_path.is_file():
-        return None
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("layout") != INGEST_VERSION or not all(part_files(folder, k) for k in KINDS):
-            return None
-        return ReadResult(
-            exports=None,  # type: ignore[arg-type]
-            rejected=pd.read_parquet(folder / "rejected.parquet"),
-            unmatched=pd.read_parquet(folder / "unmatched.parquet"),
-            rows_read=int(meta["rows_read"]),
-            duplicates_dropped=int(meta["duplicates_dropped"]),
-            notes=list(meta.get("notes", [])),
-            bilateral=empty_bilateral() if meta["has_bilateral"] else None,
-            bilateral_note=str(meta.get("bilateral_note", "")),
-            written={k: int(v) for k, v in meta["written"].items()},
-        )
-    except (OSError, ValueError, KeyError) as exc:  # a damaged cache entry is just a miss
-        log.warning("ignoring damaged cache entry %s (%s)", folder, exc)
-        return None
-
-
-def _store_cached(
-    folder: Path, res: ReadResult, path: Path, reader: Reader, sink: PartSink, focus: tuple[str, ...]
-) -> None:
-    """Write a reader's frames to the parts (unless it wrote them itself), the reports and meta."""
-    has_bilateral = reader.bilateral or res.bilateral is not None
-    has_exports = res.exports is not None and len(res.exports) > 0
-    if has_exports or (res.bilateral is not None and len(res.bilateral) > 0):
-        exports = res.exports if has_exports else empty_exports()
-        sink.write_frames(exports, res.bilateral, focus)
-    res.written = sink.close()
-    # The parts are the outputs (copied, or stacked with other files' parts): each is
-    # checked against its contract once, when the cache entry is made. exports.parquet
-    # (a million rows a BACI year) is checked here for its columns and types, and row by
-    # row where it is read (the China lens); checking it row by row here as well would
-    # cost more memory than the read itself and a third of the ingest's time.
-    for kind, table in (("exports", "exports"), ("focus", "flows_focus"), ("us", "us_exports")):
-        for part in part_files(folder, kind):
-            where = f"{path.name} -> {contracts.FILES[table]}"
-            contracts.validate_file(table, part, target=where, rows=kind != "exports")
-    write_parquet(
-        res.rejected.reindex(columns=REJECT_COLUMNS).astype(
-            {c: "string" for c in ("file", "column", "value", "reason", "raw")}
-        ),
-        folder / "rejected.parquet",
-    )
-    write_parquet(
-        res.unmatched.reindex(columns=UNMATCHED_COLUMNS).astype(
-            {c: "string" for c in ("value", "source_file", "status", "candidates", "role")}
-        ),
-        folder / "unmatched.parquet",
-    )
-    meta = {
-        "layout": INGEST_VERSION,
-        "file": str(path),
-        "reader": reader.name,
-        "rows_read": res.rows_read,
-        "duplicates_dropped": res.duplicates_dropped,
-        "notes": res.notes,
-        "has_bilateral": has_bilateral,
-        "bilateral_note": res.bilateral_note,
-        "written": res.written,
-        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    # meta.json last: its presence marks a complete entry.
-    write_text(json.dumps(meta, indent=2), folder / "meta.json")
-    # The frames are in the parts now; the run reads them from there.
-    res.exports = None  # type: ignore[assignment]
-    res.bilateral = empty_bilateral() if has_bilateral else None
-
-
-def _output_stats(out_dir: Path) -> dict[str, list[int]] | None:
-    stats = {}
-    for name in (EXPORTS_FILE, REJECTED_FILE, UNMATCHED_FILE, FOCUS_FILE, US_FILE, COVERAGE_FILE):
-        p = out_dir / name
-        if not p.is_file():
-            return None
-        st = p.stat()
-        stats[name] = [st.st_size, st.st_mtime_ns]
-    return stats
-
-
-def _outputs_unchanged(out_dir: Path, run_key: str) -> dict | None:
-    """The stored summary when the last run had the same key and its outputs are intact."""
-    marker = out_dir / CACHE_DIR / "outputs.json"
-    try:
-        stored = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if stored.get("run_key") != run_key or stored.get("outputs") != _output_stats(out_dir):
-        return None
-    return dict(stored["summary"])
-
-
-def _record_outputs(out_dir: Path, run_key: str, summary: dict) -> None:
-    marker = {"run_key": run_key, "outputs": _output_stats(out_dir), "summary": summary}
-    write_text(json.dumps(marker, indent=2), out_dir / CACHE_DIR / "outputs.json")
-
-
-class _HashMemo:
-    """sha256 per file, remembered with the file's size and mtime (ns) so an untouched
-    400 MB source is not re-hashed on every run (as make and git do with stat data)."""
-
-    def __init__(self, path: Path, trust_stat: bool) -> None:
-        self.path = path
-        self.trust_stat = trust_stat
-        try:
-            self.memo: dict[str, list] = json.loads(path.read_text(encoding="utf-8")) if trust_stat else {}
-        except (OSError, ValueError):
-            self.memo = {}
-        self.changed = False
-
-    def sha256(self, file: Path) -> str:
-        st = file.stat()
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
-        key = str(file.resolve())
-        hit = self.memo.get(key)
-        if self.trust_stat and hit and hit[:3] == stamp:
-            return str(hit[3])
-        digest = sha256_file(file)
-        self.memo[key] = [*stamp, digest]
-        self.changed = True
-        return digest
-
-    def save(self) -> None:
-        if self.changed:
-            try:
-                write_text(json.dumps(self.memo, indent=1), self.path)
-            except (OSError, OutputError) as exc:  # a read-only cache only costs speed
-                log.debug("cannot save %s: %s", self.path, exc)
 
 
 class _LazyResolver:
@@ -370,9 +203,14 @@ def ingest_trade(
         duplicates=duplicates,
         temp_dir=out_dir / CACHE_DIR / TEMP_DIR,
     )
+    # Arrow's default pool (jemalloc/mimalloc) keeps freed pages: with the system
+    # allocator the memory of checking one part is returned before the next.
+    pool = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
     try:
         return _run(files, out_dir, ctx, focus_t, max_rejected, use_cache, rehash, start)
     finally:
+        pa.set_memory_pool(pool)
         if ctx.duck is not None:
             ctx.duck.close()
 
@@ -389,21 +227,21 @@ def _run(
 ) -> dict:
     """The body of :func:`ingest_trade` (which owns the shared DuckDB connection)."""
     load_readers()
-    hashes = _HashMemo(out_dir / CACHE_DIR / "hashes.json", trust_stat=use_cache and not rehash)
+    hashes = HashMemo(out_dir / CACHE_DIR / "hashes.json", trust_stat=use_cache and not rehash)
     planned = []
     if use_cache:
         # The keys decide whether anything must be read: hash first.
         for path in paths:
             reader = detect_reader(path, ctx)
-            planned.append((path, reader, _cache_key(hashes.sha256(path), path, reader, ctx)))
+            planned.append((path, reader, cache_key(hashes.sha256(path), path, reader, ctx)))
         hashes.save()
     else:
         # Nothing is looked up: each file is hashed (for the cache entry it leaves)
         # by a thread while DuckDB reads it.
         planned = [(path, detect_reader(path, ctx), "") for path in paths]
     if use_cache:
-        run_key = _run_key(planned, max_rejected, focus_t)
-        previous = _outputs_unchanged(out_dir, run_key)
+        key_of_run = run_key(planned, max_rejected, focus_t)
+        previous = outputs_unchanged(out_dir, key_of_run)
         if previous is not None:
             # Same inputs, same options, outputs untouched since: nothing to redo.
             previous.update(cached=len(planned), seconds=round(time.perf_counter() - start, 3))
@@ -416,10 +254,10 @@ def _run(
     cached = 0
     too_many: list[str] = []
     for n, (path, reader, key) in enumerate(progress(list(planned), desc="trade files", unit="file")):
-        res = _load_cached(out_dir / CACHE_DIR / key) if use_cache else None
+        res = load_cached(out_dir / CACHE_DIR / key) if use_cache else None
         if res is None:
             log.info("reading %s with %s", path, reader.name)
-            key, res = _read_into_cache(path, reader, key, ctx, out_dir, focus_t, hashes)
+            key, res = read_into_cache(path, reader, key, ctx, out_dir, focus_t, hashes)
             planned[n] = (path, reader, key)
         else:
             cached += 1
@@ -496,61 +334,9 @@ def _run(
         },
     }
     hashes.save()
-    _record_outputs(out_dir, run_key if use_cache else _run_key(planned, max_rejected, focus_t), summary)
+    record_outputs(out_dir, run_key(planned, max_rejected, focus_t), summary)
     log.debug("trade ingest: %s", summary)
     return summary
-
-
-def _run_key(planned: list[tuple[Path, Reader, str]], max_rejected: float, focus: tuple[str, ...]) -> str:
-    """The key of a whole run: same key and untouched outputs mean nothing to redo."""
-    payload = [INGEST_VERSION, max_rejected, list(focus), *(k for _, _, k in planned)]
-    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
-
-
-def _read_into_cache(
-    path: Path,
-    reader: Reader,
-    key: str,
-    ctx: ReadContext,
-    out_dir: Path,
-    focus: tuple[str, ...],
-    hashes: _HashMemo,
-) -> tuple[str, ReadResult]:
-    """Read ``path`` into its cache entry; return the entry's key and the result.
-
-    The entry is written under a temporary name and renamed when complete, so a killed
-    run leaves no half entry. Without a key (no cache lookup), the file's sha256 is
-    computed by a thread while the reader runs.
-    """
-    cache = out_dir / CACHE_DIR
-    cache.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".entry.", dir=cache))
-    digest: list[str] = []
-    hasher = None
-    if not key:
-        hasher = threading.Thread(target=lambda: digest.append(hashes.sha256(path)), daemon=True)
-        hasher.start()
-    sink = PartSink(work, path.name)
-    try:
-        try:
-            res = reader.read(path, dataclasses.replace(ctx, sink=sink))
-        except BaseException:
-            sink.abort()
-            raise
-        finally:
-            if hasher is not None:
-                hasher.join()
-        if hasher is not None:
-            if not digest:
-                raise InputError(f"cannot read {path} to hash it; check that the file is readable")
-            key = _cache_key(digest[0], path, reader, ctx)
-        _store_cached(work, res, path, reader, sink, focus)
-        folder = cache / key
-        shutil.rmtree(folder, ignore_errors=True)
-        work.rename(folder)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return key, res
 
 
 def _coverage_row(

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 #: Modules that register readers when imported (the trade stage imports them all).
 READER_MODULES = (
     "cclreview.trade.baci",
+    "cclreview.trade.baci_extracts",
     "cclreview.trade.comtrade",
     "cclreview.trade.generic",
     "cclreview.trade.hs4",
