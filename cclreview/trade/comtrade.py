@@ -18,6 +18,7 @@ import, a breakdown) does not reject it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from cclreview.errors import InputError
@@ -49,7 +50,9 @@ def _world(partner: str) -> str:
     return f"(coalesce({number_sql(strip_sql(column(partner)))} = 0, false) OR {_upper(partner)} IN ('WLD', 'WORLD'))"
 
 
-def _read(path: Path, ctx: ReadContext, required: list[str], what: str, layout_of) -> ReadResult:  # type: ignore[no-untyped-def]
+def _read(
+    path: Path, ctx: ReadContext, required: list[str], what: str, layout_of: Callable[[Loaded], Layout]
+) -> ReadResult:
     """Load ``path``, check its columns, and read it with the layout ``layout_of(loaded)``."""
     settings = Settings(
         file=display_name(path),
@@ -190,7 +193,13 @@ def read_comtrade_legacy(path: Path, ctx: ReadContext) -> ReadResult:
     return _read(path, ctx, _LEGACY, "legacy Comtrade", layout)
 
 
-def _reader(name: str, detect, read, priority: int, description: str) -> Reader:  # type: ignore[no-untyped-def]
+def _reader(
+    name: str,
+    detect: Callable[[Path, list[str]], bool],
+    read: Callable[[Path, ReadContext], ReadResult],
+    priority: int,
+    description: str,
+) -> Reader:
     # Partner detail: the focus importers are part of the cache key.
     return register(Reader(name, detect, read, READER_VERSION, priority, description, bilateral=True))
 
