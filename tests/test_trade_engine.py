@@ -79,18 +79,18 @@ def test_focus_list_change_rereads_only_partner_files(tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
     _write(src / "baci_2022.csv", ROWS)
-    shutil.copy(FIX / "comtrade_api_small.csv", src / "comtrade_api_small.csv")
+    shutil.copy(FIX.parent / "availability" / "hs4_world_2019.csv", src / "hs4_world_2019.csv")
     out = tmp_path / "out"
     files = sorted(src.iterdir())
-    first = ingest_trade(files, out)
+    first = ingest_trade(files, out, max_rejected=1)
     assert first["cached"] == 0
-    again = ingest_trade(files, out, focus=["FRA"])
-    assert again["cached"] == 1  # Comtrade (no partner detail) reused, BACI re-read
+    again = ingest_trade(files, out, focus=["FRA"], max_rejected=1)
+    assert again["cached"] == 1  # the HS4 table (no partner detail) reused, BACI re-read
     focus = pd.read_parquet(out / "flows_focus.parquet")
     assert set(focus["importer_iso3"]) == {"FRA"} and len(focus) == 1
     cov = pd.read_csv(out / "bilateral_coverage.csv").set_index("source_file")
-    assert not cov.loc["comtrade_api_small.csv", "bilateral"]
-    assert "no partner detail" in cov.loc["comtrade_api_small.csv", "note"]
+    assert not cov.loc["hs4_world_2019.csv", "bilateral"]
+    assert "no partner detail" in cov.loc["hs4_world_2019.csv", "note"]
     with pytest.raises(InputError, match="not ISO3"):
         ingest_trade(files, out, focus=["China"])
 

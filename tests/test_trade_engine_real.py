@@ -162,5 +162,7 @@ def test_raw_baci_layout_bilateral(run: Path, shared_data: Path) -> None:
     got = part[(part.exporter_iso3 == "ZAF") & (part.importer_iso3 == "CHN")]["value_usd"].sum()
     assert got == pytest.approx(zaf_chn, rel=1e-9)
     cov = pd.read_csv(run / "bilateral_coverage.csv").set_index("source_file")
-    assert not cov.loc["comtrade_sme_2016_2020.csv", "bilateral"]
+    # The legacy Comtrade export has World rows only: no partner rows, and a note says so.
+    assert cov.loc["comtrade_sme_2016_2020.csv", ["focus_rows", "us_rows"]].tolist() == [0, 0]
+    assert "to World" in cov.loc["comtrade_sme_2016_2020.csv", "note"]
     assert cov.loc["baci_sample_2021_two_exporters.csv", "bilateral"]

@@ -363,11 +363,17 @@ def test_real_comtrade_minerals(shared_data: Path, ctx: ReadContext) -> None:
     res = read_trade_file(path, ctx)
     raw = pd.read_csv(path)
     x = raw[(raw.flow == "X") & (raw.partner == 0)]
-    assert res.duplicates_dropped == int(x.duplicated().sum()) > 0
+    # Duplicates are counted among the rows used: World rows and the partner rows kept.
+    partner_iso = raw["partner"].map(lambda c: ctx.resolver.match(int(c)).iso3)
+    used = (raw.flow == "X") & (
+        (raw.partner == 0) | partner_iso.isin(list(ctx.focus)) | ((raw.reporter == 842) & (raw.partner != 0))
+    )
+    assert res.duplicates_dropped == int(raw[used].duplicated().sum()) > int(x.duplicated().sum()) > 0
     x = x.drop_duplicates()
     assert res.exports["value_usd"].sum() == pytest.approx(x["value"].sum())
     assert "TWN" in set(res.exports["exporter_iso3"])  # reported as 490
     assert res.unmatched.empty and res.rejected.empty
+    assert res.bilateral is not None and set(res.bilateral["importer_iso3"]) >= {"CHN", "RUS"}
 
 
 @pytest.mark.real

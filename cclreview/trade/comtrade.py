@@ -4,29 +4,32 @@ the legacy bulk/UI export (``Classification, Year, ..., Trade Value (US$)``).
 Comtrade data are reporter-declared. Exporter-level totals are taken from what each
 reporter declares as exports (flow ``X`` / code 2 "Export"; re-exports are left out)
 to partner World (code 0), never summed over partners, so that a file holding both the
-World row and bilateral rows is not double counted. Exact duplicate rows (Comtrade
-extracts contain them) are dropped and counted. Comtrade contributes no bilateral rows:
-only the reporters' declared totals to World are used (see ``bilateral_coverage.csv``). Values are USD; net weight in kg
-becomes tonnes.
+World row and bilateral rows is not double counted. Export rows to a country partner
+are bilateral rows: those to a focus importer (``ctx.focus``) and every U.S. export go
+to ``flows_focus`` / ``us_exports`` (as declared by the reporter: Comtrade has no
+mirror reconciliation, unlike BACI). Exact duplicate rows (Comtrade extracts contain
+them) are dropped and counted. Values are USD; net weight in kg becomes tonnes.
+
+The files are read with DuckDB, every cell as text and checked in SQL (see
+:mod:`cclreview.trade.longtable`), so a bad cell in a row the outputs do not use (an
+import, a breakdown) does not reject it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from cclreview.errors import InputError
-from cclreview.trade.registry import Reader, register, sniff_layout
+from cclreview.trade.duck import sql_str
+from cclreview.trade.duckload import Loaded, drop_raw, load_csv, number_sql, reader_connection, strip_sql
+from cclreview.trade.longtable import Country, Layout, Settings, column, read_long
+from cclreview.trade.registry import Reader, register
 from cclreview.trade.tidy import (
-    COMTRADE_HS,
     ReadContext,
     ReadResult,
-    clean_long,
     display_name,
-    hs_in_force,
     hs_version_from_name,
     require_columns,
     year_from_name,
@@ -34,68 +37,53 @@ from cclreview.trade.tidy import (
 
 log = logging.getLogger(__name__)
 
-READER_VERSION = "2"
+READER_VERSION = "3"
+_WHAT = "a Comtrade CSV export"
 
 
-def _read_text(path: Path) -> pd.DataFrame:
-    _, delim = sniff_layout(path)
-    try:
-        df = pd.read_csv(
-            path, dtype=str, keep_default_na=False, sep=delim, encoding="utf-8-sig", compression="infer"
+def _upper(name: str) -> str:
+    return f"upper({strip_sql(column(name))})"
+
+
+def _world(partner: str) -> str:
+    """Partner World: code 0 (``0.0`` too: it was read as a number) or ``WLD``/``World``."""
+    return f"(coalesce({number_sql(strip_sql(column(partner)))} = 0, false) OR {_upper(partner)} IN ('WLD', 'WORLD'))"
+
+
+def _read(
+    path: Path, ctx: ReadContext, required: list[str], what: str, layout_of: Callable[[Loaded], Layout]
+) -> ReadResult:
+    """Load ``path``, check its columns, and read it with the layout ``layout_of(loaded)``."""
+    settings = Settings(
+        file=display_name(path),
+        source="comtrade",
+        hs_version=ctx.hs_version,
+        name_version=hs_version_from_name(path.name),
+        qty_scale=0.001,
+    )
+    with reader_connection(ctx) as (con, use_sink):
+        try:
+            loaded = load_csv(con, path, _WHAT)
+            if loaded.rows == 0:
+                raise InputError(
+                    f"{path} has a header but no rows; re-download it or remove it from the inputs"
+                )
+            require_columns(loaded.columns, required, path, what)
+            res = read_long(con, loaded, layout_of(loaded), settings, ctx, use_sink)
+        finally:
+            drop_raw(con)
+    if res.bilateral is None:
+        res.bilateral_note = "no partner detail: every export row of this UN Comtrade file is to World"
+    else:
+        res.bilateral_note = (
+            "partner rows kept as declared by the reporter: exports to the focus importers and "
+            "U.S. exports to every partner; exports to the world from the World rows only"
         )
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(f"cannot parse {path} as CSV ({exc}); is it a Comtrade CSV export?") from exc
-    if df.empty:
-        raise InputError(f"{path} has a header but no rows; re-download it or remove it from the inputs")
-    return df
+    return res
 
 
-def _versions(classification: pd.Series | None, years: pd.Series, ctx: ReadContext, name: str) -> pd.Series:
-    """HS revision per row: explicit override, Comtrade classification, file name, year."""
-    if ctx.hs_version:
-        return pd.Series(ctx.hs_version, index=years.index)
-    if classification is not None:
-        mapped = classification.str.strip().str.upper().map(COMTRADE_HS)
-        if mapped.notna().any():
-            fallback = pd.to_numeric(years, errors="coerce").map(
-                lambda y: hs_in_force(int(y)) if y == y else None
-            )
-            return mapped.fillna(fallback)
-    from_name = hs_version_from_name(name)
-    if from_name:
-        return pd.Series(from_name, index=years.index)
-    return pd.to_numeric(years, errors="coerce").map(lambda y: hs_in_force(int(y)) if y == y else None)
-
-
-def _prefer(primary: pd.Series | None, fallback: pd.Series, ctx: ReadContext) -> pd.Series:
-    """Use ``primary`` (e.g. an ISO3 column) where it names a country, else ``fallback``
-    (e.g. the numeric code: "Other Asia, nes" = 490 = Taiwan has no ISO3 in Comtrade)."""
-    if primary is None:
-        return fallback
-    ok = ctx.resolver.resolve_many(primary, record=False).notna()
-    fallback_ok = ctx.resolver.resolve_many(fallback, record=False).notna()
-    # When neither names a country, report the primary value (more readable) if any.
-    use_primary = ok | (~fallback_ok & (primary.astype("string").str.strip() != "").fillna(False))
-    return primary.where(use_primary, fallback)
-
-
-def _world_exports(
-    df: pd.DataFrame, *, flow_ok: pd.Series, partner: pd.Series, path: Path
-) -> tuple[pd.DataFrame, int, pd.Series]:
-    """Keep exports to World, drop exact duplicates; returns (rows, duplicates, line numbers)."""
-    lines = pd.Series(np.arange(2, len(df) + 2), index=df.index)
-    partner_num = pd.to_numeric(partner.str.strip(), errors="coerce")
-    world = partner_num.eq(0) | partner.str.strip().str.upper().isin(["WLD", "WORLD"])
-    keep = flow_ok & world
-    if not keep.any():
-        log.warning("%s: no export rows to partner World (flow X, partner 0)", path)
-    sub = df[keep]
-    dup = sub.duplicated(keep="first")
-    n_dup = int(dup.sum())
-    if n_dup:
-        log.info("%s: dropped %d exact duplicate rows", display_name(path), n_dup)
-    sub = sub[~dup]
-    return sub, n_dup, lines[sub.index]
+def _with_iso(loaded: Loaded, iso: str, code: str) -> Country:
+    return Country(code, iso if iso in loaded.columns else None)
 
 
 # -- API v2 -------------------------------------------------------------------------------
@@ -109,31 +97,30 @@ def _detect_api(path: Path, columns: list[str]) -> bool:
 def read_comtrade_api(path: Path, ctx: ReadContext) -> ReadResult:
     """Read a Comtrade API v2 CSV (``reporterCode, flowCode, partnerCode, cmdCode,
     primaryValue, refYear|period, netWgt, classificationCode``)."""
-    df = _read_text(path)
-    require_columns(list(df.columns), _API, path, "Comtrade API v2")
-    year_col = "refYear" if "refYear" in df.columns else "period" if "period" in df.columns else None
-    if year_col is None:
-        raise InputError(
-            f"{path}: Comtrade API file without refYear or period column; found {list(df.columns)}"
+
+    def layout(loaded: Loaded) -> Layout:
+        cols = loaded.columns
+        year_col = "refYear" if "refYear" in cols else "period" if "period" in cols else None
+        if year_col is None:
+            raise InputError(f"{path}: Comtrade API file without refYear or period column; found {cols}")
+        flow_ok = f"{_upper('flowCode')} = 'X'"
+        # Breakdowns (2nd partner, customs procedure, mode of transport) would double count.
+        for col, total in (("partner2Code", "0"), ("customsCode", "C00"), ("motCode", "0")):
+            if col in cols:
+                flow_ok += f" AND coalesce({strip_sql(column(col))}, '') IN ({sql_str(total)}, '')"
+        return Layout(
+            year=f"left({column(year_col)}, 4)",
+            exporter=_with_iso(loaded, "reporterISO", "reporterCode"),
+            importer=_with_iso(loaded, "partnerISO", "partnerCode"),
+            hs6="cmdCode",
+            value="primaryValue",
+            qty="netWgt" if "netWgt" in cols else None,
+            classification="classificationCode" if "classificationCode" in cols else None,
+            flow_ok=flow_ok,
+            world=_world("partnerCode"),
         )
-    flow_ok = df["flowCode"].str.strip().str.upper().eq("X")
-    # Breakdowns (2nd partner, customs procedure, mode of transport) would double count.
-    for col, total in (("partner2Code", "0"), ("customsCode", "C00"), ("motCode", "0")):
-        if col in df.columns:
-            flow_ok &= df[col].str.strip().isin([total, ""])
-    sub, n_dup, lines = _world_exports(df, flow_ok=flow_ok, partner=df["partnerCode"], path=path)
-    exporter = _prefer(sub.get("reporterISO"), sub["reporterCode"], ctx)
-    long = pd.DataFrame(
-        {
-            "line": lines,
-            "year": sub[year_col].str.slice(0, 4),
-            "exporter": exporter,
-            "hs6": sub["cmdCode"],
-            "value": sub["primaryValue"],
-            "qty": sub["netWgt"] if "netWgt" in sub.columns else np.nan,
-        }
-    )
-    return _finish(long, sub.get("classificationCode"), path, ctx, n_dup, len(df))
+
+    return _read(path, ctx, _API, "Comtrade API v2", layout)
 
 
 # -- trimmed layout (reporter, partner, cmd, flow, value, netwgt) -------------------------
@@ -147,38 +134,30 @@ def _detect_trim(path: Path, columns: list[str]) -> bool:
 def read_comtrade_trim(path: Path, ctx: ReadContext) -> ReadResult:
     """Read the trimmed Comtrade layout ``[year,]reporter,partner,cmd,flow,value,netwgt``
     (M49 codes; the year comes from the file name when there is no ``year`` column)."""
-    df = _read_text(path)
-    require_columns(list(df.columns), _TRIM, path, "Comtrade (reporter,partner,cmd,flow,value)")
-    if "year" in df.columns:
-        years = df["year"]
-    else:
-        year = year_from_name(path.name)
-        if year is None:
-            raise InputError(
-                f"{path}: no year column and no single year in the file name; "
-                "add a year column or rename the file (e.g. comtrade_2024.csv)"
-            )
-        years = pd.Series(str(year), index=df.index)
-    flow_ok = df["flow"].str.strip().str.upper().isin(["X", "2", "EXPORT"])
-    df = df.assign(_year=years)
-    sub, n_dup, lines = _world_exports(df, flow_ok=flow_ok, partner=df["partner"], path=path)
-    long = pd.DataFrame(
-        {
-            "line": lines,
-            "year": sub["_year"],
-            "exporter": sub["reporter"],
-            "hs6": sub["cmd"],
-            "value": sub["value"],
-            "qty": sub["netwgt"] if "netwgt" in sub.columns else np.nan,
-        }
-    )
-    versions = _versions(None, long["year"], ctx, path.name)
-    res = clean_long(
-        long, file=display_name(path), ctx=ctx, source="comtrade", hs_version=versions, qty_scale=0.001
-    )
-    res.duplicates_dropped += n_dup
-    res.rows_read = len(df)  # every data row of the file, not only exports to World
-    return res
+
+    def layout(loaded: Loaded) -> Layout:
+        if "year" in loaded.columns:
+            year = column("year")
+        else:
+            from_name = year_from_name(path.name)
+            if from_name is None:
+                raise InputError(
+                    f"{path}: no year column and no single year in the file name; "
+                    "add a year column or rename the file (e.g. comtrade_2024.csv)"
+                )
+            year = sql_str(str(from_name))
+        return Layout(
+            year=year,
+            exporter=Country("reporter"),
+            importer=Country("partner"),
+            hs6="cmd",
+            value="value",
+            qty="netwgt" if "netwgt" in loaded.columns else None,
+            flow_ok=f"{_upper('flow')} IN ('X', '2', 'EXPORT')",
+            world=_world("partner"),
+        )
+
+    return _read(path, ctx, _TRIM, "Comtrade (reporter,partner,cmd,flow,value)", layout)
 
 
 # -- legacy bulk / UI export -------------------------------------------------------------
@@ -194,62 +173,43 @@ def _detect_legacy(path: Path, columns: list[str]) -> bool:
 
 def read_comtrade_legacy(path: Path, ctx: ReadContext) -> ReadResult:
     """Read a legacy Comtrade export (``Classification, Year, Trade Flow Code,
-    Reporter Code, Reporter ISO, Partner Code, Commodity Code, Netweight (kg),
-    Trade Value (US$)``); flow code 2 = Export."""
-    df = _read_text(path)
-    require_columns(list(df.columns), _LEGACY, path, "legacy Comtrade")
-    flow_ok = df["Trade Flow Code"].str.strip().eq("2")
-    sub, n_dup, lines = _world_exports(df, flow_ok=flow_ok, partner=df["Partner Code"], path=path)
-    exporter = _prefer(sub.get("Reporter ISO"), sub["Reporter Code"], ctx)
-    long = pd.DataFrame(
-        {
-            "line": lines,
-            "year": sub["Year"],
-            "exporter": exporter,
-            "hs6": sub["Commodity Code"],
-            "value": sub["Trade Value (US$)"],
-            "qty": sub["Netweight (kg)"] if "Netweight (kg)" in sub.columns else np.nan,
-        }
-    )
-    return _finish(long, sub.get("Classification"), path, ctx, n_dup, len(df))
+    Reporter Code, Reporter ISO, Partner Code, Partner ISO, Commodity Code,
+    Netweight (kg), Trade Value (US$)``); flow code 2 = Export."""
+
+    def layout(loaded: Loaded) -> Layout:
+        cols = loaded.columns
+        return Layout(
+            year=column("Year"),
+            exporter=_with_iso(loaded, "Reporter ISO", "Reporter Code"),
+            importer=_with_iso(loaded, "Partner ISO", "Partner Code"),
+            hs6="Commodity Code",
+            value="Trade Value (US$)",
+            qty="Netweight (kg)" if "Netweight (kg)" in cols else None,
+            classification="Classification" if "Classification" in cols else None,
+            flow_ok=f"{strip_sql(column('Trade Flow Code'))} = '2'",
+            world=_world("Partner Code"),
+        )
+
+    return _read(path, ctx, _LEGACY, "legacy Comtrade", layout)
 
 
-register(Reader("comtrade_api", _detect_api, read_comtrade_api, READER_VERSION, 40, "UN Comtrade API v2 CSV"))
-register(
-    Reader(
-        "comtrade_legacy",
-        _detect_legacy,
-        read_comtrade_legacy,
-        READER_VERSION,
-        41,
-        "UN Comtrade legacy export",
-    )
+def _reader(
+    name: str,
+    detect: Callable[[Path, list[str]], bool],
+    read: Callable[[Path, ReadContext], ReadResult],
+    priority: int,
+    description: str,
+) -> Reader:
+    # Partner detail: the focus importers are part of the cache key.
+    return register(Reader(name, detect, read, READER_VERSION, priority, description, bilateral=True))
+
+
+_reader("comtrade_api", _detect_api, read_comtrade_api, 40, "UN Comtrade API v2 CSV")
+_reader("comtrade_legacy", _detect_legacy, read_comtrade_legacy, 41, "UN Comtrade legacy export")
+_reader(
+    "comtrade_trim",
+    _detect_trim,
+    read_comtrade_trim,
+    42,
+    "UN Comtrade reporter,partner,cmd,flow,value,netwgt",
 )
-register(
-    Reader(
-        "comtrade_trim",
-        _detect_trim,
-        read_comtrade_trim,
-        READER_VERSION,
-        42,
-        "UN Comtrade reporter,partner,cmd,flow,value,netwgt",
-    )
-)
-
-
-def _finish(
-    long: pd.DataFrame,
-    classification: pd.Series | None,
-    path: Path,
-    ctx: ReadContext,
-    n_dup: int,
-    n_rows: int,
-) -> ReadResult:
-    """Clean the long table of either Comtrade layout (net weight in kg -> tonnes)."""
-    versions = _versions(classification, long["year"], ctx, path.name)
-    res = clean_long(
-        long, file=display_name(path), ctx=ctx, source="comtrade", hs_version=versions, qty_scale=0.001
-    )
-    res.duplicates_dropped += n_dup
-    res.rows_read = n_rows  # every data row of the file, not only exports to World
-    return res

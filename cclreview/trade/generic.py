@@ -11,24 +11,25 @@ multiplies values (``value_scale=1000`` for thousand USD).
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
-import numpy as np
+import duckdb
 import pandas as pd
 
 from cclreview.errors import InputError
-from cclreview.trade.registry import Reader, register, sniff_layout
+from cclreview.trade.duckload import Loaded, drop_raw, load_csv, load_frame, load_parquet, reader_connection
+from cclreview.trade.longtable import Country, Layout, Settings, column, read_long
+from cclreview.trade.registry import Reader, register
 from cclreview.trade.tidy import (
     ReadContext,
     ReadResult,
-    clean_long,
     display_name,
-    hs_in_force,
     hs_version_from_name,
     require_columns,
 )
 
-READER_VERSION = "2"
+READER_VERSION = "3"
 REQUIRED_KEYS = ("year", "exporter", "hs6", "value_usd")
 OPTIONAL_KEYS = ("importer", "qty")
 SETTING_KEYS = ("source", "hs_version", "value_scale")
@@ -64,22 +65,21 @@ def parse_column_map(text: str | None) -> dict[str, str] | None:
     return out
 
 
-def _read_any(path: Path) -> tuple[pd.DataFrame, int]:
-    """Read a table as text; returns the frame and the line number of its first row."""
+def _load(con: duckdb.DuckDBPyConnection, path: Path) -> Loaded:
+    """Load a table as text: CSV/TSV (``.gz`` too) and Parquet with DuckDB, XLSX with
+    pandas (no DuckDB extension needed) then handed to DuckDB."""
     name = path.name.lower()
-    try:
-        if name.endswith(".parquet"):
-            df = pd.read_parquet(path)
-            return df.astype("string"), 1
-        if name.endswith((".xlsx", ".xlsm")):
-            return pd.read_excel(path, dtype=str, keep_default_na=False), 2
-        sep = "\t" if name.endswith((".tsv", ".tsv.gz")) else sniff_layout(path)[1]
-        df = pd.read_csv(
-            path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig", compression="infer"
-        )
-        return df, 2
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise InputError(f"cannot read {path} as a table ({exc}); use CSV, TSV, Parquet or XLSX") from exc
+    what = "a CSV, TSV, Parquet or XLSX table"
+    if name.endswith(".parquet"):
+        return load_parquet(con, path)
+    if name.endswith((".xlsx", ".xlsm")):
+        try:
+            df = pd.read_excel(path, dtype=str, keep_default_na=False)
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise InputError(f"cannot read {path} as a table ({exc}); use CSV, TSV, Parquet or XLSX") from exc
+        return load_frame(con, df, path, first_line=2)
+    delim = "\t" if name.endswith((".tsv", ".tsv.gz")) else None
+    return load_csv(con, path, what, delim)
 
 
 def _detect(path: Path, columns: list[str]) -> bool:
@@ -94,39 +94,35 @@ def read_generic(path: Path, ctx: ReadContext) -> ReadResult:
         raise InputError(
             f"{path}: the generic reader needs --column-map year=...,exporter=...,hs6=...,value_usd=..."
         )
-    df, first_line = _read_any(path)
-    if df.empty:
-        raise InputError(f"{path} has a header but no rows")
-    needed = [cmap[k] for k in REQUIRED_KEYS + OPTIONAL_KEYS if k in cmap]
-    require_columns(list(df.columns), needed, path, "generic long table (per --column-map)")
-    long = pd.DataFrame(
-        {
-            "line": np.arange(first_line, first_line + len(df)),
-            "year": df[cmap["year"]],
-            "exporter": df[cmap["exporter"]],
-            "hs6": df[cmap["hs6"]],
-            "value": df[cmap["value_usd"]],
-            "qty": df[cmap["qty"]] if "qty" in cmap else np.nan,
-        }
-    )
-    if "importer" in cmap:  # bilateral detail: flows to focus importers, U.S. exports
-        long["importer"] = df[cmap["importer"]]
-    try:
-        scale = float(cmap.get("value_scale", 1.0))
-    except ValueError as exc:
-        raise InputError(f"column map value_scale={cmap['value_scale']!r} is not a number") from exc
-    version = ctx.hs_version or cmap.get("hs_version") or hs_version_from_name(path.name)
-    if version is None:
-        years = pd.to_numeric(long["year"], errors="coerce")
-        version = years.map(lambda y: hs_in_force(int(y)) if y == y else None)
-    return clean_long(
-        long,
-        file=display_name(path),
-        ctx=ctx,
-        source=cmap.get("source", f"generic:{path.stem}"),
-        hs_version=version,
-        value_scale=scale,
-    )
+    with reader_connection(ctx) as (con, use_sink):
+        try:
+            loaded = _load(con, path)
+            if loaded.rows == 0:
+                raise InputError(f"{path} has a header but no rows")
+            needed = [cmap[k] for k in REQUIRED_KEYS + OPTIONAL_KEYS if k in cmap]
+            require_columns(loaded.columns, needed, path, "generic long table (per --column-map)")
+            try:
+                scale = float(cmap.get("value_scale", 1.0))
+            except ValueError as exc:
+                raise InputError(f"column map value_scale={cmap['value_scale']!r} is not a number") from exc
+            layout = Layout(
+                year=column(cmap["year"]),
+                exporter=Country(cmap["exporter"]),
+                # Bilateral detail: flows to focus importers, U.S. exports.
+                importer=Country(cmap["importer"]) if "importer" in cmap else None,
+                hs6=cmap["hs6"],
+                value=cmap["value_usd"],
+                qty=cmap.get("qty"),
+            )
+            settings = Settings(
+                file=display_name(path),
+                source=cmap.get("source", f"generic:{path.stem}"),
+                hs_version=ctx.hs_version or cmap.get("hs_version") or hs_version_from_name(path.name),
+                value_scale=scale,
+            )
+            return read_long(con, loaded, layout, settings, ctx, use_sink)
+        finally:
+            drop_raw(con)
 
 
 register(Reader("generic", _detect, read_generic, READER_VERSION, 1000, "long table with --column-map", True))

@@ -69,12 +69,13 @@ COMTRADE_HS = {
     "H5": "HS2017",
     "H6": "HS2022",
 }
-_REVISIONS = (2022, 2017, 2012, 2007, 2002, 1996, 1992)
+#: HS revisions, newest first.
+HS_REVISIONS = (2022, 2017, 2012, 2007, 2002, 1996, 1992)
 
 
 def hs_in_force(year: int) -> str:
     """The HS revision in force in ``year`` (what 'as reported' data usually use)."""
-    for rev in _REVISIONS:
+    for rev in HS_REVISIONS:
         if year >= rev:
             return f"HS{rev}"
     return "HS1992"
@@ -89,7 +90,7 @@ def hs_version_from_name(name: str) -> str | None:
     year = (
         int(digits) if len(digits) == 4 else (1900 + int(digits) if int(digits) >= 88 else 2000 + int(digits))
     )
-    return f"HS{year}" if year in _REVISIONS else None
+    return f"HS{year}" if year in HS_REVISIONS else None
 
 
 def year_from_name(name: str) -> int | None:
@@ -248,11 +249,37 @@ def unmatched_frame(
         return empty_unmatched()
     grp = pd.DataFrame({"value": values[miss].astype("string").str.strip(), "v": value_usd[miss]})
     agg = grp.groupby("value", sort=True).agg(rows=("v", "size"), value_usd=("v", "sum")).reset_index()
-    agg["source_file"] = source_file
-    agg["status"] = [resolver.match(_num_or_str(v)).status for v in agg["value"]]
-    agg["candidates"] = [resolver.candidates(v) for v in agg["value"]]
-    agg["role"] = "exporter"
-    return agg[UNMATCHED_COLUMNS]
+    return unmatched_rows(agg, resolver, source_file, "exporter")
+
+
+def unmatched_rows(
+    counts: pd.DataFrame, resolver: CountryResolver, source_file: str, role: str
+) -> pd.DataFrame:
+    """The ``unmatched_countries.csv`` rows of values that are not countries.
+
+    Parameters
+    ----------
+    counts
+        One row per distinct value (stripped): ``value``, ``rows``, ``value_usd``.
+    resolver
+        Says why each value did not match (``status``) and what it is close to.
+    source_file, role
+        The file, and the value's role (``exporter``, ``importer``).
+    """
+    if counts.empty:
+        return empty_unmatched()
+    out = pd.DataFrame(
+        {
+            "value": counts["value"].astype(str).to_numpy(),
+            "source_file": source_file,
+            "rows": counts["rows"].astype("int64").to_numpy(),
+            "value_usd": counts["value_usd"].astype("float64").to_numpy(),
+        }
+    )
+    out["status"] = [resolver.match(_num_or_str(v)).status for v in out["value"]]
+    out["candidates"] = [resolver.candidates(v) for v in out["value"]]
+    out["role"] = role
+    return out[UNMATCHED_COLUMNS]
 
 
 def _num_or_str(value: str) -> object:
@@ -269,31 +296,13 @@ def require_columns(columns: list[str], needed: list[str], path: object, what: s
         )
 
 
-def validate_long(df: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split a long table into numeric good rows and rejected rows.
-
-    Parameters
-    ----------
-    df
-        Columns ``line`` (line number in the file), ``year``, ``exporter``, ``hs6``,
-        ``value`` and optionally ``importer``, ``qty``, as read (strings or numbers).
-        ``value`` must already be in USD for the :data:`MAX_VALUE_USD` bound (pass
-        ``value_scale`` to :func:`clean_long` otherwise).
-    file
-        Name used in the rejected rows.
-
-    Returns
-    -------
-    (good, rejected)
-        ``good`` has numeric ``year``, ``value``, ``qty`` and 6-digit ``hs6`` (plus any
-        other columns of ``df``); ``rejected`` has :data:`REJECT_COLUMNS`.
-    """
-    return _validate(df, file, value_scale=1.0, qty_scale=1.0)
-
-
 def _validate(
     df: pd.DataFrame, file: str, value_scale: float, qty_scale: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a long table (see :func:`clean_long`) into numeric good rows and rejected
+    rows (:data:`REJECT_COLUMNS`); ``good`` has numeric ``year``, ``value``, ``qty`` and
+    6-digit ``hs6``. The checks and reasons are those of
+    :data:`cclreview.trade.longtable.CHECKS`, in the same order."""
     raw_cols = [c for c in ("year", "exporter", "importer", "hs6", "value", "qty") if c in df.columns]
     year = pd.to_numeric(df["year"], errors="coerce")
     value = pd.to_numeric(df["value"], errors="coerce")
@@ -370,13 +379,16 @@ def clean_long(
     qty_scale: float = 1.0,
     dedupe: bool = True,
 ) -> ReadResult:
-    """Validate, resolve and aggregate a long table (see :func:`validate_long`).
+    """Validate, resolve and aggregate a long table in pandas (the BACI extract readers;
+    the Comtrade and generic readers do the same in DuckDB, :mod:`cclreview.trade.longtable`).
 
     Parameters
     ----------
     df
-        As for :func:`validate_long`; with an ``importer`` column the flows to focus
-        importers and the U.S. exports are also returned as ``bilateral`` rows.
+        Columns ``line`` (line number in the file), ``year``, ``exporter``, ``hs6``,
+        ``value`` and optionally ``importer``, ``qty``, as read (strings or numbers);
+        with an ``importer`` column the flows to focus importers and the U.S. exports
+        are also returned as ``bilateral`` rows.
     file
         Name used in rejected/unmatched reports.
     ctx
