@@ -165,4 +165,5 @@ def test_raw_baci_layout_bilateral(run: Path, shared_data: Path) -> None:
     # The legacy Comtrade export has World rows only: no partner rows, and a note says so.
     assert cov.loc["comtrade_sme_2016_2020.csv", ["focus_rows", "us_rows"]].tolist() == [0, 0]
     assert "to World" in cov.loc["comtrade_sme_2016_2020.csv", "note"]
+    assert not cov.loc["comtrade_sme_2016_2020.csv", "bilateral"]
     assert cov.loc["baci_sample_2021_two_exporters.csv", "bilateral"]

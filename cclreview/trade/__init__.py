@@ -10,10 +10,15 @@ registry
     Reader registry (``Reader``, ``register``, ``detect_reader``): how files are read.
 tidy
     The exporter-level table every reader returns and shared validation helpers.
-baci, comtrade, generic, hs4
-    Readers (BACI CSV/zip/extracts; UN Comtrade; long tables with a column map; HS4).
-ingest
-    ``ingest_trade(paths, out_dir)``: the ``cclreview ingest-trade`` stage.
+baci, baci_sql, baci_rejects, baci_extracts
+    The BACI engine on DuckDB (yearly CSV, release zip) and the mirror's extracts.
+comtrade, generic, longtable, duckload
+    UN Comtrade and long tables with a column map, read and checked with DuckDB.
+hs4
+    Heading-level (HS4) and top-N tables.
+ingest, cache, parts, duck
+    ``ingest_trade(paths, out_dir)`` (the ``cclreview ingest-trade`` stage), its cache
+    of per-file results, the Parquet parts and the DuckDB connection.
 hsrev, evidence
     HS revision conversion and supply-side evidence.
 

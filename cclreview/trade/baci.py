@@ -197,6 +197,7 @@ def read_baci_source(
         if ctx.sink is not None:
             # Straight from DuckDB to the Parquet parts: no pandas round trip of the big tables.
             _write_parts(con, exports_select, ctx.sink, ctx.focus)
+            result.bilateral = empty_bilateral()  # partner detail, in the parts
         else:
             result.exports = finalize_exports(con.execute(f"{exports_select} ORDER BY 1, 2, 3").df())
             bilateral = con.execute("SELECT * FROM out_bilateral ORDER BY 1, 2, 3, 4").df()
@@ -449,6 +450,8 @@ def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
     if ctx.sink is None:
         merged.exports = finalize_exports(pd.concat([r.exports for r in results], ignore_index=True))
         merged.bilateral = finalize_bilateral(pd.concat([r.bilateral for r in results], ignore_index=True))
+    else:
+        merged.bilateral = empty_bilateral()  # partner detail, in the parts
     return merged
 
 

@@ -111,7 +111,9 @@ def store_cached(
     folder: Path, res: ReadResult, path: Path, reader: Reader, sink: PartSink, focus: tuple[str, ...]
 ) -> None:
     """Write a reader's frames to the parts (unless it wrote them itself), the reports and meta."""
-    has_bilateral = reader.bilateral or res.bilateral is not None
+    # A reader says a file has partner detail by returning a bilateral frame (empty
+    # when it wrote its rows to the sink); world totals only leave it None.
+    has_bilateral = res.bilateral is not None
     has_exports = res.exports is not None and len(res.exports) > 0
     if has_exports or (res.bilateral is not None and len(res.bilateral) > 0):
         exports = res.exports if has_exports else empty_exports()

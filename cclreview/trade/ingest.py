@@ -16,7 +16,8 @@ stacks their exporter-level tables and writes, atomically:
   ``config/sources.toml``: CHN, HKG, MAC, RUS, BLR by default);
 - ``us_exports.parquet``: the same columns, U.S. exports to every importer;
 - ``bilateral_coverage.csv``: per input file, whether it has partner detail and how many
-  bilateral rows it gave (HS4, top-N and Comtrade world totals give none, and say so).
+  bilateral rows it gave (HS4, top-N tables and Comtrade files with World partner rows
+  only give none, and say so).
 
 All outputs are written to temporary names first and renamed together, ``exports.parquet``
 (the make target) last: a failed or killed run leaves the previous set in place.
@@ -24,8 +25,9 @@ All outputs are written to temporary names first and renamed together, ``exports
 Cache: each file's result is stored under ``out_dir/.cache/`` keyed on the file's sha256,
 the reader's name and version and the options that change the result (years, column
 map, HS revision, duplicate check, and the focus importers for readers with partner
-detail only: a new focus list re-reads the BACI files, not Comtrade or HS4), so re-running on unchanged sources only hashes them and reads the
-small cached tables.
+detail only: a new focus list re-reads the BACI, Comtrade and generic files, not the HS4
+tables), so re-running on unchanged sources only hashes them and reads the small cached
+tables.
 """
 
 from __future__ import annotations
