@@ -37,8 +37,7 @@ REQUIRED: dict[str, str] = {
     contracts.CCL_ENTRIES: contracts.PRODUCER["ccl_entries"],
 }
 
-#: Optional processed tables (file name -> attribute of :class:`DossierInputs`). The
-#: last four come from stages of this round that are not in ``cclreview.contracts`` yet.
+#: Optional processed tables (file name -> attribute of :class:`DossierInputs`).
 OPTIONAL: dict[str, str] = {
     contracts.CCL_PARAGRAPHS: "paragraphs",
     contracts.ECCN_HS_LINKS: "links",
@@ -46,10 +45,10 @@ OPTIONAL: dict[str, str] = {
     contracts.EXPORTS: "exports",
     contracts.EVIDENCE: "evidence",
     contracts.SENSITIVITY: "sensitivity",
-    getattr(contracts, "ECCN_CONTROLS", "eccn_controls.parquet"): "controls",
-    getattr(contracts, "ECCN_HS_INDICATORS", "eccn_hs_indicators.parquet"): "indicators",
-    getattr(contracts, "FLOWS_FOCUS", "flows_focus.parquet"): "flows_focus",
-    getattr(contracts, "US_EXPORTS", "us_exports.parquet"): "us_exports",
+    contracts.ECCN_CONTROLS: "controls",
+    contracts.ECCN_HS_INDICATORS: "indicators",
+    contracts.FLOWS_FOCUS: "flows_focus",
+    contracts.US_EXPORTS: "us_exports",
 }
 
 #: Exports columns read (the table is the largest input; the rest is not needed).
