@@ -202,6 +202,25 @@ def test_duplicate_check_modes(tmp_path: Path) -> None:
         ingest_trade([f], tmp_path / "x", duplicates="some")  # type: ignore[arg-type]
 
 
+def test_out_of_memory_is_one_line_naming_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    ingest_trade([_write(tmp_path / "good.csv", ROWS)], out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    big = _write(
+        tmp_path / "baci_2022.csv", [f'2022,{i % 900},{i % 7 + 1},{100000 + i},1,"1"' for i in range(60_000)]
+    )
+    monkeypatch.setenv("CCLREVIEW_DUCKDB_MEMORY", "2MB")
+    res = CliRunner().invoke(cli, ["ingest-trade", str(big), "--out", str(out), "--no-cache"])
+    assert res.exit_code == 1
+    assert res.output.startswith("Error: baci_2022.csv: DuckDB ran out of its memory limit")
+    assert "CCLREVIEW_DUCKDB_MEMORY=" in res.output and len(res.output.strip().splitlines()) == 1
+    # The previous outputs are untouched and no half entry is left in the cache.
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not list((out / ".cache").glob(".entry.*"))
+
+
 # -- layouts: BOM, CRLF, delimiters ---------------------------------------------------------
 @pytest.mark.parametrize(
     ("delim", "eol", "bom"),

@@ -74,7 +74,7 @@ from cclreview.trade.baci_sql import (
     group_sql,
     read_csv_sql,
 )
-from cclreview.trade.duck import connect, sql_list, sql_str
+from cclreview.trade.duck import MEMORY_ENV, connect, memory_limit, sql_list, sql_str
 from cclreview.trade.parts import PartSink
 from cclreview.trade.registry import Reader, detect_delimiter, register, sniff_layout
 from cclreview.trade.tidy import (
@@ -255,6 +255,11 @@ def _aggregate(
         )
         try:
             con.execute(sql)
+        except duckdb.OutOfMemoryException as exc:
+            raise OutputError(
+                f"{file}: DuckDB ran out of its memory limit ({memory_limit(con)}) while grouping it; "
+                f"raise it with {MEMORY_ENV}=1GB (for example) and run again"
+            ) from exc
         except duckdb.Error as exc:
             if not rejects:
                 return run(distinct, rejects=True)  # a bad cell: read again, keeping rejects

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 #: DuckDB's buffer limit; aggregation state beyond it spills to the temp folder.
-DEFAULT_MEMORY_LIMIT = "160MB"
+DEFAULT_MEMORY_LIMIT = "200MB"
 MEMORY_ENV = "CCLREVIEW_DUCKDB_MEMORY"
 THREADS_ENV = "CCLREVIEW_DUCKDB_THREADS"
 
@@ -54,3 +54,9 @@ def sql_list(values: list[int] | list[str]) -> str:
     if not values:
         return "(NULL)"
     return "(" + ", ".join(sql_str(v) if isinstance(v, str) else str(int(v)) for v in values) + ")"
+
+
+def memory_limit(con: duckdb.DuckDBPyConnection) -> str:
+    """The connection's ``memory_limit`` as DuckDB shows it (e.g. ``"152.5 MiB"``)."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    return str(row[0]) if row else "?"

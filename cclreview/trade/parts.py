@@ -75,10 +75,12 @@ _SINK_IDS = itertools.count()
 class PartSink:
     """Writes one input file's parts (see the module doc).
 
-    Two ways in: DuckDB queries (the BACI engine), gathered in temporary tables of the
-    run's connection and written by one ``COPY`` per part when the sink closes (text
-    columns as ENUMs, which Parquet stores as dictionaries, so the write and the key
-    sort cost little); or pandas frames (the other readers), written batch by batch.
+    Two ways in: DuckDB queries (the BACI and Comtrade readers), gathered in tables of a
+    database file attached to the run's connection (``gathered.duckdb`` in ``folder``,
+    deleted when the sink closes: pages spill to disk, so memory does not grow with the
+    number of years) and written by one ``COPY`` per part when the sink closes (text
+    columns as ENUMs, which Parquet stores as dictionaries, so the write and the key sort
+    cost little); or pandas frames (the other readers), written batch by batch.
 
     Parameters
     ----------
@@ -96,6 +98,8 @@ class PartSink:
         self._tables: dict[str, str] = {}
         self._con: duckdb.DuckDBPyConnection | None = None
         self._id = next(_SINK_IDS)
+        self._db = f"sink{self._id}"
+        self._db_path = folder / "gathered.duckdb"
         folder.mkdir(parents=True, exist_ok=True)
 
     def _writer(self, kind: str, schema: pa.Schema) -> pq.ParquetWriter:
@@ -110,11 +114,16 @@ class PartSink:
             raise ValueError(f"part {kind!r} of {self.source_file} is already written from frames")
         if self._con is not None and con is not self._con:
             raise ValueError("a sink gathers rows of one DuckDB connection")
-        self._con = con
+        if self._con is None:
+            # The gathered rows live in a database file beside the parts, not in memory:
+            # DuckDB evicts its pages under its memory limit, so a release of thirty
+            # years needs no more memory than one.
+            con.execute(f"ATTACH {sql_str(str(self._db_path))} AS {self._db}")
+            self._con = con
         table = self._tables.get(kind)
         if table is None:
-            table = self._tables[kind] = f"sink{self._id}_{kind}"
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
+            table = self._tables[kind] = f"{self._db}.{kind}"
+            con.execute(f"CREATE TABLE {table} AS {select}")
         else:
             con.execute(f"INSERT INTO {table} {select}")
 
@@ -191,6 +200,7 @@ class PartSink:
             for kind, table in self._tables.items():
                 self.rows[kind] = self._copy(kind, table, self._con)
             self._tables.clear()
+            self._detach()
         for kind in KINDS:
             if kind not in self._writers and not (self.folder / f"{kind}-000.parquet").exists():
                 schema = exports_schema() if kind == "exports" else bilateral_schema()
@@ -210,7 +220,17 @@ class PartSink:
             for table in self._tables.values():
                 with suppress(duckdb.Error):
                     self._con.execute(f"DROP TABLE IF EXISTS {table}")
+            with suppress(duckdb.Error, OSError):
+                self._detach()
         self._tables.clear()
+
+    def _detach(self) -> None:
+        """Detach and delete the database file of the gathered rows (tables dropped first)."""
+        assert self._con is not None
+        self._con.execute(f"DETACH {self._db}")
+        self._con = None
+        for path in self.folder.glob(f"{self._db_path.name}*"):  # the file and its WAL
+            path.unlink(missing_ok=True)
 
 
 _DUCK_TYPES = {
