@@ -8,10 +8,10 @@ the pandas metadata that makes pandas read the dtypes back):
 - ``focus-000.parquet``: flows to the focus importers;
 - ``us-000.parquet``: U.S. exports to every importer.
 
-A :class:`PartSink` writes them batch by batch, so a release zip's members go into one
-part each, in member order, with no table of all years in memory. When a run has one
-input file, the outputs are plain copies of its parts (no second pass over the rows);
-with several, :func:`assembler` unions them in file order.
+A :class:`PartSink` gathers one input file's rows (a release zip's members in member
+order, on disk rather than in memory) and writes each part once, sorted by its key. When
+a run has one input file, the outputs are plain copies of its parts (no second pass over
+the rows); with several, :func:`assembler` stacks them in file order.
 """
 
 from __future__ import annotations
