@@ -91,6 +91,7 @@ from cclreview.trade.tidy import (
     finalize_exports,
     hs_version_from_name,
     require_columns,
+    unmatched_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -303,22 +304,14 @@ def _write_parts(
 def _unmatched(
     um: pd.DataFrame, file: str, ctx: ReadContext, dictionary: dict[int, tuple[str, str]] | None, role: str
 ) -> pd.DataFrame:
-    if um.empty:
-        return empty_unmatched()
-    return pd.DataFrame(
-        {
-            "value": um["code"].astype(int).astype(str),
-            "source_file": file,
-            "rows": um["rows"].astype("int64"),
-            "value_usd": um["value_usd"].astype(float),
-            "status": [ctx.resolver.match(int(c)).status for c in um["code"]],
-            "candidates": [
-                (dictionary or {}).get(int(c), ("", ""))[1] or ctx.resolver.candidates(int(c))
-                for c in um["code"]
-            ],
-            "role": role,
-        }
-    )
+    out = unmatched_rows(um.assign(value=um["code"].astype(int).astype(str)), ctx.resolver, file, role)
+    if dictionary and len(out):
+        # The release's own dictionary names a code better than a fuzzy guess.
+        out["candidates"] = [
+            dictionary.get(int(v), ("", ""))[1] or c
+            for v, c in zip(out["value"], out["candidates"], strict=True)
+        ]
+    return out
 
 
 # -- yearly CSV ---------------------------------------------------------------------------

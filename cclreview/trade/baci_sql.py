@@ -4,7 +4,7 @@ and the queries from the grouped table to the outputs (see :mod:`cclreview.trade
 from __future__ import annotations
 
 from cclreview.trade.duck import sql_list, sql_str
-from cclreview.trade.tidy import MAX_QTY_T, MAX_VALUE_USD
+from cclreview.trade.tidy import MAX_QTY_T, MAX_VALUE_USD, hs_in_force_sql
 
 BACI_COLUMNS = ["t", "i", "j", "k", "v", "q"]
 CSV_TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "INTEGER", "v": "DOUBLE", "q": "VARCHAR"}
@@ -84,10 +84,7 @@ def group_sql(
 
 HS6_SQL = "lpad(k::VARCHAR, 6, '0')"
 QTY_SQL = "CASE WHEN sum(qn) > 0 THEN sum(q) END"
-IN_FORCE_SQL = (
-    "CASE WHEN t >= 2022 THEN 'HS2022' WHEN t >= 2017 THEN 'HS2017' WHEN t >= 2012 THEN 'HS2012' "
-    "WHEN t >= 2007 THEN 'HS2007' WHEN t >= 2002 THEN 'HS2002' WHEN t >= 1996 THEN 'HS1996' ELSE 'HS1992' END"
-)
+IN_FORCE_SQL = hs_in_force_sql("t")
 
 
 def exports_sql(version_sql: str, source: str) -> str:

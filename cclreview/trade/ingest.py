@@ -230,18 +230,13 @@ def _run(
     """The body of :func:`ingest_trade` (which owns the shared DuckDB connection)."""
     load_readers()
     hashes = HashMemo(out_dir / CACHE_DIR / "hashes.json", trust_stat=use_cache and not rehash)
-    planned = []
     if use_cache:
         # The keys decide whether anything must be read: hash first.
+        planned = []
         for path in paths:
             reader = detect_reader(path, ctx)
             planned.append((path, reader, cache_key(hashes.sha256(path), path, reader, ctx)))
         hashes.save()
-    else:
-        # Nothing is looked up: each file is hashed (for the cache entry it leaves)
-        # by a thread while DuckDB reads it.
-        planned = [(path, detect_reader(path, ctx), "") for path in paths]
-    if use_cache:
         key_of_run = run_key(planned, max_rejected, focus_t)
         previous = outputs_unchanged(out_dir, key_of_run)
         if previous is not None:
@@ -249,6 +244,10 @@ def _run(
             previous.update(cached=len(planned), seconds=round(time.perf_counter() - start, 3))
             log.info("trade inputs unchanged: outputs in %s are up to date", out_dir)
             return previous
+    else:
+        # Nothing is looked up: each file is hashed (for the cache entry it leaves)
+        # by a thread while DuckDB reads it.
+        planned = [(path, detect_reader(path, ctx), "") for path in paths]
     # One DuckDB database for the whole run (readers, then the assembly of the outputs).
     ctx.duck = connect(ctx.temp_dir)
     results: list[ReadResult] = []

@@ -36,7 +36,6 @@ from cclreview.trade.duck import sql_list, sql_str
 from cclreview.trade.duckload import RAW_TABLE, Loaded, ident, number_sql, strip_sql
 from cclreview.trade.tidy import (
     COMTRADE_HS,
-    HS_REVISIONS,
     MAX_QTY_T,
     MAX_VALUE_USD,
     REJECT_COLUMNS,
@@ -48,6 +47,7 @@ from cclreview.trade.tidy import (
     empty_unmatched,
     finalize_bilateral,
     finalize_exports,
+    hs_in_force_sql,
     unmatched_rows,
 )
 
@@ -163,13 +163,6 @@ def _hs6_sql(expr: str) -> tuple[str, str, str]:
     code = "CASE WHEN length(hc) > 6 THEN left(hc, 6) ELSE lpad(hc, 6, '0') END"
     ok = "coalesce(regexp_full_match(hc, '[0-9]{1,10}') AND length(hc) NOT IN (7, 9), false)"
     return text, code, ok
-
-
-def _in_force_sql(year: str) -> str:
-    """The HS revision in force in ``year`` (what 'as reported' data use; as
-    :func:`~cclreview.trade.tidy.hs_in_force`)."""
-    whens = " ".join(f"WHEN {year} >= {r} THEN 'HS{r}'" for r in HS_REVISIONS[:-1])
-    return f"CASE {whens} ELSE 'HS{HS_REVISIONS[-1]}' END"
 
 
 def _classification_sql(expr: str) -> str:
@@ -339,11 +332,11 @@ def _good(
     if settings.hs_version:
         version = sql_str(settings.hs_version)
     elif layout.classification is not None and known:
-        version = f"coalesce({_classification_sql('cls')}, {_in_force_sql('y')})"
+        version = f"coalesce({_classification_sql('cls')}, {hs_in_force_sql('y')})"
     elif settings.name_version:
         version = sql_str(settings.name_version)
     else:
-        version = _in_force_sql("y")
+        version = hs_in_force_sql("y")
     years = f" WHERE y IN {sql_list(sorted(ctx.years))}" if ctx.years is not None else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE lt_good AS SELECT *, {version} AS hs_version FROM ("

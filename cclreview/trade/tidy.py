@@ -81,6 +81,12 @@ def hs_in_force(year: int) -> str:
     return "HS1992"
 
 
+def hs_in_force_sql(year: str) -> str:
+    """SQL of :func:`hs_in_force` for the year expression ``year``."""
+    whens = " ".join(f"WHEN {year} >= {r} THEN 'HS{r}'" for r in HS_REVISIONS[:-1])
+    return f"CASE {whens} ELSE 'HS{HS_REVISIONS[-1]}' END"
+
+
 def hs_version_from_name(name: str) -> str | None:
     """Guess the HS revision from a file name: ``BACI_HS22_...`` -> ``"HS2022"``."""
     m = re.search(r"(?i)(?:^|[^a-z])hs[_-]?(\d{2,4})(?![0-9])", name)
