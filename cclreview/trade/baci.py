@@ -74,7 +74,8 @@ from cclreview.trade.baci_sql import (
     group_sql,
     read_csv_sql,
 )
-from cclreview.trade.duck import MEMORY_ENV, connect, memory_limit, sql_list, sql_str
+from cclreview.trade.duck import MEMORY_ENV, memory_limit, sql_list, sql_str
+from cclreview.trade.duckload import reader_connection
 from cclreview.trade.parts import PartSink
 from cclreview.trade.registry import Reader, detect_delimiter, register, sniff_layout
 from cclreview.trade.tidy import (
@@ -161,53 +162,49 @@ def read_baci_source(
     notes: list[str] = []
     # One connection per run (or per zip) when the caller gives one: a new database per
     # file would grow the process by a buffer pool each time.
-    own = ctx.duck is None
-    con = connect(ctx.temp_dir) if own else ctx.duck
-    try:
-        rej, n_dup = _aggregate(con, src, file, ctx, delim, compression, focus_codes, us_codes)
-        if n_dup:
-            notes.append(f"{n_dup} exact duplicate rows dropped")
-        n_bad, rows_read = con.execute(
-            "SELECT coalesce(sum(n) FILTER (WHERE jj = -1), 0), coalesce(sum(n), 0) FROM agg"
-        ).fetchall()[0]
-        rows_read = int(rows_read) + int(rej["line"].nunique() if len(rej) else 0) + n_dup
-        if n_bad:
-            rej = pd.concat([rej, locate_invalid(src, file, delim, int(n_bad))], ignore_index=True)
-        con.register("codes", codes)
-        version_sql = sql_str(hs_version) if hs_version else IN_FORCE_SQL
-        exports_select = exports_sql(version_sql, source)
-        con.execute(bilateral_sql(version_sql, source, ctx.focus))
-        unmatched = pd.concat(
-            [
-                _unmatched(con.execute(UM_EXPORTERS).df(), file, ctx, dictionary, "exporter"),
-                _unmatched(con.execute(UM_IMPORTERS).df(), file, ctx, dictionary, "importer"),
-            ],
-            ignore_index=True,
-        )
-        if not hs_version:
-            notes.append("HS revision not stated; assumed the revision in force each year")
-        rej = rej.sort_values("line", kind="stable").reset_index(drop=True) if len(rej) else empty_rejected()
-        result = ReadResult(
-            empty_exports(),  # replaced below (or left empty when the parts are written)
-            rej[REJECT_COLUMNS],
-            unmatched[UNMATCHED_COLUMNS] if len(unmatched) else empty_unmatched(),
-            rows_read,
-            duplicates_dropped=n_dup,
-            notes=notes,
-        )
-        if ctx.sink is not None:
-            # Straight from DuckDB to the Parquet parts: no pandas round trip of the big tables.
-            _write_parts(con, exports_select, ctx.sink, ctx.focus)
-            result.bilateral = empty_bilateral()  # partner detail, in the parts
-        else:
-            result.exports = finalize_exports(con.execute(f"{exports_select} ORDER BY 1, 2, 3").df())
-            bilateral = con.execute("SELECT * FROM out_bilateral ORDER BY 1, 2, 3, 4").df()
-            result.bilateral = finalize_bilateral(bilateral) if len(bilateral) else empty_bilateral()
-    finally:
-        if own:
-            con.close()
-        else:
-            _drop_work_tables(con)
+    with reader_connection(ctx) as (con, use_sink):
+        try:
+            rej, n_dup = _aggregate(con, src, file, ctx, delim, compression, focus_codes, us_codes)
+            if n_dup:
+                notes.append(f"{n_dup} exact duplicate rows dropped")
+            n_bad, rows_read = con.execute(
+                "SELECT coalesce(sum(n) FILTER (WHERE jj = -1), 0), coalesce(sum(n), 0) FROM agg"
+            ).fetchall()[0]
+            rows_read = int(rows_read) + int(rej["line"].nunique() if len(rej) else 0) + n_dup
+            if n_bad:
+                rej = pd.concat([rej, locate_invalid(src, file, delim, int(n_bad))], ignore_index=True)
+            con.register("codes", codes)
+            version_sql = sql_str(hs_version) if hs_version else IN_FORCE_SQL
+            exports_select = exports_sql(version_sql, source)
+            con.execute(bilateral_sql(version_sql, source, ctx.focus))
+            unmatched = pd.concat(
+                [
+                    _unmatched(con.execute(UM_EXPORTERS).df(), file, ctx, dictionary, "exporter"),
+                    _unmatched(con.execute(UM_IMPORTERS).df(), file, ctx, dictionary, "importer"),
+                ],
+                ignore_index=True,
+            )
+            if not hs_version:
+                notes.append("HS revision not stated; assumed the revision in force each year")
+            rej = rej.sort_values("line", kind="stable").reset_index(drop=True) if len(rej) else empty_rejected()
+            result = ReadResult(
+                empty_exports(),  # replaced below (or left empty when the parts are written)
+                rej[REJECT_COLUMNS],
+                unmatched[UNMATCHED_COLUMNS] if len(unmatched) else empty_unmatched(),
+                rows_read,
+                duplicates_dropped=n_dup,
+                notes=notes,
+            )
+            if use_sink:
+                # Straight from DuckDB to the Parquet parts: no pandas round trip of the big tables.
+                _write_parts(con, exports_select, ctx.sink, ctx.focus)
+                result.bilateral = empty_bilateral()  # partner detail, in the parts
+            else:
+                result.exports = finalize_exports(con.execute(f"{exports_select} ORDER BY 1, 2, 3").df())
+                bilateral = con.execute("SELECT * FROM out_bilateral ORDER BY 1, 2, 3, 4").df()
+                result.bilateral = finalize_bilateral(bilateral) if len(bilateral) else empty_bilateral()
+        finally:
+            _drop_work_tables(con)  # the connection may be the run's
     return result
 
 
@@ -409,31 +406,29 @@ def read_baci_zip(path: Path, ctx: ReadContext) -> ReadResult:
             raise InputError(f"{path}: no BACI_HSxx_Yyyyy_Vxxxxxx.csv member; is this a BACI release zip?")
         dictionary = _zip_dictionary(zf)
         results = []
-        own = ctx.duck is None
-        if own:
-            ctx = dataclasses.replace(ctx, duck=connect(ctx.temp_dir))
-        for member, mt in sorted(members):
-            year = int(mt.group(2))
-            if ctx.years is not None and year not in ctx.years:
-                continue
-            where = f"{display_name(path)}:{member}"
-            delim = _member_layout(zf, member, where)
-            version = ctx.hs_version or hs_version_from_name(f"HS{mt.group(1)}")
-            start = time.perf_counter()
-            with _unpacked(zf, member, where, ctx.temp_dir) as member_csv:
-                result = read_baci_source(
-                    member_csv,
-                    file=where,
-                    ctx=ctx,
-                    hs_version=version,
-                    source=f"baci:V{mt.group(3)}",
-                    delim=delim,
-                    dictionary=dictionary,
-                )
-            results.append(result)
-            log.info("%s: %d rows in %.1fs", where, result.rows_read, time.perf_counter() - start)
-        if own:
-            ctx.duck.close()
+        with reader_connection(ctx) as (con, use_sink):
+            # Every member on one connection; the sink only with the run's connection.
+            ctx = dataclasses.replace(ctx, duck=con, sink=ctx.sink if use_sink else None)
+            for member, mt in sorted(members):
+                year = int(mt.group(2))
+                if ctx.years is not None and year not in ctx.years:
+                    continue
+                where = f"{display_name(path)}:{member}"
+                delim = _member_layout(zf, member, where)
+                version = ctx.hs_version or hs_version_from_name(f"HS{mt.group(1)}")
+                start = time.perf_counter()
+                with _unpacked(zf, member, where, ctx.temp_dir) as member_csv:
+                    result = read_baci_source(
+                        member_csv,
+                        file=where,
+                        ctx=ctx,
+                        hs_version=version,
+                        source=f"baci:V{mt.group(3)}",
+                        delim=delim,
+                        dictionary=dictionary,
+                    )
+                results.append(result)
+                log.info("%s: %d rows in %.1fs", where, result.rows_read, time.perf_counter() - start)
     if not results:
         found = sorted(int(mt.group(2)) for _, mt in members)
         raise InputError(f"{path}: no member for years {sorted(ctx.years or [])}; the zip has years {found}")
