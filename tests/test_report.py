@@ -447,3 +447,50 @@ def test_only_required_tables(synth, tmp_path):
         rows = list(book[name].iter_rows(values_only=True))
         assert len(rows) == 2 and "not found" in rows[1][0], name
     assert len(list(book["Candidates"].iter_rows())) == 25
+
+
+def test_suppliers_of_one_file_when_a_source_arrives_twice():
+    """BACI as Parquet and as CSV under one source label: each supplier is listed once,
+    from the file the availability stage chose (else the first by name)."""
+    from cclreview.report.frames import _supplier_rows
+
+    rows = [("CHN", 300.0), ("JPN", 100.0), ("USA", 50.0)]
+    exports = pd.DataFrame(
+        [
+            {"year": 2024, "exporter_iso3": iso, "hs6": "850511", "hs_level": 6, "value_usd": v, "qty": 1.0,
+             "source": "baci:V202601", "source_file": f}
+            for f in ("b.parquet", "a_usd.csv")
+            for iso, v in rows
+        ]
+    )  # fmt: skip
+    base = pd.DataFrame(
+        [
+            {
+                "hs_code": "850511",
+                "hs_level": 6,
+                "year": 2024,
+                "data_source": "baci:V202601",
+                "_world": 450.0,
+                "_has": True,
+            }
+        ]
+    )
+    key = ("850511", 6, 2024, "baci:V202601")
+    avail = pd.DataFrame(
+        [
+            {
+                "hs_code": "850511",
+                "hs_level": 6,
+                "year": 2024,
+                "source": "baci:V202601",
+                "source_file": "b.parquet",
+            }
+        ]
+    )
+    for availability in (avail, None):
+        got = _supplier_rows(exports, base, 10, availability)[key]
+        assert [(s["supplier"], s["supplier_rank"]) for s in got] == [("CHN", 1), ("JPN", 2)]
+    # The chosen file is the one listed: its values, not the other file's.
+    exports.loc[exports["source_file"] == "b.parquet", "value_usd"] *= 2
+    assert _supplier_rows(exports, base, 10, avail)[key][0]["value_usd"] == 600.0
+    assert _supplier_rows(exports, base, 10, None)[key][0]["value_usd"] == 300.0  # "a_usd.csv" first

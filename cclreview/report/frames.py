@@ -221,7 +221,7 @@ def evidence_frame(inputs: ReportInputs, max_suppliers: int = 10, max_links: int
                 }
             )
         base = pd.DataFrame(base_rows)
-        suppliers = _supplier_rows(inputs.exports, base, max_suppliers)
+        suppliers = _supplier_rows(inputs.exports, base, max_suppliers, inputs.availability)
         rows = []
         for rec in base.to_dict("records"):
             key = (rec["hs_code"], rec["hs_level"], rec["year"], rec["data_source"])
@@ -256,9 +256,13 @@ def evidence_frame(inputs: ReportInputs, max_suppliers: int = 10, max_links: int
 
 
 def _supplier_rows(
-    exports: pd.DataFrame | None, base: pd.DataFrame, max_suppliers: int
+    exports: pd.DataFrame | None,
+    base: pd.DataFrame,
+    max_suppliers: int,
+    availability: pd.DataFrame | None = None,
 ) -> dict[tuple, list[dict]]:
-    """Top non-U.S. suppliers per (hs_code, hs_level, year, source) from exports."""
+    """Top non-U.S. suppliers per (hs_code, hs_level, year, source) from exports, from
+    one input file each (see :func:`_one_file`)."""
     if exports is None or base.empty or not base["_has"].any():
         return {}
     wanted = base[base["_has"]][["hs_code", "hs_level", "year", "data_source", "_world"]].drop_duplicates(
@@ -276,6 +280,8 @@ def _supplier_rows(
     )
     if ex.empty:
         return {}
+    keys = ["hs_code", "hs_level", "year", "data_source"]
+    ex = _one_file(ex, keys, availability)
     if "qty" not in ex.columns:
         ex["qty"] = np.nan
     if "rank" not in ex.columns:
@@ -283,7 +289,6 @@ def _supplier_rows(
     value = pd.to_numeric(ex["value_usd"], errors="coerce")
     qty = pd.to_numeric(ex["qty"], errors="coerce")
     ex["_uv"] = np.where((qty > 0) & value.notna(), value / qty.where(qty > 0), np.nan)
-    keys = ["hs_code", "hs_level", "year", "data_source"]
     us = ex[ex["exporter_iso3"] == "USA"].groupby(keys)["_uv"].first().rename("_us_uv")
     ex = ex[ex["exporter_iso3"] != "USA"].merge(us, left_on=keys, right_index=True, how="left")
     ex["value_usd"] = pd.to_numeric(ex["value_usd"], errors="coerce")
@@ -308,6 +313,31 @@ def _supplier_rows(
             }
         )
     return out
+
+
+def _one_file(ex: pd.DataFrame, keys: list[str], availability: pd.DataFrame | None) -> pd.DataFrame:
+    """The export rows of one input file per code, year and source.
+
+    The same flows can arrive twice under one source label (BACI as Parquet and as CSV);
+    listing both would show every supplier twice. The file is the one the availability
+    stage chose (``source_file`` of ``availability_hs.parquet``, the owner of that
+    choice), else the first by name.
+    """
+    if "source_file" not in ex.columns:
+        return ex
+    ex = ex.assign(source_file=ex["source_file"].astype(str))
+    cols = ["hs_code", "hs_level", "year", "source", "source_file"]
+    if availability is not None and set(cols) <= set(availability.columns):
+        chosen = availability[cols].rename(columns={"source": "data_source", "source_file": "_chosen"})
+        chosen = chosen.astype({"hs_code": str, "hs_level": "int64", "year": "int64", "_chosen": str})
+        ex = ex.astype({"hs_level": "int64", "year": "int64"}).merge(chosen, on=keys, how="left")
+    else:
+        ex["_chosen"] = ""
+    group = [ex[k] for k in keys]
+    is_chosen = ex["source_file"] == ex["_chosen"]
+    first = ex.groupby(group)["source_file"].transform("min")
+    keep = is_chosen.where(is_chosen.groupby(group).transform("any"), ex["source_file"] == first)
+    return ex[keep.astype(bool)].drop(columns="_chosen")
 
 
 def _supply_side_rows(inputs: ReportInputs) -> pd.DataFrame:
