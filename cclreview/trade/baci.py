@@ -186,7 +186,11 @@ def read_baci_source(
             )
             if not hs_version:
                 notes.append("HS revision not stated; assumed the revision in force each year")
-            rej = rej.sort_values("line", kind="stable").reset_index(drop=True) if len(rej) else empty_rejected()
+            rej = (
+                rej.sort_values("line", kind="stable").reset_index(drop=True)
+                if len(rej)
+                else empty_rejected()
+            )
             result = ReadResult(
                 empty_exports(),  # replaced below (or left empty when the parts are written)
                 rej[REJECT_COLUMNS],
