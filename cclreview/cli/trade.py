@@ -36,7 +36,11 @@ def _years(text: str | None) -> list[int] | None:
     help="Columns of a generic long table: year=..,exporter=..,hs6=..,value_usd=..[,importer=..,qty=..].",
 )
 @click.option("--hs-version", default=None, help="Force the HS revision of every input (e.g. HS2022).")
-@click.option("--no-cache", is_flag=True, help="Re-read every file even if unchanged.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Re-read every file; neither use nor store cache entries (files are not hashed).",
+)
 @click.option(
     "--focus",
     default=None,

@@ -66,12 +66,16 @@ from cclreview.errors import InputError, OutputError
 from cclreview.trade.baci_rejects import damaged, locate_invalid, parse_rejects
 from cclreview.trade.baci_sql import (
     BACI_COLUMNS,
+    HS6_TABLE,
     IN_FORCE_SQL,
+    ISO3_TABLE,
+    PRODUCTS_SQL,
     UM_EXPORTERS,
     UM_IMPORTERS,
     bilateral_sql,
     exports_sql,
     group_sql,
+    lookup_tables_sql,
     read_csv_sql,
 )
 from cclreview.trade.duck import MEMORY_ENV, memory_limit, sql_list, sql_str
@@ -174,6 +178,9 @@ def read_baci_source(
             if n_bad:
                 rej = pd.concat([rej, locate_invalid(src, file, delim, int(n_bad))], ignore_index=True)
             con.register("codes", codes)
+            products = [int(r[0]) for r in con.execute(PRODUCTS_SQL).fetchall()]
+            for statement in lookup_tables_sql(sorted(codes["iso3"].dropna().unique()), products):
+                con.execute(statement)
             version_sql = sql_str(hs_version) if hs_version else IN_FORCE_SQL
             exports_select = exports_sql(version_sql, source)
             con.execute(bilateral_sql(version_sql, source, ctx.focus))
@@ -212,7 +219,7 @@ def read_baci_source(
     return result
 
 
-_WORK_TABLES = ("agg", "out_exports", "out_bilateral", "rej_errors", "rej_scans")
+_WORK_TABLES = ("agg", "out_exports", "out_bilateral", "rej_errors", "rej_scans", ISO3_TABLE, HS6_TABLE)
 
 
 def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -298,8 +305,8 @@ def _write_parts(
     """Gather this file's (or zip member's) exports, focus flows and U.S. exports in the sink."""
     sink.append_query("exports", con, exports_select)
     bilateral = "SELECT * FROM out_bilateral"
-    sink.append_query("focus", con, f"{bilateral} WHERE importer_iso3 IN {sql_list(list(focus))}")
-    sink.append_query("us", con, f"{bilateral} WHERE exporter_iso3 = 'USA'")
+    sink.append_query("focus", con, f"{bilateral} WHERE importer_iso3::VARCHAR IN {sql_list(list(focus))}")
+    sink.append_query("us", con, f"{bilateral} WHERE exporter_iso3::VARCHAR = 'USA'")
 
 
 def _unmatched(

@@ -4,7 +4,7 @@ and the queries from the grouped table to the outputs (see :mod:`cclreview.trade
 from __future__ import annotations
 
 from cclreview.trade.duck import sql_list, sql_str
-from cclreview.trade.tidy import MAX_QTY_T, MAX_VALUE_USD, hs_in_force_sql
+from cclreview.trade.tidy import HS_REVISIONS, MAX_QTY_T, MAX_VALUE_USD, hs_in_force_sql
 
 BACI_COLUMNS = ["t", "i", "j", "k", "v", "q"]
 CSV_TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "INTEGER", "v": "DOUBLE", "q": "VARCHAR"}
@@ -85,17 +85,52 @@ def group_sql(
 HS6_SQL = "lpad(k::VARCHAR, 6, '0')"
 QTY_SQL = "CASE WHEN sum(qn) > 0 THEN sum(q) END"
 IN_FORCE_SQL = hs_in_force_sql("t")
+#: The text columns of the outputs are ENUMs (small integers to group, sort and write;
+#: Parquet stores them as dictionaries): every HS revision label, in sorted order.
+HS_VERSION_ENUM = "ENUM(" + ", ".join(sql_str(f"HS{r}") for r in sorted(HS_REVISIONS)) + ")"
+#: Work tables of the outputs: country codes -> ISO3 and products -> HS6, as ENUMs.
+ISO3_TABLE = "baci_iso3"
+HS6_TABLE = "baci_hs6"
+
+
+def enum_sql(label: str) -> str:
+    """A constant text column as a one-value ENUM."""
+    return f"{sql_str(label)}::ENUM({sql_str(label)})"
+
+
+def _enum(values: list[str]) -> str:
+    # An ENUM sorts by the position of its value: the values come in text order.
+    return "ENUM(" + ", ".join(sql_str(v) for v in values) + ")" if values else "VARCHAR"
+
+
+#: The products of the valid rows (a few thousand per file).
+PRODUCTS_SQL = "SELECT DISTINCT k FROM agg WHERE coalesce(jj, 0) >= 0 ORDER BY k"
+
+
+def lookup_tables_sql(iso3: list[str], products: list[int]) -> list[str]:
+    """The statements that build the lookup tables: ``codes`` -> ISO3, ``k`` -> HS6.
+
+    ``iso3`` is the sorted list of the ISO3 codes in ``codes``, ``products`` the result
+    of :data:`PRODUCTS_SQL` (sorted numbers, so their 6-digit text is sorted too).
+    """
+    hs6 = [f"{k:06d}" for k in products]
+    return [
+        f"CREATE OR REPLACE TEMP TABLE {ISO3_TABLE} AS "
+        f"SELECT code, iso3::{_enum(iso3)} AS iso3 FROM codes WHERE iso3 IS NOT NULL",
+        f"CREATE OR REPLACE TEMP TABLE {HS6_TABLE} AS "
+        f"SELECT k, {HS6_SQL}::{_enum(hs6)} AS hs6 FROM ({PRODUCTS_SQL})",
+    ]
 
 
 def exports_sql(version_sql: str, source: str) -> str:
     """The query of exports to the world by exporter ISO3 (codes of one country summed:
     58 and 56 -> BEL), in the contract's columns (unsorted: the part is sorted as written)."""
     return (
-        f"SELECT t::BIGINT AS year, c.iso3 AS exporter_iso3, {HS6_SQL} AS hs6, 6::BIGINT AS hs_level, "
-        f"{version_sql} AS hs_version, sum(v) * 1000.0 AS value_usd, {QTY_SQL} AS qty, "
-        f"{sql_str(source)} AS source, 'value' AS value_kind, NULL::BIGINT AS rank "
-        "FROM agg JOIN codes c ON agg.i = c.code "
-        "WHERE coalesce(jj, 0) >= 0 AND c.iso3 IS NOT NULL GROUP BY t, c.iso3, k"
+        f"SELECT t::BIGINT AS year, c.iso3 AS exporter_iso3, h.hs6, 6::BIGINT AS hs_level, "
+        f"({version_sql})::{HS_VERSION_ENUM} AS hs_version, sum(v) * 1000.0 AS value_usd, {QTY_SQL} AS qty, "
+        f"{enum_sql(source)} AS source, {enum_sql('value')} AS value_kind, NULL::BIGINT AS rank "
+        f"FROM agg JOIN {ISO3_TABLE} c ON agg.i = c.code JOIN {HS6_TABLE} h ON agg.k = h.k "
+        "WHERE coalesce(jj, 0) >= 0 GROUP BY t, c.iso3, h.hs6"
     )
 
 
@@ -103,12 +138,13 @@ def bilateral_sql(version_sql: str, source: str, focus: tuple[str, ...]) -> str:
     """Flows to focus importers and U.S. exports to every importer."""
     return (
         "CREATE OR REPLACE TEMP TABLE out_bilateral AS "
-        f"SELECT t::BIGINT AS year, ce.iso3 AS exporter_iso3, ci.iso3 AS importer_iso3, {HS6_SQL} AS hs6, "
-        f"{version_sql} AS hs_version, sum(v) * 1000.0 AS value_usd, {QTY_SQL} AS qty, "
-        f"{sql_str(source)} AS source FROM agg "
-        "JOIN codes ce ON agg.i = ce.code JOIN codes ci ON agg.jj = ci.code "
-        "WHERE jj >= 0 AND ce.iso3 IS NOT NULL AND ci.iso3 IS NOT NULL "
-        f"AND (ci.iso3 IN {sql_list(list(focus))} OR ce.iso3 = 'USA') GROUP BY t, ce.iso3, ci.iso3, k"
+        f"SELECT t::BIGINT AS year, ce.iso3 AS exporter_iso3, ci.iso3 AS importer_iso3, h.hs6, "
+        f"({version_sql})::{HS_VERSION_ENUM} AS hs_version, sum(v) * 1000.0 AS value_usd, {QTY_SQL} AS qty, "
+        f"{enum_sql(source)} AS source FROM agg "
+        f"JOIN {ISO3_TABLE} ce ON agg.i = ce.code JOIN {ISO3_TABLE} ci ON agg.jj = ci.code "
+        f"JOIN {HS6_TABLE} h ON agg.k = h.k "
+        f"WHERE jj >= 0 AND (ci.iso3::VARCHAR IN {sql_list(list(focus))} OR ce.iso3::VARCHAR = 'USA') "
+        "GROUP BY t, ce.iso3, ci.iso3, h.hs6"
     )
 
 

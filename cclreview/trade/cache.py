@@ -15,16 +15,14 @@ import json
 import logging
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from cclreview import contracts
-from cclreview.errors import InputError, OutputError
+from cclreview.errors import OutputError
 from cclreview.io import sha256_file, write_parquet, write_text
-from cclreview.trade.parts import KINDS, PartSink, part_files
+from cclreview.trade.parts import KINDS, PartSink, check_part, part_files
 from cclreview.trade.registry import Reader
 from cclreview.trade.tidy import (
     REJECT_COLUMNS,
@@ -120,14 +118,12 @@ def store_cached(
         sink.write_frames(exports, res.bilateral, focus)
     res.written = sink.close()
     # The parts are the outputs (copied, or stacked with other files' parts): each is
-    # checked against its contract once, when the cache entry is made. exports.parquet
-    # (a million rows a BACI year) is checked here for its columns and types, and row by
-    # row where it is read (the China lens); checking it row by row here as well would
-    # cost more memory than the read itself and a third of the ingest's time.
-    for kind, table in (("exports", "exports"), ("focus", "flows_focus"), ("us", "us_exports")):
+    # checked here for the output's columns and types, and row by row against its
+    # contract where it is read (the China lens, the dossier). Checking the rows here as
+    # well cost a tenth of the ingest's time and the import of pandera.
+    for kind in KINDS:
         for part in part_files(folder, kind):
-            where = f"{path.name} -> {contracts.FILES[table]}"
-            contracts.validate_file(table, part, target=where, rows=kind != "exports")
+            check_part(part, kind, f"{path.name} -> {part.name}")
     write_parquet(
         res.rejected.reindex(columns=REJECT_COLUMNS).astype(
             {c: "string" for c in ("file", "column", "value", "reason", "raw")}
@@ -226,6 +222,10 @@ def run_key(planned: list[tuple[Path, Reader, str]], max_rejected: float, focus:
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
+#: Prefix of the entries of a ``--no-cache`` run (removed when the run ends).
+UNSTORED = ".run."
+
+
 def read_into_cache(
     path: Path,
     reader: Reader,
@@ -233,22 +233,17 @@ def read_into_cache(
     ctx: ReadContext,
     out_dir: Path,
     focus: tuple[str, ...],
-    hashes: HashMemo,
 ) -> tuple[str, ReadResult]:
-    """Read ``path`` into its cache entry; return the entry's key and the result.
+    """Read ``path`` into its cache entry; return the entry's name and the result.
 
-    The entry is written under a temporary name and renamed when complete, so a killed
-    run leaves no half entry. Without a key (no cache lookup), the file's sha256 is
-    computed by a thread while the reader runs.
+    The entry is written under a temporary name and renamed to ``key`` when complete,
+    so a killed run leaves no half entry. Without a key (a ``--no-cache`` run) the
+    entry keeps a temporary name starting with :data:`UNSTORED`, which the run removes
+    once its outputs are written: nothing is stored, so the file is not hashed.
     """
     cache = out_dir / CACHE_DIR
     cache.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".entry.", dir=cache))
-    digest: list[str] = []
-    hasher = None
-    if not key:
-        hasher = threading.Thread(target=lambda: digest.append(hashes.sha256(path)), daemon=True)
-        hasher.start()
+    work = Path(tempfile.mkdtemp(prefix=".entry." if key else UNSTORED, dir=cache))
     sink = PartSink(work, path.name)
     try:
         try:
@@ -256,17 +251,13 @@ def read_into_cache(
         except BaseException:
             sink.abort()
             raise
-        finally:
-            if hasher is not None:
-                hasher.join()
-        if hasher is not None:
-            if not digest:
-                raise InputError(f"cannot read {path} to hash it; check that the file is readable")
-            key = cache_key(digest[0], path, reader, ctx)
         store_cached(work, res, path, reader, sink, focus)
+        if not key:
+            return work.name, res
         folder = cache / key
         shutil.rmtree(folder, ignore_errors=True)
         work.rename(folder)
-    finally:
+    except BaseException:
         shutil.rmtree(work, ignore_errors=True)
+        raise
     return key, res

@@ -272,16 +272,13 @@ def csv_lines(path: Path, delim: str, positions: Iterable[int]) -> dict[int, int
 
 @contextmanager
 def reader_connection(ctx: ReadContext) -> Iterator[tuple[duckdb.DuckDBPyConnection, bool]]:
-    """The run's DuckDB connection (or a new one) and whether to write to ``ctx.sink``.
-
-    The sink gathers query results on the connection it is given and writes them when
-    the ingest closes it, so it is used only with the run's shared connection.
-    """
+    """The run's DuckDB connection (or a new one) and whether to write to ``ctx.sink``
+    (the sink writes each query's rows at once, on any connection)."""
     if ctx.duck is not None:
         yield ctx.duck, ctx.sink is not None
         return
     con = connect(ctx.temp_dir)
     try:
-        yield con, False
+        yield con, ctx.sink is not None
     finally:
         con.close()

@@ -49,6 +49,7 @@ from cclreview.errors import InputError, OutputError, TooManyRejectedError
 from cclreview.progress import progress
 from cclreview.trade.cache import (
     CACHE_DIR,
+    UNSTORED,
     HashMemo,
     cache_key,
     load_cached,
@@ -157,7 +158,9 @@ def ingest_trade(
     hs_version
         Force the HS revision of every file (default: from the file or its name).
     use_cache
-        Reuse per-file results of an unchanged file (same sha256, reader and options).
+        Reuse per-file results of an unchanged file (same sha256, reader and options)
+        and store new ones. False reads every file and stores nothing (the files are
+        not hashed).
     rehash
         Recompute every sha256 even when a file's size and modification time (ns) are
         those recorded with its last hash.
@@ -245,11 +248,31 @@ def _run(
             log.info("trade inputs unchanged: outputs in %s are up to date", out_dir)
             return previous
     else:
-        # Nothing is looked up: each file is hashed (for the cache entry it leaves)
-        # by a thread while DuckDB reads it.
+        # Nothing is looked up or stored (so nothing is hashed): the entries of this run
+        # are temporary and removed once the outputs are written.
         planned = [(path, detect_reader(path, ctx), "") for path in paths]
+        (out_dir / CACHE_DIR / "outputs.json").unlink(missing_ok=True)
     # One DuckDB database for the whole run (readers, then the assembly of the outputs).
     ctx.duck = connect(ctx.temp_dir)
+    try:
+        return _read_and_write(planned, paths, out_dir, ctx, focus_t, max_rejected, use_cache, hashes, start)
+    finally:
+        for entry in (out_dir / CACHE_DIR).glob(f"{UNSTORED}*"):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _read_and_write(
+    planned: list[tuple[Path, Reader, str]],
+    paths: list[Path],
+    out_dir: Path,
+    ctx: ReadContext,
+    focus_t: tuple[str, ...],
+    max_rejected: float,
+    use_cache: bool,
+    hashes: HashMemo,
+    start: float,
+) -> dict:
+    """Read every file (or take its cache entry), then write the outputs."""
     results: list[ReadResult] = []
     coverage: list[dict] = []
     cached = 0
@@ -258,7 +281,7 @@ def _run(
         res = load_cached(out_dir / CACHE_DIR / key) if use_cache else None
         if res is None:
             log.info("reading %s with %s", path, reader.name)
-            key, res = read_into_cache(path, reader, key, ctx, out_dir, focus_t, hashes)
+            key, res = read_into_cache(path, reader, key, ctx, out_dir, focus_t)
             planned[n] = (path, reader, key)
         else:
             cached += 1
@@ -334,8 +357,9 @@ def _run(
             "coverage": str(out_dir / COVERAGE_FILE),
         },
     }
-    hashes.save()
-    record_outputs(out_dir, run_key(planned, max_rejected, focus_t), summary)
+    if use_cache:
+        hashes.save()
+        record_outputs(out_dir, run_key(planned, max_rejected, focus_t), summary)
     log.debug("trade ingest: %s", summary)
     return summary
 

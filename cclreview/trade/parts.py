@@ -4,19 +4,18 @@ Each input file gets a cache folder (see :mod:`cclreview.trade.ingest`) holding 
 parts already in the output format (contract columns and dtypes, ``source_file``, and
 the pandas metadata that makes pandas read the dtypes back):
 
-- ``exports-000.parquet``: exports to the world;
-- ``focus-000.parquet``: flows to the focus importers;
-- ``us-000.parquet``: U.S. exports to every importer.
+- ``exports-NNN.parquet``: exports to the world;
+- ``focus-NNN.parquet``: flows to the focus importers;
+- ``us-NNN.parquet``: U.S. exports to every importer.
 
-A :class:`PartSink` gathers one input file's rows (a release zip's members in member
-order, on disk rather than in memory) and writes each part once, sorted by its key. When
-a run has one input file, the outputs are plain copies of its parts (no second pass over
-the rows); with several, :func:`assembler` stacks them in file order.
+A :class:`PartSink` writes one input file's parts, each sorted by its key: one per kind,
+or one per zip member and kind (``exports-000.parquet``, ``exports-001.parquet``, ...,
+in member order). When a run has one part of a kind, the output is a plain copy of it
+(no second pass over the rows); with several, :func:`assembler` stacks them in order.
 """
 
 from __future__ import annotations
 
-import itertools
 import shutil
 from collections.abc import Callable, Iterable
 from contextlib import suppress
@@ -27,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cclreview.errors import OutputError, ValidationError
 from cclreview.trade.duck import sql_str
 from cclreview.trade.tidy import (
     BILATERAL_COLUMNS,
@@ -69,18 +69,13 @@ def bilateral_schema() -> pa.Schema:
     return _schema_of(empty_bilateral())
 
 
-_SINK_IDS = itertools.count()
-
-
 class PartSink:
     """Writes one input file's parts (see the module doc).
 
-    Two ways in: DuckDB queries (the BACI and Comtrade readers), gathered in tables of a
-    database file attached to the run's connection (``gathered.duckdb`` in ``folder``,
-    deleted when the sink closes: pages spill to disk, so memory does not grow with the
-    number of years) and written by one ``COPY`` per part when the sink closes (text
-    columns as ENUMs, which Parquet stores as dictionaries, so the write and the key sort
-    cost little); or pandas frames (the other readers), written batch by batch.
+    Two ways in: DuckDB queries (the BACI and Comtrade readers), each written at once by
+    one sorted ``COPY`` to its own part (a release zip gives one part per member and
+    kind, so memory does not grow with the number of years); or pandas frames (the
+    other readers), written batch by batch to one part per kind.
 
     Parameters
     ----------
@@ -95,11 +90,7 @@ class PartSink:
         self.source_file = source_file
         self.rows = dict.fromkeys(KINDS, 0)
         self._writers: dict[str, pq.ParquetWriter] = {}
-        self._tables: dict[str, str] = {}
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._id = next(_SINK_IDS)
-        self._db = f"sink{self._id}"
-        self._db_path = folder / "gathered.duckdb"
+        self._copied = dict.fromkeys(KINDS, 0)
         folder.mkdir(parents=True, exist_ok=True)
 
     def _writer(self, kind: str, schema: pa.Schema) -> pq.ParquetWriter:
@@ -108,31 +99,44 @@ class PartSink:
         return self._writers[kind]
 
     def append_query(self, kind: str, con: duckdb.DuckDBPyConnection, select: str) -> None:
-        """Gather the rows of a DuckDB query (the output columns in order, without
-        ``source_file``) for the ``kind`` part."""
+        """Write the rows of a DuckDB query (the output columns in order, without
+        ``source_file``) as the next ``kind`` part, sorted by the part's key.
+
+        Text columns the query gives as ENUMs stay ENUMs (they sort as small integers
+        and Parquet stores them as dictionaries: the BACI reader's columns); other
+        columns are cast to the output types.
+        """
         if kind in self._writers:
             raise ValueError(f"part {kind!r} of {self.source_file} is already written from frames")
-        if self._con is not None and con is not self._con:
-            raise ValueError("a sink gathers rows of one DuckDB connection")
-        if self._con is None:
-            # The gathered rows live in a database file beside the parts, not in memory:
-            # DuckDB evicts its pages under its memory limit, so a release of thirty
-            # years needs no more memory than one.
-            con.execute(f"ATTACH {sql_str(str(self._db_path))} AS {self._db}")
-            self._con = con
-        table = self._tables.get(kind)
-        if table is None:
-            table = self._tables[kind] = f"{self._db}.{kind}"
-            con.execute(f"CREATE TABLE {table} AS {select}")
-        else:
-            con.execute(f"INSERT INTO {table} {select}")
+        schema = exports_schema() if kind == "exports" else bilateral_schema()
+        key = ["year", "exporter_iso3", "hs6"] if kind == "exports" else BILATERAL_COLUMNS[:4]
+        have = {d[0]: str(d[1]) for d in con.execute(f"SELECT * FROM ({select}) LIMIT 0").description}
+        cols = []
+        for field in schema:
+            name = field.name
+            if name == "source_file":
+                label = sql_str(self.source_file)
+                cols.append(f"{label}::ENUM({label}) AS source_file")
+            elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+                text = have.get(name, "VARCHAR").startswith("ENUM")
+                cols.append(f'"{name}"' if text else f'CAST("{name}" AS VARCHAR) AS "{name}"')
+            else:
+                cols.append(f'CAST("{name}" AS {_DUCK_TYPES[field.type]}) AS "{name}"')
+        pandas_meta = (schema.metadata or {}).get(b"pandas", b"{}").decode()
+        target = self.folder / f"{kind}-{self._copied[kind]:03d}.parquet"
+        (n_rows,) = con.execute(
+            f"COPY (SELECT {', '.join(cols)} FROM ({select}) ORDER BY {', '.join(key)}) "
+            f"TO {sql_str(str(target))} (FORMAT parquet, KV_METADATA {{pandas: {sql_str(pandas_meta)}}})"
+        ).fetchall()[0]
+        self._copied[kind] += 1
+        self.rows[kind] += int(n_rows)
 
     def write_frames(
         self, exports: pd.DataFrame, bilateral: pd.DataFrame | None, focus: tuple[str, ...]
     ) -> None:
         """Append a reader's frames (exports; bilateral rows split into focus and U.S.)."""
-        if self._tables:
-            raise ValueError(f"the parts of {self.source_file} are already gathered from DuckDB")
+        if any(self._copied.values()):
+            raise ValueError(f"the parts of {self.source_file} are already written from DuckDB")
         ex = finalize_exports(exports.drop(columns="source_file", errors="ignore"))
         ex = ex.assign(source_file=pd.Series(self.source_file, index=ex.index, dtype="string"))
         schema = exports_schema([ex])
@@ -154,55 +158,10 @@ class PartSink:
             self._writer(kind, bilateral_schema()).write_table(table)
             self.rows[kind] += len(rows)
 
-    def _copy(self, kind: str, table: str, con: duckdb.DuckDBPyConnection) -> int:
-        """``COPY`` a gathered table to its part, sorted by its key, in the output schema."""
-        schema = exports_schema() if kind == "exports" else bilateral_schema()
-        key = ["year", "exporter_iso3", "hs6"] if kind == "exports" else BILATERAL_COLUMNS[:4]
-        types: list[str] = []
-        cols = []
-        try:
-            (n_rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0]
-            for field in schema:
-                name = field.name
-                if name == "source_file":
-                    cols.append(
-                        f"{sql_str(self.source_file)}::ENUM({sql_str(self.source_file)}) AS source_file"
-                    )
-                elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-                    # An ENUM sorts and writes as small integers (Parquet: a dictionary).
-                    enum = f"sink{self._id}_{kind}_{name}"
-                    if n_rows:
-                        con.execute(
-                            f"CREATE TYPE {enum} AS ENUM "
-                            f"(SELECT DISTINCT {name} FROM {table} WHERE {name} IS NOT NULL ORDER BY 1)"
-                        )
-                        types.append(enum)
-                        cols.append(f"{name}::{enum} AS {name}")
-                    else:
-                        cols.append(f"{name}::VARCHAR AS {name}")
-                else:
-                    cols.append(f"CAST({name} AS {_DUCK_TYPES[field.type]}) AS {name}")
-            pandas_meta = (schema.metadata or {}).get(b"pandas", b"{}").decode()
-            target = self.folder / f"{kind}-000.parquet"
-            (n_rows,) = con.execute(
-                f"COPY (SELECT {', '.join(cols)} FROM {table} ORDER BY {', '.join(key)}) "
-                f"TO {sql_str(str(target))} (FORMAT parquet, KV_METADATA {{pandas: {sql_str(pandas_meta)}}})"
-            ).fetchall()[0]
-        finally:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-            for enum in types:
-                con.execute(f"DROP TYPE IF EXISTS {enum}")
-        return int(n_rows)
-
     def close(self) -> dict[str, int]:
-        """Write the parts (every kind exists afterwards, empty when it had no rows)."""
-        if self._con is not None:
-            for kind, table in self._tables.items():
-                self.rows[kind] = self._copy(kind, table, self._con)
-            self._tables.clear()
-            self._detach()
+        """Close the parts (every kind exists afterwards, empty when it had no rows)."""
         for kind in KINDS:
-            if kind not in self._writers and not (self.folder / f"{kind}-000.parquet").exists():
+            if kind not in self._writers and not part_files(self.folder, kind):
                 schema = exports_schema() if kind == "exports" else bilateral_schema()
                 self._writer(kind, schema)
         for writer in self._writers.values():
@@ -211,26 +170,48 @@ class PartSink:
         return dict(self.rows)
 
     def abort(self) -> None:
-        """Drop what was gathered and close the writers (the caller removes the folder)."""
+        """Close the writers (the caller removes the folder)."""
         for writer in self._writers.values():
             with suppress(OSError, pa.ArrowException):
                 writer.close()
         self._writers.clear()
-        if self._con is not None:
-            for table in self._tables.values():
-                with suppress(duckdb.Error):
-                    self._con.execute(f"DROP TABLE IF EXISTS {table}")
-            with suppress(duckdb.Error, OSError):
-                self._detach()
-        self._tables.clear()
 
-    def _detach(self) -> None:
-        """Detach and delete the database file of the gathered rows (tables dropped first)."""
-        assert self._con is not None
-        self._con.execute(f"DETACH {self._db}")
-        self._con = None
-        for path in self.folder.glob(f"{self._db_path.name}*"):  # the file and its WAL
-            path.unlink(missing_ok=True)
+
+def _type_class(t: pa.DataType) -> str:
+    """What a column holds, as the contracts see it (text of any Arrow layout is text)."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "text"
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_floating(t):
+        return "float"
+    return str(t)
+
+
+def check_part(path: Path, kind: str, where: str) -> None:
+    """Check a part's columns and types against the output's (its contract's columns in
+    order, then ``source_file``; exports may carry extra columns after them).
+
+    Raises
+    ------
+    ValidationError
+        A column is missing, out of order or of another type (a bug of the reader).
+    """
+    expected = exports_schema() if kind == "exports" else bilateral_schema()
+    try:
+        found = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise OutputError(f"cannot read back {path} ({exc}); free space or choose another --out") from exc
+    got = [(f.name, _type_class(f.type)) for f in found][: len(expected)]
+    want = [(f.name, _type_class(f.type)) for f in expected]
+    extra_ok = kind == "exports" or len(found) == len(expected)
+    if got != want or not extra_ok:
+        raise ValidationError(
+            f"{where}: the part has columns {[f'{n} {t}' for n, t in ((f.name, _type_class(f.type)) for f in found)]}, "
+            f"expected {[f'{n} {t}' for n, t in want]}; this is a bug in `cclreview ingest-trade`; please report it"
+        )
 
 
 _DUCK_TYPES = {
