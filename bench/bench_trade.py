@@ -16,6 +16,12 @@ process's maximum resident set, read with ``wait4``):
    yearly members against a zip with one. Targets: <= 5.5x wall, peak RSS <= one
    year's + 10%.
 4. (``--only dups``) ``--duplicates full`` against the default ``sample``.
+5. (``--only floor``) **the floor**: the engine, a script of bare SQL that writes the
+   same three outputs (one strict read grouped by year x exporter x product x kept
+   importer with the row checks, then the three tables with ISO3 and HS6 text keys,
+   sorted, to Parquet; no reports, no rejects, no cache) and the bare ``GROUP BY``,
+   interleaved in triplets. It says how far the engine is from the SQL its outputs need,
+   and how far that SQL is from the bare query.
 
 The machine's load (``uptime``) is printed before and after: timing ratios mean little
 on a busy machine; run it on an idle one.
@@ -58,6 +64,46 @@ con.execute("SET enable_progress_bar = false")
 con.execute({BARE_SQL!r}.format(out=out.replace("'", "''")), [path])
 """
 
+#: The floor: the three outputs in their output form by SQL alone (see the module doc).
+FLOOR_SCRIPT = r"""
+import sys
+import duckdb
+path, out = sys.argv[-2], sys.argv[-1]
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+con.execute("SET memory_limit = '200MB'")
+cols = "{'t': 'INTEGER', 'i': 'INTEGER', 'j': 'INTEGER', 'k': 'INTEGER', 'v': 'DOUBLE', 'q': 'DOUBLE'}"
+src = (f"read_csv('{path}', header = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
+       f"columns = {cols}, nullstr = ['', 'NA', '           NA'])")
+valid = ("coalesce(v >= 0 AND v <= 1e12 AND t IS NOT NULL AND i BETWEEN 0 AND 999 AND j BETWEEN 0 AND 999 "
+         "AND k BETWEEN 0 AND 999999 AND (q IS NULL OR (q >= 0 AND q <= 1e12)), false)")
+con.execute(
+    f"CREATE TEMP TABLE agg AS SELECT t, i, k, CASE WHEN NOT {valid} THEN -1 "
+    f"WHEN j IN (156, 344, 446, 643, 112) OR i = 842 THEN j END AS jj, "
+    f"sum(v) AS v, sum(q) AS q, count(q) AS qn, count(*) AS n FROM {src} GROUP BY ALL"
+)
+# Every code 0-999 has a three-letter text key; products get their 6-digit text.
+iso = ", ".join(f"'C{c:03d}'" for c in range(1000))
+con.execute(f"CREATE TEMP TABLE iso AS SELECT range::INTEGER AS code, printf('C%03d', range)::ENUM({iso}) AS iso3 FROM range(1000)")
+ks = [r[0] for r in con.execute("SELECT DISTINCT k FROM agg WHERE jj IS NULL OR jj >= 0 ORDER BY k").fetchall()]
+hs = ", ".join(f"'{k:06d}'" for k in ks)
+con.execute(f"CREATE TEMP TABLE hs AS SELECT k, lpad(k::VARCHAR, 6, '0')::ENUM({hs}) AS hs6 FROM (SELECT DISTINCT k FROM agg WHERE jj IS NULL OR jj >= 0)")
+label = "'baci'::ENUM('baci') AS source, 'HS2022'::ENUM('HS2022') AS hs_version"
+con.execute(
+    f"COPY (SELECT t::BIGINT AS year, c.iso3 AS exporter_iso3, h.hs6, 6::BIGINT AS hs_level, {label}, "
+    "sum(v) * 1000.0 AS value_usd, CASE WHEN sum(qn) > 0 THEN sum(q) END AS qty FROM agg "
+    "JOIN iso c ON agg.i = c.code JOIN hs h ON agg.k = h.k WHERE coalesce(jj, 0) >= 0 "
+    f"GROUP BY t, c.iso3, h.hs6 ORDER BY 1, 2, 3) TO '{out}/exports.parquet' (FORMAT parquet)"
+)
+for name, keep in (("focus", "jj IN (156, 344, 446, 643, 112)"), ("us", "i = 842 AND jj >= 0")):
+    con.execute(
+        f"COPY (SELECT t::BIGINT AS year, ce.iso3 AS exporter_iso3, ci.iso3 AS importer_iso3, h.hs6, {label}, "
+        "sum(v) * 1000.0 AS value_usd, CASE WHEN sum(qn) > 0 THEN sum(q) END AS qty FROM agg "
+        "JOIN iso ce ON agg.i = ce.code JOIN iso ci ON agg.jj = ci.code JOIN hs h ON agg.k = h.k "
+        f"WHERE {keep} GROUP BY t, ce.iso3, ci.iso3, h.hs6 ORDER BY 1, 2, 3, 4) TO '{out}/{name}.parquet' (FORMAT parquet)"
+    )
+"""
+
 CHILD = r"""
 import json, sys, time
 kind, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -67,6 +113,10 @@ if kind in ("engine", "engine_full"):
     s = ingest_trade([path], out, use_cache=False, duplicates="full" if kind == "engine_full" else "sample")
     info = {"rows": s["rows_read"], "export_rows": s["export_rows"], "focus_rows": s["focus_rows"],
             "us_rows": s["us_rows"]}
+elif kind == "floor":
+    t0 = time.perf_counter()
+    exec(FLOOR, {"__name__": "floor"}, {})
+    info = {}
 elif kind == "duckdb":
     import duckdb
     t0 = time.perf_counter()
@@ -77,7 +127,7 @@ elif kind == "duckdb":
 else:
     raise SystemExit(f"unknown contender {kind}")
 print(json.dumps({"kind": kind, "wall_s": time.perf_counter() - t0, **info}))
-""".replace("SQL", repr(BARE_SQL))
+""".replace("SQL", repr(BARE_SQL)).replace("FLOOR", repr(FLOOR_SCRIPT))
 
 
 def uptime() -> str:
@@ -106,17 +156,23 @@ def measure(cmd: list[str]) -> dict:
     return {"process_wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, **info}
 
 
-def pairs(label_a: str, cmd_a: list[str], label_b: str, cmd_b: list[str], n: int, key: str) -> tuple:
-    """Interleaved runs A, B, A, B, ...; returns the lists of measurements."""
-    a, b = [], []
+def interleaved(contenders: list[tuple[str, list[str]]], n: int, key: str) -> list[list[dict]]:
+    """Interleaved runs A, B, (C,) A, B, ...; returns each contender's measurements."""
+    acc: list[list[dict]] = [[] for _ in contenders]
     for rep in range(n):
-        for label, cmd, acc in ((label_a, cmd_a, a), (label_b, cmd_b, b)):
+        for (label, cmd), runs in zip(contenders, acc, strict=True):
             r = measure(cmd)
-            acc.append(r)
+            runs.append(r)
             print(
                 f"  [{rep + 1}/{n}] {label:28s} {r[key]:7.2f} s   peak RSS {r['peak_rss_mb']:6.0f} MB",
                 flush=True,
             )
+    return acc
+
+
+def pairs(label_a: str, cmd_a: list[str], label_b: str, cmd_b: list[str], n: int, key: str) -> tuple:
+    """Interleaved runs A, B, A, B, ...; returns the lists of measurements."""
+    a, b = interleaved([(label_a, cmd_a), (label_b, cmd_b)], n, key)
     return a, b
 
 
@@ -142,7 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--only",
         default="engine,process,zip",
-        help="comparisons to run: engine, process, zip, dups (comma separated; dups: the cost of --duplicates full)",
+        help="comparisons to run: engine, process, zip, dups, floor (comma separated; dups: the cost of "
+        "--duplicates full; floor: the engine against bare SQL writing the same outputs)",
     )
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
@@ -198,6 +255,22 @@ def main(argv: list[str] | None = None) -> None:
                 "duplicates full", "engine_full", path, "duplicates sample", "engine", path, args.pairs
             )
             results["dups"] = (a, b)
+        if "floor" in only:
+            print("5. ingest_trade vs the floor (the same outputs by bare SQL) vs bare GROUP BY (in process)")
+            cmds = []
+            for kind in ("engine", "floor", "duckdb"):
+                folder = Path(tempfile.mkdtemp(prefix=f"{kind}_", dir=tmp_path))
+                cmds.append([py, "-c", CHILD, kind, str(path), str(folder)])
+            e, f, b = interleaved(
+                [
+                    ("ingest_trade", cmds[0]),
+                    ("floor (bare SQL, 3 outputs)", cmds[1]),
+                    ("bare duckdb", cmds[2]),
+                ],
+                args.pairs,
+                "wall_s",
+            )
+            results["floor"] = (e, f, b)
         if "zip" in only:
             years5 = [2020, 2021, 2022, 2023, 2024]
             z5 = gen_baci.generate_zip(args.rows, years5, args.seed)
@@ -226,6 +299,11 @@ def main(argv: list[str] | None = None) -> None:
     if "dups" in results:
         a, b = results["dups"]
         report("  duplicates full vs sample", a, b, "wall_s", None)
+    if "floor" in results:
+        e, f, b = results["floor"]
+        report("  engine vs floor", e, f, "wall_s", None)
+        report("  floor vs bare query", f, b, "wall_s", None)
+        report("  engine vs bare query", e, b, "wall_s", 1.1)
     if "zip" in results:
         a, b = results["zip"]
         report("  5-year vs 1-year zip", a, b, "wall_s", 5.5, " (target 5-year <= 1-year + 10%)")

@@ -183,7 +183,7 @@ def read_baci_source(
                 con.execute(statement)
             version_sql = sql_str(hs_version) if hs_version else IN_FORCE_SQL
             exports_select = exports_sql(version_sql, source)
-            con.execute(bilateral_sql(version_sql, source, ctx.focus))
+            bilateral_select = bilateral_sql(version_sql, source, ctx.focus)
             unmatched = pd.concat(
                 [
                     _unmatched(con.execute(UM_EXPORTERS).df(), file, ctx, dictionary, "exporter"),
@@ -208,18 +208,18 @@ def read_baci_source(
             )
             if use_sink:
                 # Straight from DuckDB to the Parquet parts: no pandas round trip of the big tables.
-                _write_parts(con, exports_select, ctx.sink, ctx.focus)
+                _write_parts(con, exports_select, bilateral_select, ctx.sink, ctx.focus)
                 result.bilateral = empty_bilateral()  # partner detail, in the parts
             else:
                 result.exports = finalize_exports(con.execute(f"{exports_select} ORDER BY 1, 2, 3").df())
-                bilateral = con.execute("SELECT * FROM out_bilateral ORDER BY 1, 2, 3, 4").df()
+                bilateral = con.execute(f"{bilateral_select} ORDER BY 1, 2, 3, 4").df()
                 result.bilateral = finalize_bilateral(bilateral) if len(bilateral) else empty_bilateral()
         finally:
             _drop_work_tables(con)  # the connection may be the run's
     return result
 
 
-_WORK_TABLES = ("agg", "out_exports", "out_bilateral", "rej_errors", "rej_scans", ISO3_TABLE, HS6_TABLE)
+_WORK_TABLES = ("agg", "rej_errors", "rej_scans", ISO3_TABLE, HS6_TABLE)
 
 
 def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -300,13 +300,17 @@ def _aggregate(
 
 
 def _write_parts(
-    con: duckdb.DuckDBPyConnection, exports_select: str, sink: PartSink, focus: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection,
+    exports_select: str,
+    bilateral: str,
+    sink: PartSink,
+    focus: tuple[str, ...],
 ) -> None:
-    """Gather this file's (or zip member's) exports, focus flows and U.S. exports in the sink."""
+    """Write this file's (or zip member's) exports, focus flows and U.S. exports as parts."""
     sink.append_query("exports", con, exports_select)
-    bilateral = "SELECT * FROM out_bilateral"
-    sink.append_query("focus", con, f"{bilateral} WHERE importer_iso3::VARCHAR IN {sql_list(list(focus))}")
-    sink.append_query("us", con, f"{bilateral} WHERE exporter_iso3::VARCHAR = 'USA'")
+    rows = f"SELECT * FROM ({bilateral}) WHERE"
+    sink.append_query("focus", con, f"{rows} importer_iso3::VARCHAR IN {sql_list(list(focus))}")
+    sink.append_query("us", con, f"{rows} exporter_iso3::VARCHAR = 'USA'")
 
 
 def _unmatched(

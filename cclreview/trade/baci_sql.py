@@ -135,9 +135,8 @@ def exports_sql(version_sql: str, source: str) -> str:
 
 
 def bilateral_sql(version_sql: str, source: str, focus: tuple[str, ...]) -> str:
-    """Flows to focus importers and U.S. exports to every importer."""
+    """The query of flows to focus importers and U.S. exports to every importer."""
     return (
-        "CREATE OR REPLACE TEMP TABLE out_bilateral AS "
         f"SELECT t::BIGINT AS year, ce.iso3 AS exporter_iso3, ci.iso3 AS importer_iso3, h.hs6, "
         f"({version_sql})::{HS_VERSION_ENUM} AS hs_version, sum(v) * 1000.0 AS value_usd, {QTY_SQL} AS qty, "
         f"{enum_sql(source)} AS source FROM agg "

@@ -16,6 +16,7 @@ in member order). When a run has one part of a kind, the output is a plain copy 
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable, Iterable
 from contextlib import suppress
@@ -57,6 +58,16 @@ def exports_schema(extra: Iterable[pd.DataFrame] = ()) -> pa.Schema:
     """The ``exports.parquet`` schema with pandas metadata (``Int64`` rank, ``string``
     codes): contract columns, ``source_file``, then the extra columns of ``extra``
     frames (e.g. ``hs4`` of the heading tables) in order of appearance."""
+    extra = list(extra)
+    return _exports_schema(extra) if extra else _base_exports_schema()
+
+
+@functools.cache
+def _base_exports_schema() -> pa.Schema:
+    return _exports_schema([])
+
+
+def _exports_schema(extra: list[pd.DataFrame]) -> pa.Schema:
     base = empty_exports().assign(source_file=pd.Series(dtype="string"))
     frames = [base, *(e.drop(columns="source_file", errors="ignore").iloc[:0] for e in extra)]
     df = finalize_exports(pd.concat(frames, ignore_index=True))
@@ -64,6 +75,7 @@ def exports_schema(extra: Iterable[pd.DataFrame] = ()) -> pa.Schema:
     return _schema_of(df[[*first, *(c for c in df.columns if c not in first)]])
 
 
+@functools.cache
 def bilateral_schema() -> pa.Schema:
     """The ``flows_focus.parquet`` / ``us_exports.parquet`` schema with pandas metadata."""
     return _schema_of(empty_bilateral())
