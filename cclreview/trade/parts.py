@@ -237,9 +237,9 @@ _DUCK_TYPES = {
 def assembler(folders: list[Path], kind: str, con: duckdb.DuckDBPyConnection) -> Callable[[Path], None]:
     """A writer of the ``kind`` output from the parts of ``folders`` (in that order).
 
-    One part: a copy of the file (it is already in the output format). Several: DuckDB
-    reads them part by part, in order, casting every column to the output type, and
-    pyarrow writes the batches (no sort and no table of all files in memory).
+    One part: a copy of the file (it is already in the output format). Several: one
+    DuckDB ``COPY`` reads them in order (insertion order kept), casting every column to
+    the output type (a column a part lacks is null), so memory stays under DuckDB's limit.
     """
 
     def write(target: Path) -> None:
@@ -251,25 +251,25 @@ def assembler(folders: list[Path], kind: str, con: duckdb.DuckDBPyConnection) ->
             schema = exports_schema(pq.read_schema(f).empty_table().to_pandas() for f in files)
         else:
             schema = bilateral_schema()
+        parts = f"read_parquet([{', '.join(sql_str(str(f)) for f in files)}], union_by_name = true)"
+        have = {d[0] for d in con.execute(f"SELECT * FROM {parts} LIMIT 0").description}
+        cols = ", ".join(
+            (
+                f'CAST("{c.name}" AS {_DUCK_TYPES.get(c.type, "VARCHAR")})'
+                if c.name in have
+                else f"NULL::{_DUCK_TYPES.get(c.type, 'VARCHAR')}"
+            )
+            + f' AS "{c.name}"'
+            for c in schema
+        )
+        pandas_meta = (schema.metadata or {}).get(b"pandas", b"{}").decode()
         con.execute("SET preserve_insertion_order = true")
-        writer = pq.ParquetWriter(target, schema)
         try:
-            for f in files:
-                select = f"SELECT * FROM read_parquet({sql_str(str(f))})"
-                have = {d[0] for d in con.execute(f"{select} LIMIT 0").description}
-                cols = ", ".join(
-                    (
-                        f'CAST("{c.name}" AS {_DUCK_TYPES.get(c.type, "VARCHAR")})'
-                        if c.name in have
-                        else f"NULL::{_DUCK_TYPES.get(c.type, 'VARCHAR')}"
-                    )
-                    + f' AS "{c.name}"'
-                    for c in schema
-                )
-                for batch in con.sql(f"SELECT {cols} FROM ({select})").to_arrow_reader(1 << 18):
-                    writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+            con.execute(
+                f"COPY (SELECT {cols} FROM {parts}) TO {sql_str(str(target))} "
+                f"(FORMAT parquet, KV_METADATA {{pandas: {sql_str(pandas_meta)}}})"
+            )
         finally:
-            writer.close()
             con.execute("SET preserve_insertion_order = false")
 
     return write
