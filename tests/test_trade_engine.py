@@ -293,6 +293,44 @@ def test_zip_members_read_one_at_a_time(tmp_path: Path) -> None:
     assert sorted(set(focus["year"])) == [2021, 2022] and set(focus["hs_version"]) == {"HS2022"}
     # Each member was unpacked to a temporary file, and removed once read.
     assert not [p for p in out.rglob("*.csv") if p.name.startswith(("BACI_", "baci_member_"))]
+    # One sorted part per member and kind, stacked in member order into each output.
+    (entry,) = [d for d in (out / ".cache").iterdir() if (d / "meta.json").is_file()]
+    assert sorted(p.name for p in entry.glob("exports-*")) == ["exports-000.parquet", "exports-001.parquet"]
+    exports = pd.read_parquet(out / "exports.parquet")
+    keys = list(zip(exports["year"], exports["exporter_iso3"], exports["hs6"], strict=True))
+    assert keys == sorted(keys) and len(keys) == 2 * 4
+    one = ingest_trade([_write(tmp_path / "y2022.csv", ROWS)], tmp_path / "one")
+    assert one["export_rows"] * 2 == summary["export_rows"]
+    single = pd.read_parquet(tmp_path / "one" / "exports.parquet")
+    assert exports[exports.year == 2022]["value_usd"].tolist() == single["value_usd"].tolist()
+    assert exports["exporter_iso3"].dtype == "string" and exports["rank"].dtype == "Int64"
+
+
+def test_no_cache_run_stores_and_hashes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cclreview.trade.cache as cache_mod
+
+    f = _write(tmp_path / "baci_2022.csv", ROWS)
+    out = tmp_path / "out"
+    hashed: list[Path] = []
+    real_sha = cache_mod.sha256_file
+    monkeypatch.setattr(cache_mod, "sha256_file", lambda p: hashed.append(Path(p)) or real_sha(p))
+    summary = ingest_trade([f], out, use_cache=False)
+    assert summary["export_rows"] == 4 and (out / "exports.parquet").is_file()
+    assert f not in hashed
+    # No entry, no record of the run: the next cached run reads the file and stores it.
+    assert [p.name for p in (out / ".cache").iterdir() if p.name != "duckdb_tmp"] == []
+    assert ingest_trade([f], out)["cached"] == 0 and f in hashed
+    assert ingest_trade([f], out, use_cache=False)["cached"] == 0
+    entries = [p for p in (out / ".cache").iterdir() if (p / "meta.json").is_file()]
+    assert len(entries) == 1  # the cached run's entry is left as it was
+    # A --no-cache run failing on its second file leaves no temporary entry either.
+    import gzip
+
+    bad = tmp_path / "baci_2023.csv.gz"
+    bad.write_bytes(gzip.compress(("\n".join([HEADER, *(ROWS * 3000)]) + "\n").encode())[:-2000])
+    with pytest.raises(InputError, match="baci_2023"):
+        ingest_trade([f, bad], out, use_cache=False)
+    assert not list((out / ".cache").glob(".run.*")) and not list((out / ".cache").glob(".entry.*"))
 
 
 def test_truncated_zip_member_stops_and_keeps_previous_outputs(tmp_path: Path) -> None:
