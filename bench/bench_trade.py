@@ -22,6 +22,8 @@ process's maximum resident set, read with ``wait4``):
    sorted, to Parquet; no reports, no rejects, no cache) and the bare ``GROUP BY``,
    interleaved in triplets. It says how far the engine is from the SQL its outputs need,
    and how far that SQL is from the bare query.
+6. (``--only cache``) a cached run: the first run with the cache on (the file hashed,
+   then read), a rerun on the unchanged file, and a rerun that re-hashes it (``--rehash``).
 
 The machine's load (``uptime``) is printed before and after: timing ratios mean little
 on a busy machine; run it on an idle one.
@@ -29,7 +31,7 @@ on a busy machine; run it on an idle one.
 \b
 Examples
 --------
-    python bench/bench_trade.py                          # everything, 10M rows, 5 pairs
+    python bench/bench_trade.py                          # engine, process, zip, floor; 10M rows, 5 pairs
     python bench/bench_trade.py --rows 200000 --pairs 1  # a quick check that it runs
     python bench/bench_trade.py --only engine,process    # skip the zip comparison
 """
@@ -113,6 +115,17 @@ if kind in ("engine", "engine_full"):
     s = ingest_trade([path], out, use_cache=False, duplicates="full" if kind == "engine_full" else "sample")
     info = {"rows": s["rows_read"], "export_rows": s["export_rows"], "focus_rows": s["focus_rows"],
             "us_rows": s["us_rows"]}
+elif kind == "cache":
+    from cclreview.trade.ingest import ingest_trade
+    t0 = time.perf_counter()
+    ingest_trade([path], out)
+    info = {"cold_s": time.perf_counter() - t0}
+    t1 = time.perf_counter()
+    ingest_trade([path], out)
+    info["unchanged_s"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    ingest_trade([path], out, rehash=True)
+    info["rehash_s"] = time.perf_counter() - t1
 elif kind == "floor":
     t0 = time.perf_counter()
     exec(FLOOR, {"__name__": "floor"}, {})
@@ -197,8 +210,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pairs", type=int, default=5, help="interleaved pairs per comparison (default 5)")
     ap.add_argument(
         "--only",
-        default="engine,process,zip",
-        help="comparisons to run: engine, process, zip, dups, floor (comma separated; dups: the cost of "
+        default="engine,process,zip,floor",
+        help="comparisons to run: engine, process, zip, dups, floor, cache (comma separated; dups: the cost of "
         "--duplicates full; floor: the engine against bare SQL writing the same outputs)",
     )
     args = ap.parse_args(argv)
@@ -249,6 +262,13 @@ def main(argv: list[str] | None = None) -> None:
                 "process_wall_s",
             )
             results["process"] = (a, b)
+        if "cache" in only:
+            folder = Path(tempfile.mkdtemp(prefix="cache_", dir=tmp_path))
+            r = measure([py, "-c", CHILD, "cache", str(path), str(folder)])
+            print(
+                f"cache: first run {r['cold_s']:.2f} s, unchanged file {r['unchanged_s']:.3f} s, "
+                f"re-hashing it {r['rehash_s']:.2f} s"
+            )
         if "dups" in only:
             print("4. ingest_trade --duplicates full vs the default (sample)")
             a, b = children(

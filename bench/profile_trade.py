@@ -1,11 +1,11 @@
 """Where the time of one trade ingest goes: wall and CPU seconds of its main steps.
 
-Runs ``ingest_trade`` once (no cache) on the generated 10M-row BACI year (see
-``gen_baci.py``) with timers around the steps: the grouping query, gathering the
-outputs, writing the sorted parts, checking them against their contracts, hashing the
-input. Steps nest (writing and checking the parts happen inside ``store_cached``), and
-the hash runs in a thread beside the grouping query, so the rows do not add up to the
-total, and CPU seconds are the whole process's (every thread) while a step runs. Run it
+Runs ``ingest_trade`` once (no cache, so no hashing) on the generated 10M-row BACI year
+(see ``gen_baci.py``) with timers around the steps: the grouping query, writing the three
+sorted parts (``_write_parts``, one ``append_query`` per part), checking the parts'
+columns and types, and writing the outputs. Steps nest (``append_query`` runs inside
+``_write_parts``, ``check_part`` inside ``store_cached``), so the rows do not add up to
+the total; CPU seconds are the whole process's (every thread) while a step runs. Run it
 on an idle machine.
 
 \b
@@ -58,7 +58,6 @@ def main(argv: list[str] | None = None) -> None:
 
     path = gen_baci.generate(args.rows, args.seed)
     t_imp = time.perf_counter()
-    import cclreview.contracts as contracts
     from cclreview.trade import baci, cache, ingest, parts
     from cclreview.trade.ingest import ingest_trade
 
@@ -66,11 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     times: dict[str, list[float]] = {}
     steps = [
         (baci, "_aggregate"),  # the grouping query (and its second pass when there are rejects)
-        (baci, "_write_parts"),  # gathering the outputs of the grouped table
-        (cache, "store_cached"),  # the parts: written, checked, and the cache entry's reports
-        (parts.PartSink, "close"),  # writing the sorted parts
-        (contracts, "validate_file"),  # checking the parts against their contracts
-        (cache, "sha256_file"),  # the input's hash (a thread beside the query under --no-cache)
+        (baci, "_write_parts"),  # the three sorted parts from the grouped table
+        (parts.PartSink, "append_query"),  # one part (a sorted COPY)
+        (cache, "store_cached"),  # the parts checked, the entry's reports and meta
+        (cache, "check_part"),  # one part's columns and types
         (ingest, "_write_all"),  # copying the parts to the outputs
     ]
     for owner, name in steps:
