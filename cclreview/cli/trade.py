@@ -54,7 +54,7 @@ def _years(text: str | None) -> list[int] | None:
     show_default=True,
     help="Exact duplicate rows: 'sample' checks every Comtrade/generic row and the BACI rows kept "
     "per importer (catches a repeated block or file at no cost), 'full' every BACI row (about "
-    "1.8x the time), 'off' sums rows as they come.",
+    "1.7x the time), 'off' sums rows as they come.",
 )
 def ingest_trade_cmd(
     paths: tuple[Path, ...],

@@ -173,7 +173,7 @@ def ingest_trade(
         Exact duplicate rows are dropped and counted: ``"sample"`` (default) checks every
         row of the Comtrade and generic tables and, in BACI files, the rows kept per
         importer (focus importers, U.S. exports), which catches a repeated block or
-        file at no cost; ``"full"`` checks every BACI row too (about 1.8x the time);
+        file at no cost; ``"full"`` checks every BACI row too (about 1.7x the time);
         ``"off"`` sums the rows as they come.
 
     Returns
