@@ -366,3 +366,28 @@ def test_gzip_truncated_is_one_error(tmp_path: Path) -> None:
     gz.write_bytes(gzip.compress(body)[:-2000])
     with pytest.raises(InputError, match=r"baci_2022\.csv\.gz"):
         ingest_trade([gz], tmp_path / "out")
+
+
+def test_a_part_with_the_wrong_columns_is_a_bug_naming_the_file(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cclreview.errors import ValidationError
+    from cclreview.trade.parts import bilateral_schema, check_part, exports_schema
+
+    good = tmp_path / "us-000.parquet"
+    pq.write_table(bilateral_schema().empty_table(), good)
+    check_part(good, "us", "f.csv -> us-000.parquet")  # the output's own schema passes
+    # hs6 as a number (a reader that forgot the text key) and a missing column.
+    wrong = bilateral_schema().set(3, pa.field("hs6", pa.int64()))
+    pq.write_table(wrong.empty_table(), tmp_path / "us-001.parquet")
+    with pytest.raises(ValidationError, match=r"f\.csv -> us-001\.parquet: .*'hs6 integer'.*bug"):
+        check_part(tmp_path / "us-001.parquet", "us", "f.csv -> us-001.parquet")
+    short = bilateral_schema().remove(8)
+    pq.write_table(short.empty_table(), tmp_path / "us-002.parquet")
+    with pytest.raises(ValidationError, match="us-002"):
+        check_part(tmp_path / "us-002.parquet", "us", "f.csv -> us-002.parquet")
+    # exports may carry extra columns after the contract's (hs4 of the heading tables).
+    extra = exports_schema().append(pa.field("hs4", pa.string()))
+    pq.write_table(extra.empty_table(), tmp_path / "exports-000.parquet")
+    check_part(tmp_path / "exports-000.parquet", "exports", "x")
