@@ -262,14 +262,64 @@ def test_partner_rows_through_ingest(resolver: CountryResolver, tmp_path: Path) 
     assert pd.read_parquet(out / "flows_focus.parquet")["importer_iso3"].tolist() == ["FRA"]
 
 
-def test_duplicates_off_sums_every_row(resolver: CountryResolver, tmp_path: Path) -> None:
+def test_duplicates_off_still_keeps_one_comtrade_total(resolver: CountryResolver, tmp_path: Path) -> None:
     f = tmp_path / "comtrade_2021.csv"
     f.write_text(_TRIM + "2021,276,0,811292,X,1000,20\n", encoding="utf-8")
     res = read_trade_file(f, ReadContext(resolver, duplicates="off"))
-    assert res.duplicates_dropped == 0
-    assert res.exports.set_index("exporter_iso3").loc["DEU", "value_usd"] == 2000.0
+    # Nothing is dropped as a duplicate, but a reporter declares one total per key.
+    assert res.duplicates_dropped == 0 and res.breakdowns_set_aside == 2
+    assert res.exports.set_index("exporter_iso3").loc["DEU", "value_usd"] == 1000.0
     bil = res.bilateral.set_index(["exporter_iso3", "importer_iso3"])
-    assert bil.loc[("DEU", "CHN"), "value_usd"] == 800.0
+    assert bil.loc[("DEU", "CHN"), "value_usd"] == 400.0
+
+
+#: A total and its breakdowns (by customs procedure, by transport mode) in the trimmed
+#: layout, which lacks the columns that tell them apart: DEU to World 1000 = 600 + 400
+#: = 700 + 300; DEU to China 400 = 250 + 150. Japan declares one row.
+_TOTALS = """year,reporter,partner,cmd,flow,value,netwgt
+2021,276,0,811292,X,600,12
+2021,276,0,811292,X,1000,20
+2021,276,0,811292,X,400,8
+2021,276,0,811292,X,700,14
+2021,276,0,811292,X,300,6
+2021,276,156,811292,X,250,3
+2021,276,156,811292,X,400,5
+2021,276,156,811292,X,150,2
+2021,392,0,811292,X,80,1
+"""
+
+
+def test_comtrade_total_kept_and_breakdowns_set_aside(resolver: CountryResolver, tmp_path: Path) -> None:
+    f = tmp_path / "comtrade_2021.csv"
+    f.write_text(_TOTALS, encoding="utf-8")
+    out = tmp_path / "out"
+    summary = ingest_trade([f], out, resolver=resolver)
+    exports = pd.read_parquet(out / "exports.parquet").set_index("exporter_iso3")
+    # The total and its own quantity (20 000 kg = 20 t), not the sum of every row.
+    assert exports.loc["DEU", "value_usd"] == 1000.0 and exports.loc["DEU", "qty"] == pytest.approx(0.02)
+    assert exports.loc["JPN", "value_usd"] == 80.0
+    focus = pd.read_parquet(out / "flows_focus.parquet")
+    assert focus[["exporter_iso3", "importer_iso3", "value_usd"]].values.tolist() == [["DEU", "CHN", 400.0]]
+    assert summary["breakdowns_set_aside"] == 6 and summary["breakdowns_by_file"] == {f.name: 6}
+    assert summary["duplicates_dropped"] == 0 and summary["rows_rejected"] == 0
+    # The same rows as a generic long table are summed: only Comtrade declares totals.
+    g = tmp_path / "long_2021.csv"
+    g.write_text(_TOTALS.replace("reporter,partner,cmd", "exporter,importer,hs6"), encoding="utf-8")
+    res = read_trade_file(
+        g,
+        ReadContext(
+            resolver,
+            column_map={
+                "year": "year",
+                "exporter": "exporter",
+                "hs6": "hs6",
+                "value_usd": "value",
+                "qty": "netwgt",
+            },
+        ),
+    )
+    assert res.breakdowns_set_aside == 0
+    assert res.exports.set_index("exporter_iso3").loc["DEU", "value_usd"] == 3000.0 + 800.0
 
 
 # -- bad inputs -------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ def _independent_exports(shared_data: Path) -> pd.DataFrame:
         )
     ct = pd.read_csv(trade / "comtrade_minerals_2022.csv.gz", dtype={"cmd": str})
     ct = ct[(ct.flow == "X") & (ct.partner == 0)].drop_duplicates()
+    # One total per reporter and product: the largest row (the others are its breakdowns).
+    ct = ct.sort_values("value", ascending=False, kind="stable").drop_duplicates(["reporter", "cmd"])
     ct["reporter"] = ct["reporter"].map(lambda c: resolver.resolve(int(c)))
     g = ct.groupby(["reporter", "cmd"])
     parts.append(

@@ -54,7 +54,7 @@ def _years(text: str | None) -> list[int] | None:
     show_default=True,
     help="Exact duplicate rows: 'sample' checks every Comtrade/generic row and the BACI rows kept "
     "per importer (catches a repeated block or file at no cost), 'full' every BACI row (about "
-    "1.7x the time), 'off' sums rows as they come.",
+    "1.7x the time), 'off' sums rows as they come (a Comtrade file still gives one total per key).",
 )
 def ingest_trade_cmd(
     paths: tuple[Path, ...],
@@ -109,10 +109,12 @@ def ingest_trade_cmd(
         duplicates=duplicates,  # type: ignore[arg-type]  # click.Choice checked it
     )
     dups = ", ".join(f"{n:,} in {f}" for f, n in summary.get("duplicates_by_file", {}).items() if n)
+    parts = summary.get("breakdowns_set_aside", 0)
     click.echo(
         f"{summary['files']} file(s) ({summary['cached']} cached), {summary['rows_read']:,} rows read, "
         f"{summary['rows_rejected']:,} rejected, {summary['duplicates_dropped']:,} duplicates dropped"
         f"{f' ({dups})' if dups else ''}, "
+        f"{f'{parts:,} Comtrade breakdown rows set aside (the total of each key kept), ' if parts else ''}"
         f"{summary['unmatched_values']} unmatched country value(s) "
         f"(${summary['unmatched_value_usd']:,.0f}), {summary['export_rows']:,} export rows, "
         f"{summary.get('focus_rows', 0):,} focus and {summary.get('us_rows', 0):,} U.S. bilateral rows "

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = ".cache"
 #: Bump when the combined outputs change shape (invalidates the whole-run shortcut).
-INGEST_VERSION = "4"
+INGEST_VERSION = "5"
 #: The outputs whose sizes and times say whether the last run's outputs are intact.
 OUTPUT_FILES = (
     "exports.parquet",
@@ -95,6 +95,7 @@ def load_cached(folder: Path) -> ReadResult | None:
             unmatched=pd.read_parquet(folder / "unmatched.parquet"),
             rows_read=int(meta["rows_read"]),
             duplicates_dropped=int(meta["duplicates_dropped"]),
+            breakdowns_set_aside=int(meta["breakdowns_set_aside"]),
             notes=list(meta.get("notes", [])),
             bilateral=empty_bilateral() if meta["has_bilateral"] else None,
             bilateral_note=str(meta.get("bilateral_note", "")),
@@ -142,6 +143,7 @@ def store_cached(
         "reader": reader.name,
         "rows_read": res.rows_read,
         "duplicates_dropped": res.duplicates_dropped,
+        "breakdowns_set_aside": res.breakdowns_set_aside,
         "notes": res.notes,
         "has_bilateral": has_bilateral,
         "bilateral_note": res.bilateral_note,

@@ -8,7 +8,12 @@ World row and bilateral rows is not double counted. Export rows to a country par
 are bilateral rows: those to a focus importer (``ctx.focus``) and every U.S. export go
 to ``flows_focus`` / ``us_exports`` (as declared by the reporter: Comtrade has no
 mirror reconciliation, unlike BACI). Exact duplicate rows (Comtrade extracts contain
-them) are dropped and counted. Values are USD; net weight in kg becomes tonnes.
+them) are dropped and counted. A reporter declares one total per year, partner, product
+and flow; the API file's breakdowns (second partner, customs procedure, mode of
+transport) are told apart by their columns, and in a file without them (the trimmed
+layout) the largest row of a key is the total and the others are set aside and counted
+(summing them counted copper cathode exports of Bulgaria 2022 3.7 times). Values are
+USD; net weight in kg becomes tonnes.
 
 The files are read with DuckDB, every cell as text and checked in SQL (see
 :mod:`cclreview.trade.longtable`), so a bad cell in a row the outputs do not use (an
@@ -37,7 +42,7 @@ from cclreview.trade.tidy import (
 
 log = logging.getLogger(__name__)
 
-READER_VERSION = "3"
+READER_VERSION = "4"
 _WHAT = "a Comtrade CSV export"
 
 
@@ -118,6 +123,7 @@ def read_comtrade_api(path: Path, ctx: ReadContext) -> ReadResult:
             classification="classificationCode" if "classificationCode" in cols else None,
             flow_ok=flow_ok,
             world=_world("partnerCode"),
+            one_total=True,
         )
 
     return _read(path, ctx, _API, "Comtrade API v2", layout)
@@ -155,6 +161,7 @@ def read_comtrade_trim(path: Path, ctx: ReadContext) -> ReadResult:
             qty="netwgt" if "netwgt" in loaded.columns else None,
             flow_ok=f"{_upper('flow')} IN ('X', '2', 'EXPORT')",
             world=_world("partner"),
+            one_total=True,
         )
 
     return _read(path, ctx, _TRIM, "Comtrade (reporter,partner,cmd,flow,value)", layout)
@@ -188,6 +195,7 @@ def read_comtrade_legacy(path: Path, ctx: ReadContext) -> ReadResult:
             classification="Classification" if "Classification" in cols else None,
             flow_ok=f"{strip_sql(column('Trade Flow Code'))} = '2'",
             world=_world("Partner Code"),
+            one_total=True,
         )
 
     return _read(path, ctx, _LEGACY, "legacy Comtrade", layout)

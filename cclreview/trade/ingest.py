@@ -174,13 +174,15 @@ def ingest_trade(
         row of the Comtrade and generic tables and, in BACI files, the rows kept per
         importer (focus importers, U.S. exports), which catches a repeated block or
         file at no cost; ``"full"`` checks every BACI row too (about 1.7x the time);
-        ``"off"`` sums the rows as they come.
+        ``"off"`` sums the rows as they come (a Comtrade file still gives one total per
+        reporter, partner, product and year).
 
     Returns
     -------
     dict
         Counts: ``files``, ``rows_read``, ``rows_rejected``, ``duplicates_dropped``
-        (and ``duplicates_by_file``), ``unmatched_values``, ``unmatched_value_usd``,
+        (and ``duplicates_by_file``), ``breakdowns_set_aside`` (Comtrade rows that are
+        breakdowns of a total in another row; and ``breakdowns_by_file``), ``unmatched_values``, ``unmatched_value_usd``,
         ``export_rows``, ``focus_rows``, ``us_rows``, ``cached``, ``seconds`` and
         ``outputs`` (paths).
     """
@@ -291,6 +293,12 @@ def _read_and_write(
             log.warning("%s: %d of %d rows rejected (see %s)", path.name, n_rej, res.rows_read, REJECTED_FILE)
         if res.duplicates_dropped:
             log.warning("%s: %d exact duplicate rows dropped", path.name, res.duplicates_dropped)
+        if res.breakdowns_set_aside:
+            log.warning(
+                "%s: %d Comtrade breakdown rows set aside (the total of each key kept)",
+                path.name,
+                res.breakdowns_set_aside,
+            )
         if len(res.unmatched):
             log.warning(
                 "%s: %d country value(s) not matched to a country (see %s)",
@@ -340,6 +348,12 @@ def _read_and_write(
         "duplicates_dropped": int(sum(r.duplicates_dropped for r in results)),
         "duplicates_by_file": {
             p.name: int(r.duplicates_dropped) for (p, _, _), r in zip(planned, results, strict=True)
+        },
+        "breakdowns_set_aside": int(sum(r.breakdowns_set_aside for r in results)),
+        "breakdowns_by_file": {
+            p.name: int(r.breakdowns_set_aside)
+            for (p, _, _), r in zip(planned, results, strict=True)
+            if r.breakdowns_set_aside
         },
         "unmatched_values": len(unmatched),
         "unmatched_value_usd": float(pd.to_numeric(unmatched["value_usd"], errors="coerce").sum()),

@@ -18,7 +18,9 @@ in SQL over the whole table:
    uses; the first is kept), unless ``ctx.duplicates == "off"``;
 4. rejects invalid rows with their line, column and reason (:data:`CHECKS`, in order:
    the first failing check is the reason);
-5. sums exports to the world by ``year x exporter x HS6 x revision`` and the
+5. for Comtrade (``Layout.one_total``), keeps one row per reporter, partner, product
+   and year, the largest: the total, of which the other rows are breakdowns; counted;
+6. sums exports to the world by ``year x exporter x HS6 x revision`` and the
    bilateral flows by ``year x exporter x importer x HS6 x revision``, reports names
    and codes that are not countries, with their rows and value, and writes the
    tables to the file's Parquet parts (``ctx.sink``) or returns them as frames.
@@ -86,6 +88,13 @@ class Layout:
         export row (of the totals, not a breakdown) and for a row to partner World.
         Then exports to the world come from the World rows only, and the bilateral
         outputs from the other export rows.
+    one_total
+        Comtrade only: a reporter declares one total per year, partner, product and
+        flow. Several distinct valid rows of one such key are that total and its
+        breakdowns (by customs procedure, mode of transport, second partner) in a file
+        without the columns that tell them apart; summing them counts the flow two or
+        three times. The largest row of the key is the total (a breakdown is part of
+        it) and is kept; the others are set aside and counted.
     """
 
     year: str
@@ -97,6 +106,7 @@ class Layout:
     classification: str | None = None
     flow_ok: str = "true"
     world: str | None = None
+    one_total: bool = False
 
 
 @dataclass(frozen=True)
@@ -327,8 +337,10 @@ def _rejected(con: duckdb.DuckDBPyConnection, layout: Layout, loaded: Loaded, fi
 
 def _good(
     con: duckdb.DuckDBPyConnection, layout: Layout, settings: Settings, ctx: ReadContext, known: bool
-) -> None:
-    """``lt_good``: valid rows within the year filter, as numbers, with their HS revision."""
+) -> int:
+    """``lt_good``: valid rows within the year filter, as numbers, with their HS revision;
+    with ``layout.one_total``, the largest row of each key only. Returns the number of
+    rows set aside as breakdowns of a total."""
     if settings.hs_version:
         version = sql_str(settings.hs_version)
     elif layout.classification is not None and known:
@@ -340,10 +352,20 @@ def _good(
     years = f" WHERE y IN {sql_list(sorted(ctx.years))}" if ctx.years is not None else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE lt_good AS SELECT *, {version} AS hs_version FROM ("
-        f"SELECT CAST(yd AS BIGINT) AS y, exporter, exp_iso, importer, imp_iso, hs6c AS hs6, "
+        f"SELECT rn, CAST(yd AS BIGINT) AS y, exporter, exp_iso, importer, imp_iso, hs6c AS hs6, "
         f"vd * {float(settings.value_scale)!r} AS value_usd, qd * {float(settings.qty_scale)!r} AS qty, "
         f"cls, to_world FROM lt_checked WHERE bad IS NULL){years}"
     )
+    if not layout.one_total:
+        return 0
+    (before,) = con.execute("SELECT count(*) FROM lt_good").fetchall()[0]
+    # The total and its quantity come from one row: the largest (the first on a tie).
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE lt_good AS SELECT * FROM lt_good QUALIFY row_number() OVER "
+        "(PARTITION BY y, exporter, importer, hs6, to_world, hs_version ORDER BY value_usd DESC, rn) = 1"
+    )
+    (after,) = con.execute("SELECT count(*) FROM lt_good").fetchall()[0]
+    return int(before) - int(after)
 
 
 def _exports_sql(source: str) -> str:
@@ -429,7 +451,7 @@ def read_long(
             log.info("%s: dropped %d exact duplicate rows", settings.file, n_dup)
         _check(con, layout, settings)
         rejected = _rejected(con, layout, loaded, settings.file)
-        _good(con, layout, settings, ctx, known)
+        n_parts = _good(con, layout, settings, ctx, known)
         unmatched = _unmatched(con, ctx, settings.file)
         has_partners = layout.importer is not None and (layout.world is None or n_partner > 0)
         result = ReadResult(
@@ -439,7 +461,14 @@ def read_long(
             loaded.rows,
             duplicates_dropped=n_dup,
             bilateral=empty_bilateral() if has_partners else None,
+            breakdowns_set_aside=n_parts,
         )
+        if n_parts:
+            result.notes.append(
+                f"{n_parts} breakdown rows set aside: a reporter, partner, product and year had several "
+                "distinct export rows (totals and breakdowns by customs procedure or transport mode, "
+                "without the columns that tell them apart); the largest, the total, kept"
+            )
         exports = _exports_sql(settings.source)
         bilateral = _bilateral_sql(settings.source, ctx.focus)
         if use_sink:

@@ -166,6 +166,8 @@ class ReadResult:
     #: Row counts (``exports``, ``focus``, ``us``) of the file's Parquet parts, set by
     #: the ingest once they are written.
     written: dict[str, int] | None = None
+    #: Comtrade rows set aside as breakdowns of a total declared in another row.
+    breakdowns_set_aside: int = 0
 
 
 def empty_exports() -> pd.DataFrame:
