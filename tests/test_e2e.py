@@ -103,6 +103,14 @@ def _check_workbook(project: Path) -> tuple[pd.DataFrame, list[dict[str, object]
     manifest = json.loads((project / "data/raw/MANIFEST.json").read_text())
     for f in manifest["files"]:
         assert f["sha256"] in sources_text, f"{f['path']} missing from the Sources sheet"
+    # Every trade input, with what the trade stage made of its rows and its partner detail.
+    trade = [r for r in wb["Sources"].iter_rows(values_only=True) if r and r[0] == "trade input"]
+    trade_files = [f for f in manifest["files"] if f.get("kind") == "trade"]
+    assert sorted(str(r[1]) for r in trade) == sorted(Path(f["path"]).name for f in trade_files)
+    for r in trade:
+        note = str(r[-1])
+        assert " rows read; " in note and " rejected" in note, note
+        assert "partner detail: " in note, note
     return entries, records
 
 
@@ -151,3 +159,13 @@ def test_run_on_real_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sha
     for eccn in ("3A090", "4A090", "3B001"):
         assert tiers[eccn] in {"guardrail", "retain"}, (eccn, tiers[eccn])
     assert tiers["2B001"] != "insufficient evidence"
+    wb = openpyxl.load_workbook(project / "reports" / "decontrol_candidates.xlsx", read_only=True)
+    notes = {
+        str(r[1]): str(r[-1])
+        for r in wb["Sources"].iter_rows(values_only=True)
+        if r and r[0] == "trade input"
+    }
+    # The HS4 tables say they have no partner detail; Comtrade says what it set aside.
+    assert notes["otstats_world_exports_hs07_hs4_2017.csv"].split("; ")[-1].startswith("no partner detail")
+    assert "Comtrade breakdown rows set aside" in notes["comtrade_minerals_2022.csv.gz"]
+    assert "exact duplicate rows dropped" in notes["comtrade_minerals_2022.csv.gz"]

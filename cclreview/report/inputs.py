@@ -23,12 +23,16 @@ from cclreview.score.weights import load_weights
 
 log = logging.getLogger(__name__)
 
+#: What the trade stage made of each input file (written by ``cclreview ingest-trade``).
+TRADE_INPUTS = "bilateral_coverage.csv"
+
 #: Processed files the report reads, in the order the Sources sheet lists them.
 PROCESSED_FILES: tuple[str, ...] = (
     c.CCL_ENTRIES,
     c.ECCN_HS_LINKS,
     c.UNLINKED_ECCNS,
     c.EXPORTS,
+    TRADE_INPUTS,
     c.EVIDENCE,
     c.AVAILABILITY_HS,
     c.SCORES,
@@ -66,6 +70,7 @@ class ReportInputs:
     sensitivity: pd.DataFrame | None = None
     indicators: pd.DataFrame | None = None
     comparison: pd.DataFrame | None = None
+    trade_inputs: pd.DataFrame | None = None
     manifest: dict[str, Any] | None = None
     manifest_path: Path | None = None
     weights: dict[str, Any] | None = None
@@ -175,6 +180,7 @@ def load_inputs(
         sensitivity=tables.get(c.SENSITIVITY),
         indicators=tables.get(c.ECCN_HS_INDICATORS),
         comparison=tables.get(c.WEIGHTS_COMPARISON),
+        trade_inputs=tables.get(TRADE_INPUTS),
         files=files,
     )
     if manifest_path is not None and Path(manifest_path).is_file():

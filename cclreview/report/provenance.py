@@ -156,8 +156,49 @@ def link_sources(inputs: ReportInputs) -> pd.DataFrame | None:
     return out.reset_index()
 
 
+def _count(row: pd.Series, col: str) -> int:
+    """A count of ``bilateral_coverage.csv`` (text; 0 when absent, from an older ingest)."""
+    value = str(row.get(col, "") or "").strip()
+    return int(float(value)) if value else 0
+
+
+def _trade_input_rows(trade: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """One Sources row per trade input file: what the trade stage made of its rows and
+    whether it has partner detail (HS4 and top-N tables have none, and say so)."""
+    if trade is None or trade.empty:
+        return []
+    rows = []
+    for _, r in trade.iterrows():
+        parts = [f"{_count(r, 'rows_read'):,} rows read", f"{_count(r, 'rows_rejected'):,} rejected"]
+        for col, what in (
+            ("duplicates_dropped", "exact duplicate rows dropped"),
+            ("breakdowns_set_aside", "Comtrade breakdown rows set aside (the total of each key kept)"),
+            ("unmatched_values", "country values not matched (unmatched_countries.csv)"),
+        ):
+            if _count(r, col):
+                parts.append(f"{_count(r, col):,} {what}")
+        if str(r.get("bilateral", "")).strip().lower() == "true":
+            detail = (
+                f"partner detail: {_count(r, 'focus_rows'):,} rows to the focus importers, "
+                f"{_count(r, 'us_rows'):,} U.S. export rows"
+            )
+        else:
+            detail = f"no partner detail: {r.get('note', '')}"
+        rows.append(
+            {
+                "kind": "trade input",
+                "path": str(r.get("source_file", "")),
+                "vintage": str(r.get("source", "")),
+                "rows": _count(r, "rows_read"),
+                "note": f"{'; '.join(parts)}; {detail} (reader {r.get('reader', '')})",
+            }
+        )
+    return rows
+
+
 def sources_frame(inputs: ReportInputs) -> pd.DataFrame:
-    """The Sources sheet: manifest files, the CCL XML parsed, processed tables, weights."""
+    """The Sources sheet: manifest files, trade inputs (what the trade stage made of
+    each), the CCL XML parsed, processed tables, weights."""
     rows: list[dict[str, Any]] = []
     parsed = _parsed_ccl(inputs)
     parsed_shas = {sha for _, sha in parsed}
@@ -171,6 +212,7 @@ def sources_frame(inputs: ReportInputs) -> pd.DataFrame:
                 f"; {row['note']}" if row.get("note") else ""
             )
         rows.append(row)
+    rows.extend(_trade_input_rows(inputs.trade_inputs))
     for name, sha in parsed:
         rows.append({"kind": "ccl (parsed)", "path": f"ccl/{name}", "sha256": sha,
                      "note": "the CCL XML ccl_entries.parquet was parsed from"})  # fmt: skip

@@ -17,7 +17,9 @@ stacks their exporter-level tables and writes, atomically:
 - ``us_exports.parquet``: the same columns, U.S. exports to every importer;
 - ``bilateral_coverage.csv``: per input file, whether it has partner detail and how many
   bilateral rows it gave (HS4, top-N tables and Comtrade files with World partner rows
-  only give none, and say so).
+  only give none, and say so), and what became of its rows (read, rejected, exact
+  duplicates dropped, Comtrade breakdowns set aside, country values not matched): the
+  workbook's Sources sheet lists it.
 
 All outputs are written to temporary names first and renamed together, ``exports.parquet``
 (the make target) last: a failed or killed run leaves the previous set in place.
@@ -80,7 +82,20 @@ UNMATCHED_FILE = "unmatched_countries.csv"
 FOCUS_FILE = "flows_focus.parquet"
 US_FILE = "us_exports.parquet"
 COVERAGE_FILE = "bilateral_coverage.csv"
-COVERAGE_COLUMNS = ["source_file", "source", "reader", "bilateral", "focus_rows", "us_rows", "note"]
+COVERAGE_COLUMNS = [
+    "source_file",
+    "source",
+    "reader",
+    "bilateral",
+    "focus_rows",
+    "us_rows",
+    "note",
+    "rows_read",
+    "rows_rejected",
+    "duplicates_dropped",
+    "breakdowns_set_aside",
+    "unmatched_values",
+]
 #: DuckDB spills here (under the output folder, so under data/processed by default).
 TEMP_DIR = "duckdb_tmp"
 #: Default largest share of a file's rows that may be rejected before the run fails.
@@ -381,8 +396,16 @@ def _read_and_write(
 def _coverage_row(
     path: Path, reader: Reader, res: ReadResult, folder: Path, con: duckdb.DuckDBPyConnection
 ) -> dict:
-    """One row of ``bilateral_coverage.csv``: does this file carry partner detail?"""
+    """One row of ``bilateral_coverage.csv``: does this file carry partner detail, and
+    what became of its rows?"""
     sources = _part_sources(folder, con)
+    counts = {
+        "rows_read": int(res.rows_read),
+        "rows_rejected": len(res.rejected),
+        "duplicates_dropped": int(res.duplicates_dropped),
+        "breakdowns_set_aside": int(res.breakdowns_set_aside),
+        "unmatched_values": len(res.unmatched),
+    }
     if res.bilateral is None:
         note = res.bilateral_note or (
             f"no partner detail ({reader.description or reader.name}): exports to the world only, "
@@ -396,6 +419,7 @@ def _coverage_row(
             "focus_rows": 0,
             "us_rows": 0,
             "note": note,
+            **counts,
         }
     written = res.written or {}
     return {
@@ -406,6 +430,7 @@ def _coverage_row(
         "focus_rows": int(written.get("focus", 0)),
         "us_rows": int(written.get("us", 0)),
         "note": res.bilateral_note or "partner detail kept for the focus importers and U.S. exports",
+        **counts,
     }
 
 
