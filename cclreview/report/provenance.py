@@ -183,7 +183,8 @@ def _trade_input_rows(trade: pd.DataFrame | None) -> list[dict[str, Any]]:
                 f"{_count(r, 'us_rows'):,} U.S. export rows"
             )
         else:
-            detail = f"no partner detail: {r.get('note', '')}"
+            note = str(r.get("note", "") or "")
+            detail = note if note.startswith("no partner detail") else f"no partner detail: {note}"
         rows.append(
             {
                 "kind": "trade input",
