@@ -197,8 +197,8 @@ def ingest_trade(
     dict
         Counts: ``files``, ``rows_read``, ``rows_rejected``, ``duplicates_dropped``
         (and ``duplicates_by_file``), ``breakdowns_set_aside`` (Comtrade rows that are
-        breakdowns of a total in another row; and ``breakdowns_by_file``), ``unmatched_values``, ``unmatched_value_usd``,
-        ``export_rows``, ``focus_rows``, ``us_rows``, ``cached``, ``seconds`` and
+        breakdowns of a total in another row; and ``breakdowns_by_file``),
+        ``unmatched_values``, ``unmatched_value_usd``, ``export_rows``, ``focus_rows``, ``us_rows``, ``cached``, ``seconds`` and
         ``outputs`` (paths).
     """
     start = time.perf_counter()
@@ -274,8 +274,10 @@ def _run(
     try:
         return _read_and_write(planned, paths, out_dir, ctx, focus_t, max_rejected, use_cache, hashes, start)
     finally:
-        for entry in (out_dir / CACHE_DIR).glob(f"{UNSTORED}*"):
-            shutil.rmtree(entry, ignore_errors=True)
+        # This run's temporary entries only (``planned`` holds their names once read).
+        for _, _, key in planned:
+            if key.startswith(UNSTORED):
+                shutil.rmtree(out_dir / CACHE_DIR / key, ignore_errors=True)
 
 
 def _read_and_write(
