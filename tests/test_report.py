@@ -494,3 +494,37 @@ def test_suppliers_of_one_file_when_a_source_arrives_twice():
     exports.loc[exports["source_file"] == "b.parquet", "value_usd"] *= 2
     assert _supplier_rows(exports, base, 10, avail)[key][0]["value_usd"] == 600.0
     assert _supplier_rows(exports, base, 10, None)[key][0]["value_usd"] == 300.0  # "a_usd.csv" first
+
+
+def test_trade_inputs_on_the_sources_sheet():
+    from cclreview.report.provenance import _trade_input_rows
+
+    cov = pd.DataFrame(
+        {
+            "source_file": ["comtrade_2022.csv", "hs4_2017.csv"],
+            "source": ["comtrade", "otstats"],
+            "reader": ["comtrade_trim", "otstats_hs4"],
+            "bilateral": ["True", "False"],
+            "focus_rows": ["12", "0"],
+            "us_rows": ["3", "0"],
+            "note": ["kept", "no partner detail (HS4 table): exports to the world only"],
+            "rows_read": ["1000", "50"],
+            "rows_rejected": ["2", "0"],
+            "duplicates_dropped": ["5", "0"],
+            "breakdowns_set_aside": ["40", "0"],
+            "unmatched_values": ["0", "0"],
+        }
+    )
+    ct, hs4 = _trade_input_rows(cov)
+    assert ct["kind"] == "trade input" and ct["rows"] == 1000 and ct["vintage"] == "comtrade"
+    assert ct["note"] == (
+        "1,000 rows read; 2 rejected; 5 exact duplicate rows dropped; 40 Comtrade breakdown rows set "
+        "aside (the total of each key kept); partner detail: 12 rows to the focus importers, "
+        "3 U.S. export rows (reader comtrade_trim)"
+    )
+    assert hs4["note"] == (
+        "50 rows read; 0 rejected; no partner detail (HS4 table): exports to the world only (reader otstats_hs4)"
+    )
+    # A coverage file of an older trade stage has no counts: the sheet says so, not "0 rows".
+    (old,) = _trade_input_rows(cov.iloc[:1, :7])
+    assert old["rows"] is None and old["note"].startswith("row counts not recorded")

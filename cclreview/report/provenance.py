@@ -168,8 +168,13 @@ def _trade_input_rows(trade: pd.DataFrame | None) -> list[dict[str, Any]]:
     if trade is None or trade.empty:
         return []
     rows = []
+    counted = "rows_read" in trade.columns  # an older trade stage wrote no counts
     for _, r in trade.iterrows():
-        parts = [f"{_count(r, 'rows_read'):,} rows read", f"{_count(r, 'rows_rejected'):,} rejected"]
+        parts = (
+            [f"{_count(r, 'rows_read'):,} rows read", f"{_count(r, 'rows_rejected'):,} rejected"]
+            if counted
+            else ["row counts not recorded: rerun `cclreview ingest-trade`"]
+        )
         for col, what in (
             ("duplicates_dropped", "exact duplicate rows dropped"),
             ("breakdowns_set_aside", "Comtrade breakdown rows set aside (the total of each key kept)"),
@@ -190,7 +195,7 @@ def _trade_input_rows(trade: pd.DataFrame | None) -> list[dict[str, Any]]:
                 "kind": "trade input",
                 "path": str(r.get("source_file", "")),
                 "vintage": str(r.get("source", "")),
-                "rows": _count(r, "rows_read"),
+                "rows": _count(r, "rows_read") if counted else None,
                 "note": f"{'; '.join(parts)}; {detail} (reader {r.get('reader', '')})",
             }
         )
