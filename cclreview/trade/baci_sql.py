@@ -3,7 +3,7 @@ and the queries from the grouped table to the outputs (see :mod:`cclreview.trade
 
 from __future__ import annotations
 
-from cclreview.trade.duck import sql_list, sql_str
+from cclreview.trade.duck import sql_enum, sql_list, sql_str
 from cclreview.trade.tidy import HS_REVISIONS, MAX_QTY_T, MAX_VALUE_USD, hs_in_force_sql
 
 BACI_COLUMNS = ["t", "i", "j", "k", "v", "q"]
@@ -87,7 +87,7 @@ QTY_SQL = "CASE WHEN sum(qn) > 0 THEN sum(q) END"
 IN_FORCE_SQL = hs_in_force_sql("t")
 #: The text columns of the outputs are ENUMs (small integers to group, sort and write;
 #: Parquet stores them as dictionaries): every HS revision label, in sorted order.
-HS_VERSION_ENUM = "ENUM(" + ", ".join(sql_str(f"HS{r}") for r in sorted(HS_REVISIONS)) + ")"
+HS_VERSION_ENUM = sql_enum([f"HS{r}" for r in sorted(HS_REVISIONS)])
 #: Work tables of the outputs: country codes -> ISO3 and products -> HS6, as ENUMs.
 ISO3_TABLE = "baci_iso3"
 HS6_TABLE = "baci_hs6"
@@ -95,12 +95,7 @@ HS6_TABLE = "baci_hs6"
 
 def enum_sql(label: str) -> str:
     """A constant text column as a one-value ENUM."""
-    return f"{sql_str(label)}::ENUM({sql_str(label)})"
-
-
-def _enum(values: list[str]) -> str:
-    # An ENUM sorts by the position of its value: the values come in text order.
-    return "ENUM(" + ", ".join(sql_str(v) for v in values) + ")" if values else "VARCHAR"
+    return f"{sql_str(label)}::{sql_enum([label])}"
 
 
 #: The products of the valid rows (a few thousand per file).
@@ -116,9 +111,9 @@ def lookup_tables_sql(iso3: list[str], products: list[int]) -> list[str]:
     hs6 = [f"{k:06d}" for k in products]
     return [
         f"CREATE OR REPLACE TEMP TABLE {ISO3_TABLE} AS "
-        f"SELECT code, iso3::{_enum(iso3)} AS iso3 FROM codes WHERE iso3 IS NOT NULL",
+        f"SELECT code, iso3::{sql_enum(iso3)} AS iso3 FROM codes WHERE iso3 IS NOT NULL",
         f"CREATE OR REPLACE TEMP TABLE {HS6_TABLE} AS "
-        f"SELECT k, {HS6_SQL}::{_enum(hs6)} AS hs6 FROM ({PRODUCTS_SQL})",
+        f"SELECT k, {HS6_SQL}::{sql_enum(hs6)} AS hs6 FROM ({PRODUCTS_SQL})",
     ]
 
 

@@ -170,7 +170,7 @@ def output_stats(out_dir: Path) -> dict[str, list[int]] | None:
 
 def outputs_unchanged(out_dir: Path, run_key: str) -> dict | None:
     """The stored summary when the last run had the same key and its outputs are intact."""
-    marker = out_dir / CACHE_DIR / "outputs.json"
+    marker = _marker(out_dir)
     try:
         stored = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -182,7 +182,16 @@ def outputs_unchanged(out_dir: Path, run_key: str) -> dict | None:
 
 def record_outputs(out_dir: Path, run_key: str, summary: dict) -> None:
     marker = {"run_key": run_key, "outputs": output_stats(out_dir), "summary": summary}
-    write_text(json.dumps(marker, indent=2), out_dir / CACHE_DIR / "outputs.json")
+    write_text(json.dumps(marker, indent=2), _marker(out_dir))
+
+
+def forget_outputs(out_dir: Path) -> None:
+    """Drop the last run's record: the outputs about to be written are not a cached run's."""
+    _marker(out_dir).unlink(missing_ok=True)
+
+
+def _marker(out_dir: Path) -> Path:
+    return out_dir / CACHE_DIR / "outputs.json"
 
 
 class HashMemo:

@@ -56,6 +56,13 @@ def sql_list(values: list[int] | list[str]) -> str:
     return "(" + ", ".join(sql_str(v) if isinstance(v, str) else str(int(v)) for v in values) + ")"
 
 
+def sql_enum(values: list[str]) -> str:
+    """The ENUM type of ``values`` (``VARCHAR`` when there are none). An ENUM groups, sorts
+    and writes as small integers (Parquet: a dictionary) and sorts by the position of its
+    value, so give the values in text order."""
+    return "ENUM(" + ", ".join(sql_str(v) for v in values) + ")" if values else "VARCHAR"
+
+
 def memory_limit(con: duckdb.DuckDBPyConnection) -> str:
     """The connection's ``memory_limit`` as DuckDB shows it (e.g. ``"152.5 MiB"``)."""
     row = con.execute("SELECT current_setting('memory_limit')").fetchone()

@@ -54,6 +54,7 @@ from cclreview.trade.cache import (
     UNSTORED,
     HashMemo,
     cache_key,
+    forget_outputs,
     load_cached,
     outputs_unchanged,
     read_into_cache,
@@ -268,7 +269,7 @@ def _run(
         # Nothing is looked up or stored (so nothing is hashed): the entries of this run
         # are temporary and removed once the outputs are written.
         planned = [(path, detect_reader(path, ctx), "") for path in paths]
-        (out_dir / CACHE_DIR / "outputs.json").unlink(missing_ok=True)
+        forget_outputs(out_dir)
     # One DuckDB database for the whole run (readers, then the assembly of the outputs).
     ctx.duck = connect(ctx.temp_dir)
     try:
@@ -400,8 +401,10 @@ def _coverage_row(
 ) -> dict:
     """One row of ``bilateral_coverage.csv``: does this file carry partner detail, and
     what became of its rows?"""
-    sources = _part_sources(folder, con)
-    counts = {
+    row = {
+        "source_file": path.name,
+        "source": "; ".join(_part_sources(folder, con)),
+        "reader": reader.name,
         "rows_read": int(res.rows_read),
         "rows_rejected": len(res.rejected),
         "duplicates_dropped": int(res.duplicates_dropped),
@@ -413,26 +416,14 @@ def _coverage_row(
             f"no partner detail ({reader.description or reader.name}): exports to the world only, "
             "no rows in flows_focus or us_exports"
         )
-        return {
-            "source_file": path.name,
-            "source": "; ".join(sources),
-            "reader": reader.name,
-            "bilateral": False,
-            "focus_rows": 0,
-            "us_rows": 0,
-            "note": note,
-            **counts,
-        }
+        return {**row, "bilateral": False, "focus_rows": 0, "us_rows": 0, "note": note}
     written = res.written or {}
     return {
-        "source_file": path.name,
-        "source": "; ".join(sources),
-        "reader": reader.name,
+        **row,
         "bilateral": True,
         "focus_rows": int(written.get("focus", 0)),
         "us_rows": int(written.get("us", 0)),
         "note": res.bilateral_note or "partner detail kept for the focus importers and U.S. exports",
-        **counts,
     }
 
 

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cclreview.errors import OutputError, ValidationError
-from cclreview.trade.duck import sql_str
+from cclreview.trade.duck import sql_enum, sql_str
 from cclreview.trade.tidy import (
     BILATERAL_COLUMNS,
     EXPORT_COLUMNS,
@@ -128,20 +128,18 @@ class PartSink:
             name = field.name
             if name == "source_file":
                 label = sql_str(self.source_file)
-                cols.append(f"{label}::ENUM({label}) AS source_file")
+                cols.append(f"{label}::{sql_enum([self.source_file])} AS source_file")
             elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
                 text = have.get(name, "VARCHAR").startswith("ENUM")
                 cols.append(f'"{name}"' if text else f'CAST("{name}" AS VARCHAR) AS "{name}"')
             else:
                 cols.append(f'CAST("{name}" AS {_DUCK_TYPES[field.type]}) AS "{name}"')
-        pandas_meta = (schema.metadata or {}).get(b"pandas", b"{}").decode()
         target = self.folder / f"{kind}-{self._copied[kind]:03d}.parquet"
-        (n_rows,) = con.execute(
-            f"COPY (SELECT {', '.join(cols)} FROM ({select}) ORDER BY {', '.join(key)}) "
-            f"TO {sql_str(str(target))} (FORMAT parquet, KV_METADATA {{pandas: {sql_str(pandas_meta)}}})"
-        ).fetchall()[0]
+        n_rows = _copy(
+            con, f"SELECT {', '.join(cols)} FROM ({select}) ORDER BY {', '.join(key)}", target, schema
+        )
         self._copied[kind] += 1
-        self.rows[kind] += int(n_rows)
+        self.rows[kind] += n_rows
 
     def write_frames(
         self, exports: pd.DataFrame, bilateral: pd.DataFrame | None, focus: tuple[str, ...]
@@ -226,6 +224,17 @@ def check_part(path: Path, kind: str, where: str) -> None:
         )
 
 
+def _copy(con: duckdb.DuckDBPyConnection, select: str, target: Path, schema: pa.Schema) -> int:
+    """``COPY`` a query to a Parquet file with ``schema``'s pandas metadata (so pandas
+    reads the output dtypes back: ``string``, ``Int64``); returns the rows written."""
+    pandas_meta = (schema.metadata or {}).get(b"pandas", b"{}").decode()
+    (n_rows,) = con.execute(
+        f"COPY ({select}) TO {sql_str(str(target))} "
+        f"(FORMAT parquet, KV_METADATA {{pandas: {sql_str(pandas_meta)}}})"
+    ).fetchall()[0]
+    return int(n_rows)
+
+
 _DUCK_TYPES = {
     pa.int64(): "BIGINT",
     pa.float64(): "DOUBLE",
@@ -262,13 +271,9 @@ def assembler(folders: list[Path], kind: str, con: duckdb.DuckDBPyConnection) ->
             + f' AS "{c.name}"'
             for c in schema
         )
-        pandas_meta = (schema.metadata or {}).get(b"pandas", b"{}").decode()
         con.execute("SET preserve_insertion_order = true")
         try:
-            con.execute(
-                f"COPY (SELECT {cols} FROM {parts}) TO {sql_str(str(target))} "
-                f"(FORMAT parquet, KV_METADATA {{pandas: {sql_str(pandas_meta)}}})"
-            )
+            _copy(con, f"SELECT {cols} FROM {parts}", target, schema)
         finally:
             con.execute("SET preserve_insertion_order = false")
 
